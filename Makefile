@@ -1,0 +1,60 @@
+# Databasement: `make run` to try it, `make test` to check it. `make help` lists every target.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: help install services env run up down test test-unit test-integration test-e2e lint format bench clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install Databasement with its dev tools
+
+services: ## Start local RabbitMQ, PostgreSQL and MariaDB if they are down
+	@scripts/ensure-services.sh
+
+env: $(STAMP) ## Generate the development keys under ./var once
+	@$(BIN)/python scripts/dev_env.py
+
+run: install services env ## Run the four services in the foreground and back up a sample database
+	@scripts/stack.sh run
+
+up: install services env ## Start the stack in the background; returns when every service is ready
+	@scripts/stack.sh up
+
+down: ## Stop the background stack and every process it started
+	@scripts/stack.sh down
+
+test: install services ## Install and run the whole suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: install ## Run the unit tests only (no sockets)
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: install services ## Run the integration tests (real broker, databases, S3)
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+test-e2e: install services ## Run the end-to-end tests (the whole stack)
+	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+
+lint: install ## ruff format --check, ruff check, mypy
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+format: install ## Format and autofix
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: down ## Remove ./var (local volume, staging, keys) and caches
+	rm -rf var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The four Databasement services: api, dumper, uploader, catalog."""

@@ -1,0 +1,1 @@
+"""The api's adapters: its PostgreSQL tables."""

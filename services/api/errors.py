@@ -1,0 +1,17 @@
+"""The api's exceptions; each carries a sentence a person can read."""
+
+
+class ApiError(Exception):
+    """Base of every api error."""
+
+
+class NotFoundError(ApiError):
+    """The thing asked for does not exist (HTTP 404)."""
+
+
+class ConflictError(ApiError):
+    """The request contradicts current state (HTTP 409)."""
+
+
+class UnavailableError(ApiError):
+    """A service the api depends on did not answer in time (HTTP 503)."""

@@ -1,0 +1,1 @@
+"""The catalog: snapshot records built only from the event stream."""

@@ -1,0 +1,1 @@
+"""The catalog's adapters to the outside: its PostgreSQL tables."""

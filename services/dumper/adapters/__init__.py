@@ -1,0 +1,1 @@
+"""The dumper's adapters to the outside world."""

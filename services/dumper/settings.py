@@ -1,0 +1,19 @@
+"""Dumper settings (env prefix `DUMPER_`)."""
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from shared.settings import CommonSettings, SealSettings, StagingSettings
+
+
+class DumperSettings(CommonSettings):
+    """Everything the dumper reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="DUMPER_", extra="ignore")
+
+    http_port: int = Field(default=8001, ge=0, le=65535, description="Port of /healthz etc.")
+    schema_name: str = Field(
+        default="dumper", pattern=r"^[a-z_][a-z0-9_]*$", description="Its PostgreSQL schema."
+    )
+    staging: StagingSettings = Field(default_factory=StagingSettings)
+    seal: SealSettings = Field(default_factory=SealSettings)

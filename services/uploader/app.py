@@ -1,0 +1,34 @@
+"""The uploader's composition root."""
+
+from pathlib import Path
+
+from faststream.asgi import AsgiFastStream
+
+from services.uploader import handlers
+from services.uploader.settings import UploaderSettings
+from shared.service import build_service_app, migrate_only
+
+migrations_folder = Path(__file__).parent / "migrations"
+
+
+def build_settings() -> UploaderSettings:
+    return UploaderSettings()
+
+
+def build_app(settings: UploaderSettings) -> AsgiFastStream:
+    """Wire the uploader: broker, pool, migrations, subscribers, health endpoints."""
+    return build_service_app(
+        service="uploader",
+        settings=settings,
+        schema=settings.schema_name,
+        migrations=migrations_folder,
+        register=lambda broker, topology, runtime: handlers.register(
+            broker, topology, runtime, settings
+        ),
+    )
+
+
+async def migrations(settings: UploaderSettings) -> list[int]:
+    return await migrate_only(
+        settings.database, schema=settings.schema_name, migrations=migrations_folder
+    )

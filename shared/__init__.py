@@ -1,0 +1,1 @@
+"""The package every Databasement service imports: contracts, topology, settings, plumbing."""

@@ -1,0 +1,46 @@
+"""asyncpg pool creation, shared by every service that owns tables."""
+
+from typing import TypeAlias
+
+import asyncpg
+from asyncpg import Connection, Pool
+from asyncpg.pool import PoolConnectionProxy
+
+from shared.logging import get_logger
+from shared.settings import DatabaseSettings
+
+log = get_logger(__name__)
+
+
+async def ensure_database(url: str) -> None:
+    """Create the database named in `url` when it is missing; safe under concurrent starts."""
+    head, _, name = url.rpartition("/")
+    name = name.split("?", 1)[0]
+    try:
+        conn = await asyncpg.connect(url)
+    except asyncpg.InvalidCatalogNameError:
+        admin = await asyncpg.connect(f"{head}/postgres")
+        try:
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            log.info("database_created", database=name)
+        except asyncpg.DuplicateDatabaseError:
+            pass
+        finally:
+            await admin.close()
+    else:
+        await conn.close()
+
+
+async def create_pool(settings: DatabaseSettings) -> Pool:
+    """One pool per process, opened in the service's lifespan (STYLE.md rule 13)."""
+    url = settings.url.get_secret_value()
+    if settings.create_database:
+        await ensure_database(url)
+    pool = await asyncpg.create_pool(url, min_size=settings.pool_min, max_size=settings.pool_max)
+    if pool is None:  # pragma: no cover - asyncpg returns None only when not awaited
+        raise RuntimeError("asyncpg returned no pool")
+    return pool
+
+
+Conn: TypeAlias = Connection | PoolConnectionProxy
+"""A connection, whether opened alone or acquired from a pool."""

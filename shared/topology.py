@@ -1,0 +1,130 @@
+"""The broker topology, declared in one place (STYLE.md rule 7).
+
+One topic exchange carries every event. Each consuming service has one durable quorum queue
+bound to the routing keys it handles; a message redelivered `delivery_limit` times is
+dead-lettered to that service's DLQ. The catalog also watches every dead letter, so a
+request that was given up on ends Failed with a reason instead of vanishing.
+"""
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
+from faststream.rabbit.schemas.queue import QueueType
+
+from shared.events import (
+    BackupRequested,
+    ChunkStaged,
+    DumpFailed,
+    DumpFinished,
+    Event,
+)
+
+ServiceName = Literal["api", "dumper", "uploader", "catalog"]
+
+CONSUMED_KEYS: dict[str, tuple[str, ...]] = {
+    "dumper": (BackupRequested.routing_key,),
+    "uploader": (ChunkStaged.routing_key, DumpFinished.routing_key, DumpFailed.routing_key),
+    "catalog": ("#",),
+}
+"""Which routing keys each consuming service's queue is bound to."""
+
+QUERY_TTL_MS = 30_000
+"""A catalog query nobody answered within this long is stale; the asker has given up."""
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Every exchange and queue name of one stack, derived from its namespace."""
+
+    namespace: str
+    delivery_limit: int
+
+    @property
+    def events(self) -> RabbitExchange:
+        return RabbitExchange(f"{self.namespace}.events", type=ExchangeType.TOPIC, durable=True)
+
+    @property
+    def dead_letters(self) -> RabbitExchange:
+        return RabbitExchange(f"{self.namespace}.dlx", type=ExchangeType.TOPIC, durable=True)
+
+    def queue(self, service: str) -> RabbitQueue:
+        """The work queue of a consuming service, bound to its first routing key."""
+        return RabbitQueue(
+            f"{self.namespace}.{service}",
+            durable=True,
+            queue_type=QueueType.QUORUM,
+            routing_key=CONSUMED_KEYS[service][0],
+            arguments=self._queue_arguments(service),
+        )
+
+    def _queue_arguments(self, service: str) -> Any:
+        return {
+            "x-delivery-limit": self.delivery_limit,
+            "x-dead-letter-exchange": self.dead_letters.name,
+            "x-dead-letter-routing-key": service,
+        }
+
+    def dead_letter_queue(self, service: str) -> RabbitQueue:
+        """Where `service`'s given-up messages wait for an operator."""
+        return RabbitQueue(
+            f"{self.namespace}.{service}.dlq",
+            durable=True,
+            queue_type=QueueType.QUORUM,
+            routing_key=service,
+        )
+
+    @property
+    def dead_letter_watch(self) -> RabbitQueue:
+        """The catalog's copy of every dead letter, to fail the snapshot with a reason."""
+        return RabbitQueue(
+            f"{self.namespace}.catalog.deadletters",
+            durable=True,
+            queue_type=QueueType.QUORUM,
+            routing_key="#",
+        )
+
+    @property
+    def catalog_queries(self) -> RabbitQueue:
+        """Request/reply queue the catalog answers snapshot queries on."""
+        return self._query_queue("catalog")
+
+    @property
+    def dumper_queries(self) -> RabbitQueue:
+        """Request/reply queue the dumper answers on (list databases, test a connection)."""
+        return self._query_queue("dumper")
+
+    def _query_queue(self, service: str) -> RabbitQueue:
+        return RabbitQueue(
+            f"{self.namespace}.{service}.queries",
+            durable=True,
+            arguments={"x-message-ttl": QUERY_TTL_MS},
+        )
+
+    def all_queue_names(self) -> list[str]:
+        """Every queue of this namespace, for clean-up in tests and `make down`."""
+        names = [self.catalog_queries.name, self.dumper_queries.name, self.dead_letter_watch.name]
+        for service in CONSUMED_KEYS:
+            names += [self.queue(service).name, self.dead_letter_queue(service).name]
+        return names
+
+
+async def declare_topology(broker: RabbitBroker, topology: Topology) -> None:
+    """Declare exchanges, queues, DLQs and every binding; safe to run from every replica."""
+    events = await broker.declare_exchange(topology.events)
+    dlx = await broker.declare_exchange(topology.dead_letters)
+    for service, keys in CONSUMED_KEYS.items():
+        queue = await broker.declare_queue(topology.queue(service))
+        for key in keys:
+            await queue.bind(events, routing_key=key)
+        dead = await broker.declare_queue(topology.dead_letter_queue(service))
+        await dead.bind(dlx, routing_key=service)
+    watch = await broker.declare_queue(topology.dead_letter_watch)
+    await watch.bind(dlx, routing_key="#")
+    await broker.declare_queue(topology.catalog_queries)
+    await broker.declare_queue(topology.dumper_queries)
+
+
+def routing_key_of(event: Event) -> str:
+    """The topic an event is published under."""
+    return type(event).routing_key
