@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Protocol
 from uuid import UUID
 
+from shared.settings import StagingSettings
+
 
 class StagingError(Exception):
     """The staging area cannot be read or written; the message says why in words."""
@@ -102,3 +104,10 @@ class LocalStaging:
             return removed
 
         return await asyncio.to_thread(remove)
+
+
+def open_staging(settings: StagingSettings) -> StagingArea:
+    """The staging area the settings name."""
+    if settings.kind == "local":
+        return LocalStaging(settings.path)
+    raise StagingError("S3 staging is not available in this build")  # replaced by the S3 driver
