@@ -1,0 +1,65 @@
+"""A thin client of the HTTP contract of issue 4, as a script would use it."""
+
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
+TERMINAL = {"completed", "failed"}
+
+
+class Api:
+    """Calls the api over real HTTP and asserts the contract's status codes."""
+
+    def __init__(self, base_url: str) -> None:
+        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+    async def add_server(self, **body: Any) -> dict[str, Any]:
+        response = await self.http.post("/api/v1/servers", json=body)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def add_volume(self, name: str, type_: str, config: dict[str, Any]) -> dict[str, Any]:
+        response = await self.http.post(
+            "/api/v1/volumes", json={"name": name, "type": type_, "config": config}
+        )
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def backup(
+        self, server_id: str, database: str | None, volume_id: str, compression: str = "gzip"
+    ) -> list[dict[str, Any]]:
+        response = await self.http.post(
+            "/api/v1/backups",
+            json={
+                "server_id": server_id,
+                "database": database,
+                "volume_id": volume_id,
+                "compression": compression,
+            },
+        )
+        assert response.status_code == 202, response.text
+        snapshots = response.json()["snapshots"]
+        assert all(s["status"] == "pending" for s in snapshots)
+        return snapshots
+
+    async def snapshot(self, snapshot_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"/api/v1/snapshots/{snapshot_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    async def wait_terminal(self, snapshot_id: str, timeout: float = 120) -> dict[str, Any]:
+        """Poll until the snapshot is completed or failed; fail the test if it never is."""
+        deadline = time.monotonic() + timeout
+        while True:
+            snapshot = await self.snapshot(snapshot_id)
+            if snapshot["status"] in TERMINAL:
+                return snapshot
+            if time.monotonic() > deadline:
+                msg = f"snapshot {snapshot_id} still {snapshot['status']} after {timeout}s"
+                raise AssertionError(msg)
+            await asyncio.sleep(0.3)

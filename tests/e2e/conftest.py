@@ -1,0 +1,146 @@
+"""One real stack for the end-to-end tests: four service processes on the real servers.
+
+The stack has its own broker namespace, database, staging directory and keys. While it runs,
+every event on its exchange is captured and every process's argv is sampled, so tests can
+prove no secret leaks into events, log lines or argv.
+"""
+
+import asyncio
+import json
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+import psutil
+import pytest
+
+from shared.topology import Topology
+from tests.fixtures.resources import database_url, delete_namespace, unique
+from tests.support.stack import Stack, stack_env, start_stack
+
+E2E_SETTINGS = {
+    "BROKER_DELIVERY_LIMIT": "3",
+    "DUMPER_MIN_PART_SIZE": str(5 * 1024 * 1024),
+    "DUMPER_BLOCK_SIZE": str(1024 * 1024),
+    "CATALOG_PROGRESS_TIMEOUT": "120",
+}
+
+
+class EventSpy:
+    """Every message published on the stack's events exchange, as raw bodies."""
+
+    def __init__(self) -> None:
+        self.bodies: list[bytes] = []
+
+    def events(self) -> list[dict[str, object]]:
+        return [json.loads(b) for b in self.bodies]
+
+
+class ArgvSampler(threading.Thread):
+    """Samples every process's command line while the stack runs."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.seen: set[str] = set()
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            for proc in psutil.process_iter(["cmdline"]):
+                cmdline = proc.info.get("cmdline")
+                if cmdline:
+                    self.seen.add(" ".join(cmdline))
+            time.sleep(0.02)
+
+
+@pytest.fixture(scope="session")
+async def e2e_database(postgres_url: str) -> AsyncIterator[str]:
+    name = unique("dbm_e2e_")
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url(postgres_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+async def e2e_namespace(rabbit_url: str) -> AsyncIterator[str]:
+    name = unique("e2e")
+    yield name
+    await delete_namespace(rabbit_url, name, extra_queues=(f"{name}.spy",))
+
+
+@pytest.fixture(scope="session")
+async def event_spy(rabbit_url: str, e2e_namespace: str) -> AsyncIterator[EventSpy]:
+    spy = EventSpy()
+    topology = Topology(e2e_namespace, delivery_limit=3)
+    connection = await aio_pika.connect_robust(rabbit_url)
+    channel = await connection.channel()
+    exchange = await channel.declare_exchange(
+        topology.events.name, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    queue = await channel.declare_queue(f"{e2e_namespace}.spy", auto_delete=True)
+    await queue.bind(exchange, routing_key="#")
+
+    async def collect(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        spy.bodies.append(message.body)
+        await message.ack()
+
+    await queue.consume(collect)
+    yield spy
+    await connection.close()
+
+
+@pytest.fixture(scope="session")
+def argv_sampler() -> Iterator[ArgvSampler]:
+    sampler = ArgvSampler()
+    sampler.start()
+    yield sampler
+    sampler.stopping.set()
+    sampler.join(timeout=5)
+
+
+@pytest.fixture(scope="session")
+def stack(
+    e2e_namespace: str,
+    e2e_database: str,
+    event_spy: EventSpy,
+    argv_sampler: ArgvSampler,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("stack")
+    env = stack_env(
+        namespace=e2e_namespace,
+        database_url=e2e_database,
+        staging=root / "staging",
+        extra=E2E_SETTINGS,
+    )
+    running = start_stack(env, root / "logs")
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def volume_dir(tmp_path: Path) -> Path:
+    """A local volume directory of this test's own."""
+    path = tmp_path / f"volume-{uuid.uuid4().hex[:6]}"
+    path.mkdir()
+    return path
+
+
+async def wait_until(predicate, timeout: float, interval: float = 0.2):
+    """Poll an async predicate until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await predicate()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(interval)

@@ -1,0 +1,128 @@
+"""Run the four services as real processes, the way `make up` does, for end-to-end tests."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from cryptography.fernet import Fernet
+
+from tests.support.env import free_port
+
+SERVICES = ("api", "dumper", "uploader", "catalog")
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+
+@dataclass
+class Stack:
+    """A running stack: its API URL, its processes and where they log."""
+
+    api_url: str
+    env: dict[str, str]
+    log_dir: Path
+    ports: dict[str, int]
+    processes: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
+
+    def logs(self) -> str:
+        """Everything every process has logged so far."""
+        return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
+
+    def start(self, service: str, *, replica: int = 0, extra: Mapping[str, str] = {}) -> None:
+        env = {**self.env, **extra}
+        if replica:
+            env[f"{service.upper()}_HTTP_PORT"] = str(free_port())
+        log = (self.log_dir / f"{service}-{replica}.log").open("ab")
+        process = subprocess.Popen(
+            [sys.executable, "-m", f"services.{service}"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes.setdefault(service, []).append(process)
+        port = int(env[f"{service.upper()}_HTTP_PORT"])
+        wait_ready(f"http://127.0.0.1:{port}", process, self)
+
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
+        """Kill every replica of `service` at once (a crash, not a graceful stop)."""
+        for process in self.processes.pop(service, []):
+            process.send_signal(sig)
+            process.wait(timeout=STOP_TIMEOUT)
+
+    def stop(self) -> None:
+        for procs in self.processes.values():
+            for process in procs:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
+        for procs in self.processes.values():
+            for process in procs:
+                try:
+                    process.wait(timeout=STOP_TIMEOUT)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+        self.processes.clear()
+
+
+def wait_ready(base_url: str, process: subprocess.Popen[bytes], stack: Stack) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args} exited with {process.returncode}:\n{stack.logs()}")
+        try:
+            if httpx.get(f"{base_url}/readyz", timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{process.args} not ready after {READY_TIMEOUT}s:\n{stack.logs()}")
+
+
+def stack_env(
+    *,
+    namespace: str,
+    database_url: str,
+    staging: Path,
+    extra: Mapping[str, str] = {},
+) -> dict[str, str]:
+    """The environment of one isolated stack: its own namespace, database, keys and ports."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("API_", "DUMPER_", "UPLOADER_", "CATALOG_"))
+    }
+    env.update(
+        {
+            "BROKER_NAMESPACE": namespace,
+            "DATABASE_URL": database_url,
+            "STAGING_PATH": str(staging),
+            "SEAL_KEY": Fernet.generate_key().decode(),
+            "API_CREDENTIALS_KEY": Fernet.generate_key().decode(),
+            "ENVIRONMENT": "test",
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    for service in SERVICES:
+        env[f"{service.upper()}_HTTP_PORT"] = str(free_port())
+    env.update(extra)
+    return env
+
+
+def start_stack(env: dict[str, str], log_dir: Path) -> Stack:
+    """Start one replica of each service and wait until every one is ready."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    ports = {s: int(env[f"{s.upper()}_HTTP_PORT"]) for s in SERVICES}
+    stack = Stack(api_url=f"http://127.0.0.1:{ports['api']}", env=env, log_dir=log_dir, ports=ports)
+    try:
+        for service in SERVICES:
+            stack.start(service)
+    except Exception:
+        stack.stop()
+        raise
+    return stack
