@@ -8,6 +8,7 @@ import structlog
 pytest_plugins = [
     "tests.fixtures.servers",
     "tests.fixtures.resources",
+    "tests.fixtures.s3",
 ]
 
 
