@@ -56,5 +56,8 @@ format: install ## Format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+bench: install services ## Time Databasement against `dump | gzip -6` and the raw dump (not in make test)
+	$(BIN)/python scripts/bench.py
+
 clean: down ## Remove ./var (local volume, staging, keys) and caches
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
