@@ -19,7 +19,9 @@ import psutil
 import pytest
 
 from shared.topology import Topology
-from tests.fixtures.resources import database_url, delete_namespace, unique
+from tests.e2e.client import Api
+from tests.e2e.sources import load_mariadb, load_postgres
+from tests.fixtures.resources import MariaDB, database_url, delete_namespace, unique
 from tests.support.stack import Stack, stack_env, start_stack
 
 E2E_SETTINGS = {
@@ -134,7 +136,7 @@ def volume_dir(tmp_path: Path) -> Path:
     return path
 
 
-async def wait_until(predicate, timeout: float, interval: float = 0.2):
+async def _unused_wait_until(predicate, timeout: float, interval: float = 0.2):
     """Poll an async predicate until it returns something truthy."""
     deadline = time.monotonic() + timeout
     while True:
@@ -144,3 +146,37 @@ async def wait_until(predicate, timeout: float, interval: float = 0.2):
         if time.monotonic() > deadline:
             return result
         await asyncio.sleep(interval)
+
+
+@pytest.fixture
+async def api(stack: Stack) -> AsyncIterator[Api]:
+    client = Api(stack.api_url)
+    yield client
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+async def pg_source(postgres_url: str) -> AsyncIterator[str]:
+    """A PostgreSQL source database with the rich schema, shared by the e2e tests."""
+    name = unique("dbm_src_")
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        await load_postgres(database_url(postgres_url, name))
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def maria_source(mariadb: MariaDB) -> AsyncIterator[str]:
+    name = unique("dbm_src_")
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+    try:
+        load_mariadb(mariadb, name)
+        yield name
+    finally:
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")

@@ -5,94 +5,25 @@ compares every table's content and the views, routines and triggers with the sou
 """
 
 import subprocess
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import asyncpg
 import pytest
 
-from tests.e2e.client import Api
+from tests.e2e.artifacts import (
+    DECOMPRESS,
+    assert_no_leftovers,
+    assert_valid_archive,
+    fetch_local,
+    restore_postgres,
+)
 from tests.e2e.sources import (
-    load_mariadb,
-    load_postgres,
     mariadb_fingerprint,
     mysql_client,
     postgres_fingerprint,
 )
-from tests.fixtures.resources import MariaDB, database_url, unique
-from tests.support.stack import Stack
+from tests.fixtures.resources import database_url, unique
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-DECOMPRESS = {"gzip": ["gzip", "-dc"], "zstd": ["zstd", "-dcq"]}
-TEST_TOOL = {"gzip": ["gzip", "-t"], "zstd": ["zstd", "-tq"]}
-
-
-@pytest.fixture
-async def api(stack: Stack) -> AsyncIterator[Api]:
-    client = Api(stack.api_url)
-    yield client
-    await client.close()
-
-
-@pytest.fixture(scope="session")
-async def pg_source(postgres_url: str) -> AsyncIterator[str]:
-    """A PostgreSQL source database with the rich schema, shared by the e2e tests."""
-    name = unique("dbm_src_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        await load_postgres(database_url(postgres_url, name))
-        yield name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture(scope="session")
-def maria_source(mariadb: MariaDB) -> AsyncIterator[str]:
-    name = unique("dbm_src_")
-    with mariadb.connect() as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
-    try:
-        load_mariadb(mariadb, name)
-        yield name
-    finally:
-        with mariadb.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
-
-
-def fetch_local(volume: Path, snapshot: dict) -> Path:
-    artifact = volume / snapshot["path"]
-    assert artifact.is_file(), f"no artifact at {artifact}"
-    return artifact
-
-
-def assert_valid_archive(artifact: Path, compression: str) -> None:
-    result = subprocess.run(
-        [*TEST_TOOL[compression], str(artifact)], capture_output=True, check=False
-    )
-    assert result.returncode == 0, result.stderr.decode()
-
-
-def restore_postgres(artifact: Path, compression: str, url: str) -> None:
-    """`gunzip -c f.sql.gz | psql` into a fresh database, stopping at the first error."""
-    with subprocess.Popen([*DECOMPRESS[compression], str(artifact)], stdout=subprocess.PIPE) as dec:
-        result = subprocess.run(
-            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", url],
-            stdin=dec.stdout,
-            capture_output=True,
-            check=False,
-        )
-    assert dec.returncode == 0
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-
-
-def assert_no_leftovers(stack: Stack, volume: Path, snapshot_id: str) -> None:
-    staging = Path(stack.env["STAGING_PATH"]) / snapshot_id
-    assert not staging.exists() or not any(staging.rglob("*.chunk")), "staged chunks were left"
-    parts = volume / ".parts" / snapshot_id
-    assert not parts.exists() or not any(parts.rglob("*")), "part files were left"
 
 
 class TestPostgresBackups:

@@ -1,0 +1,42 @@
+"""Checks on stored artifacts: present, valid archives, restorable, nothing left behind."""
+
+import subprocess
+from pathlib import Path
+
+from tests.support.stack import Stack
+
+DECOMPRESS = {"gzip": ["gzip", "-dc"], "zstd": ["zstd", "-dcq"]}
+TEST_TOOL = {"gzip": ["gzip", "-t"], "zstd": ["zstd", "-tq"]}
+
+
+def fetch_local(volume: Path, snapshot: dict) -> Path:
+    artifact = volume / snapshot["path"]
+    assert artifact.is_file(), f"no artifact at {artifact}"
+    return artifact
+
+
+def assert_valid_archive(artifact: Path, compression: str) -> None:
+    result = subprocess.run(
+        [*TEST_TOOL[compression], str(artifact)], capture_output=True, check=False
+    )
+    assert result.returncode == 0, result.stderr.decode()
+
+
+def restore_postgres(artifact: Path, compression: str, url: str) -> None:
+    """`gunzip -c f.sql.gz | psql` into a fresh database, stopping at the first error."""
+    with subprocess.Popen([*DECOMPRESS[compression], str(artifact)], stdout=subprocess.PIPE) as dec:
+        result = subprocess.run(
+            ["psql", "-q", "-v", "ON_ERROR_STOP=1", "-d", url],
+            stdin=dec.stdout,
+            capture_output=True,
+            check=False,
+        )
+    assert dec.returncode == 0
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+
+
+def assert_no_leftovers(stack: Stack, volume: Path, snapshot_id: str) -> None:
+    staging = Path(stack.env["STAGING_PATH"]) / snapshot_id
+    assert not staging.exists() or not any(staging.rglob("*.chunk")), "staged chunks were left"
+    parts = volume / ".parts" / snapshot_id
+    assert not parts.exists() or not any(parts.rglob("*")), "part files were left"

@@ -1,0 +1,142 @@
+"""Backups that cannot succeed end failed, with a sentence naming the cause, leaving nothing.
+
+No staged chunk and no part file may survive a failed backup, and nothing stays in progress.
+"""
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from tests.e2e.artifacts import assert_no_leftovers
+from tests.e2e.client import Api
+from tests.fixtures.resources import MariaDB, database_url, unique
+from tests.support.env import free_port
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+@pytest.fixture
+def maria_user(mariadb: MariaDB, maria_database: str) -> Iterator[tuple[str, str, str]]:
+    """A MariaDB user with a real password and rights on one database: (user, password, db)."""
+    user, password = unique("dbm_u"), unique("pw-")
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+        cur.execute(f"GRANT ALL ON `{maria_database}`.* TO '{user}'@'%'")
+        cur.execute(f"CREATE TABLE `{maria_database}`.t (id INT PRIMARY KEY)")
+    yield user, password, maria_database
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+
+
+async def backup_and_wait(api: Api, server: dict, database: str, volume_dir: Path) -> dict:
+    volume = await api.add_volume(unique("local-"), "local", {"path": str(volume_dir)})
+    [pending] = await api.backup(server["id"], database, volume["id"])
+    return await api.wait_terminal(pending["id"])
+
+
+class TestBackupFailures:
+    async def test_wrong_password_fails_naming_access_denied(
+        self, api, stack, mariadb, maria_user, volume_dir
+    ):
+        user, _password, database = maria_user
+        server = await api.add_server(
+            name=unique("maria-"),
+            type="mariadb",
+            host=mariadb.host,
+            port=mariadb.port,
+            username=user,
+            password="definitely-wrong",
+        )
+        snapshot = await backup_and_wait(api, server, database, volume_dir)
+        assert snapshot["status"] == "failed"
+        assert "access denied" in snapshot["error"].lower()
+        assert "definitely-wrong" not in snapshot["error"]
+        assert_no_leftovers(stack, volume_dir, snapshot["id"])
+
+    async def test_unreachable_host_fails_naming_the_connection(self, api, stack, volume_dir):
+        port = free_port()
+        server = await api.add_server(
+            name=unique("pg-"),
+            type="postgresql",
+            host="127.0.0.1",
+            port=port,
+            username="postgres",
+            password="x",
+        )
+        snapshot = await backup_and_wait(api, server, "anything", volume_dir)
+        assert snapshot["status"] == "failed"
+        error = snapshot["error"].lower()
+        assert "connect" in error or "unreachable" in error or "refused" in error, error
+        assert_no_leftovers(stack, volume_dir, snapshot["id"])
+
+    async def test_missing_database_fails_naming_it(self, api, stack, volume_dir):
+        server = await api.add_server(
+            name=unique("pg-"),
+            type="postgresql",
+            host="127.0.0.1",
+            port=5432,
+            username="postgres",
+            password="x",
+        )
+        missing = unique("no_such_db_")
+        snapshot = await backup_and_wait(api, server, missing, volume_dir)
+        assert snapshot["status"] == "failed"
+        assert missing in snapshot["error"]
+        assert "does not exist" in snapshot["error"]
+        assert_no_leftovers(stack, volume_dir, snapshot["id"])
+
+    async def test_full_local_volume_fails_saying_so(self, api, stack, postgres_url, tmp_path):
+        """A 1 MiB tmpfs is a real full disk: the artifact cannot fit."""
+        mount_point = tmp_path / "tiny"
+        mount_point.mkdir()
+        mounted = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mount_point)],
+            capture_output=True,
+            check=False,
+        )
+        if mounted.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
+        try:
+            server = await api.add_server(
+                name=unique("pg-"),
+                type="postgresql",
+                host="127.0.0.1",
+                port=5432,
+                username="postgres",
+                password="x",
+            )
+            source = await _bulky_pg_database(postgres_url)
+            try:
+                snapshot = await backup_and_wait(api, server, source, mount_point)
+            finally:
+                await _drop_pg_database(postgres_url, source)
+            assert snapshot["status"] == "failed"
+            assert "full" in snapshot["error"].lower() or "no space" in snapshot["error"].lower()
+            assert_no_leftovers(stack, mount_point, snapshot["id"])
+            assert not list(mount_point.rglob("*.sql.gz")), "a partial artifact is visible"
+        finally:
+            subprocess.run(["umount", "-l", str(mount_point)], check=False)
+
+
+async def _bulky_pg_database(postgres_url: str) -> str:
+    """A database whose dump compresses to several MiB: more than the tiny volume holds."""
+    name = unique("dbm_bulky_")
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    conn = await asyncpg.connect(database_url(postgres_url, name))
+    await conn.execute(
+        "CREATE TABLE blobs AS SELECT g, md5(g::text) || md5((g+1)::text) || md5((g+2)::text) AS h"
+        " FROM generate_series(1, 200000) g"
+    )
+    await conn.close()
+    return name
+
+
+async def _drop_pg_database(postgres_url: str, name: str) -> None:
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
