@@ -20,9 +20,8 @@ def secret_user(mariadb: MariaDB, maria_source: str) -> Iterator[tuple[str, str]
     user, password = unique("dbm_u"), unique("Secr3t-pw-")
     with mariadb.connect() as conn, conn.cursor() as cur:
         cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
-        cur.execute(
-            f"GRANT SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `{maria_source}`.* TO '{user}'@'%'"
-        )
+        rights = "SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES"
+        cur.execute(f"GRANT {rights} ON `{maria_source}`.* TO '{user}'@'%'")
         cur.execute(f"GRANT PROCESS, SELECT ON *.* TO '{user}'@'%'")
     yield user, password
     with mariadb.connect() as conn, conn.cursor() as cur:
