@@ -1,21 +1,55 @@
-"""The last step of `make run`: wait for the stack, then say where the API listens.
+"""The last step of `make run`: back up a sample database end to end through the API.
 
-It stays running afterwards, since honcho stops every process when one exits.
+It waits for the four services, creates a small PostgreSQL database `databasement_sample`
+(once), registers the local server and the embedded local volume under ./var/volumes/local
+(once), starts a backup, waits for it, and prints the snapshot and the stored file's path.
+It then stays running, since honcho stops every process when one exits.
 """
 
+import asyncio
+import json
 import os
 import sys
 import threading
 import time
+from pathlib import Path
+from typing import Any
 
+import asyncpg
 import httpx
 
 PORTS = {"api": 8000, "dumper": 8001, "uploader": 8002, "catalog": 8003}
-TIMEOUT = 60.0
+READY_TIMEOUT = 90.0
+BACKUP_TIMEOUT = 300.0
+SAMPLE_DB = "databasement_sample"
+PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
+VOLUME_PATH = Path("var/volumes/local").resolve()
+
+SAMPLE_SQL = """
+CREATE TABLE IF NOT EXISTS authors (id serial PRIMARY KEY, name text NOT NULL);
+CREATE TABLE IF NOT EXISTS books (
+    id serial PRIMARY KEY,
+    author_id int REFERENCES authors (id),
+    title text NOT NULL,
+    published date
+);
+CREATE OR REPLACE VIEW books_per_author AS
+    SELECT a.name, count(b.id) AS books FROM authors a LEFT JOIN books b ON b.author_id = a.id
+    GROUP BY a.name;
+INSERT INTO authors (name)
+    SELECT 'Author ' || g FROM generate_series(1, 200) g WHERE NOT EXISTS (SELECT 1 FROM authors);
+INSERT INTO books (author_id, title, published)
+    SELECT 1 + g % 200, 'Book ' || g, DATE '2000-01-01' + g
+    FROM generate_series(1, 5000) g WHERE NOT EXISTS (SELECT 1 FROM books);
+"""
 
 
-def wait_ready() -> bool:
-    deadline = time.monotonic() + TIMEOUT
+def say(message: str) -> None:
+    print(f"sample: {message}", flush=True)
+
+
+def wait_ready() -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
     for service, default in PORTS.items():
         port = int(os.environ.get(f"{service.upper()}_HTTP_PORT", default))
         while True:
@@ -25,18 +59,91 @@ def wait_ready() -> bool:
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                print(f"sample: {service} is not ready after {TIMEOUT:.0f}s", file=sys.stderr)
-                return False
+                sys.exit(f"sample: {service} is not ready after {READY_TIMEOUT:.0f}s")
             time.sleep(0.5)
-    return True
+
+
+async def create_sample_database() -> None:
+    admin = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database="postgres")
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", SAMPLE_DB):
+            await admin.execute(f'CREATE DATABASE "{SAMPLE_DB}"')
+            say(f"created the sample database {SAMPLE_DB}")
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=PG_USER, database=SAMPLE_DB)
+    try:
+        await conn.execute(SAMPLE_SQL)
+    finally:
+        await conn.close()
+
+
+def find_or_create(api: httpx.Client, resource: str, body: dict[str, Any]) -> dict[str, Any]:
+    """Reuse the entry named `body['name']` from an earlier `make run`, else create it."""
+    listing = api.get(f"/api/v1/{resource}")
+    listing.raise_for_status()
+    payload = listing.json()
+    items = payload if isinstance(payload, list) else payload.get("items", [])
+    for item in items:
+        if item["name"] == body["name"]:
+            return dict(item)
+    created = api.post(f"/api/v1/{resource}", json=body)
+    if created.status_code != 201:
+        sys.exit(f"sample: could not register {resource}: {created.text}")
+    return dict(created.json())
+
+
+def back_up(api: httpx.Client) -> None:
+    server = find_or_create(
+        api,
+        "servers",
+        {
+            "name": "local-postgres",
+            "type": "postgresql",
+            "host": PG_HOST,
+            "port": PG_PORT,
+            "username": PG_USER,
+            "password": "trust-auth-needs-none",
+        },
+    )
+    VOLUME_PATH.mkdir(parents=True, exist_ok=True)
+    volume = find_or_create(
+        api, "volumes", {"name": "local", "type": "local", "config": {"path": str(VOLUME_PATH)}}
+    )
+    response = api.post(
+        "/api/v1/backups",
+        json={"server_id": server["id"], "database": SAMPLE_DB, "volume_id": volume["id"]},
+    )
+    if response.status_code != 202:
+        sys.exit(f"sample: the backup was refused: {response.text}")
+    snapshot_id = response.json()["snapshots"][0]["id"]
+    say(f"backup of {SAMPLE_DB} queued as snapshot {snapshot_id}")
+    deadline = time.monotonic() + BACKUP_TIMEOUT
+    last = ""
+    while time.monotonic() < deadline:
+        snapshot = api.get(f"/api/v1/snapshots/{snapshot_id}").json()
+        if snapshot["status"] != last:
+            last = snapshot["status"]
+            say(f"snapshot {snapshot_id} is {last}")
+        if last in {"completed", "failed"}:
+            break
+        time.sleep(0.5)
+    print(json.dumps(snapshot, indent=2), flush=True)
+    if snapshot["status"] == "completed":
+        say(f"stored file: {VOLUME_PATH / snapshot['path']}")
+        say(f"restore it with: gunzip -c '{VOLUME_PATH / snapshot['path']}' | psql NEW_DATABASE")
+    else:
+        say(f"the backup did not complete: {snapshot.get('error')}")
 
 
 def main() -> None:
-    if not wait_ready():
-        sys.exit(1)
-    port = os.environ.get("API_HTTP_PORT", "8000")
-    print(f"sample: every service is ready; the API listens on http://127.0.0.1:{port}")
-    print(f"sample: OpenAPI docs at http://127.0.0.1:{port}/docs")
+    wait_ready()
+    port = int(os.environ.get("API_HTTP_PORT", PORTS["api"]))
+    say(f"every service is ready; the API listens on http://127.0.0.1:{port} (docs at /docs)")
+    asyncio.run(create_sample_database())
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as api:
+        back_up(api)
+    say("the stack keeps running; press Ctrl-C to stop everything")
     threading.Event().wait()
 
 
