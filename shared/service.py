@@ -111,6 +111,14 @@ class Runtime:
         return self._pool
 
 
+async def cancel_tasks(runtime: Runtime) -> None:
+    """Cancel the runtime's background tasks and wait until they have stopped."""
+    tasks, runtime.tasks = runtime.tasks, []
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def database_resources(
     runtime: Runtime, settings: DatabaseSettings, *, schema: str, migrations: Path
 ) -> Callable[[], AbstractAsyncContextManager[None]]:
@@ -124,6 +132,8 @@ def database_resources(
             runtime._pool = pool  # noqa: SLF001 - the lifespan owns the pool
             yield
         finally:
+            # Background tasks (sweepers, relays) use the pool: stop them before closing it.
+            await cancel_tasks(runtime)
             runtime._pool = None  # noqa: SLF001
             await pool.close()
 

@@ -6,6 +6,7 @@ from faststream.asgi import AsgiFastStream
 
 from services.catalog import handlers
 from services.catalog.settings import CatalogSettings
+from services.catalog.sweeper import start_sweeper
 from shared.service import build_service_app, migrate_only
 
 migrations_folder = Path(__file__).parent / "migrations"
@@ -25,6 +26,7 @@ def build_app(settings: CatalogSettings) -> AsgiFastStream:
         register=lambda broker, topology, runtime: handlers.register(
             broker, topology, runtime, settings
         ),
+        after_startup=[start_sweeper(settings)],
     )
 
 

@@ -1,15 +1,18 @@
-"""The catalog's subscribers: every event on the exchange, recorded once."""
+"""The catalog's subscribers: every event, every dead letter, and snapshot queries."""
 
 from typing import Any
+from uuid import UUID
 
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitMessage
 
-from services.catalog.adapters.db import record_timeline
+from services.catalog.announcer import announce
+from services.catalog.deadletters import dead_letter_reason
 from services.catalog.errors import UnknownEventError
+from services.catalog.queries import answer_query
+from services.catalog.records import fail_snapshot, record_event
 from services.catalog.settings import CatalogSettings
-from shared.events import EVENTS_BY_KEY, Event
-from shared.idempotency import handle_once
+from shared.events import EVENTS_BY_KEY, Event, utc_now
 from shared.logging import get_logger
 from shared.service import Runtime
 from shared.topology import Topology
@@ -29,6 +32,7 @@ def register(
     broker: RabbitBroker, topology: Topology, runtime: Runtime, settings: CatalogSettings
 ) -> None:
     """Attach the catalog's subscribers to `broker`."""
+    schema = settings.schema_name
 
     @broker.subscriber(
         topology.queue("catalog"),
@@ -39,14 +43,60 @@ def register(
     )
     async def on_event(body: dict[str, Any], message: RabbitMessage) -> None:
         event = parse_event(message.raw_message.routing_key or "", body)
-        await apply_event(runtime, settings.schema_name, event)
+        await apply_event(runtime, schema, event)
+
+    @broker.subscriber(
+        topology.dead_letter_watch,
+        topology.dead_letters,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title="catalog.deadletters",
+        description="Every dead letter: its snapshot fails with the reason it was given up.",
+    )
+    async def on_dead_letter(body: Any, message: RabbitMessage) -> None:
+        snapshot_id = _snapshot_id(body)
+        if snapshot_id is None:
+            log.warning("dead_letter_without_snapshot")
+            return
+        reason = dead_letter_reason(
+            dict(message.headers or {}),
+            namespace=topology.namespace,
+            delivery_limit=topology.delivery_limit,
+            message_type=message.raw_message.type,
+        )
+        change = await fail_snapshot(runtime.pool, schema, snapshot_id, reason, now=utc_now())
+        log.warning("snapshot_given_up", snapshot_id=str(snapshot_id), reason=reason)
+        await announce(broker, topology, [change])
+
+    @broker.subscriber(
+        topology.catalog_queries,
+        ack_policy=AckPolicy.REJECT_ON_ERROR,
+        title="catalog.queries",
+        description="get_snapshot / list_snapshots, answered to the asker's reply queue.",
+    )
+    async def on_query(body: Any) -> dict[str, Any]:
+        return await answer_query(runtime.pool, schema, body)
 
 
 async def apply_event(runtime: Runtime, schema: str, event: Event) -> None:
-    """Record `event` once; a redelivery changes nothing."""
-    async with handle_once(runtime.pool, schema=schema, event_id=event.event_id) as conn:
-        if conn is None:
-            log.info("event_skipped_duplicate", event_type=type(event).__name__)
-            return
-        await record_timeline(conn, schema, event)
-        log.info("event_recorded", event_type=type(event).__name__)
+    """Record `event` once and fold it into its snapshot; a redelivery changes nothing."""
+    change = await record_event(runtime.pool, schema, event, now=utc_now())
+    if change is None:
+        log.info("event_recorded", event_type=type(event).__name__, snapshot_changed=False)
+        return
+    log.info(
+        "event_recorded",
+        event_type=type(event).__name__,
+        snapshot_changed=True,
+        status=change.after.status,
+    )
+    if runtime.broker is not None and runtime.topology is not None:
+        await announce(runtime.broker, runtime.topology, [change])
+
+
+def _snapshot_id(body: Any) -> UUID | None:
+    if not isinstance(body, dict):
+        return None
+    try:
+        return UUID(str(body.get("snapshot_id")))
+    except ValueError:
+        return None

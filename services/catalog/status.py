@@ -6,7 +6,7 @@ it in_progress; BackupStored completes it; DumpFailed/UploadFailed fail it. A te
 placeholder that the BackupRequested fills in later.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -177,3 +177,18 @@ def _newer_attempt(record: SnapshotRecord, event: Activity) -> bool:
     if not isinstance(event, DumpStarted | DumpProgressed):
         return False
     return event.occurred_at >= record.started_at
+
+
+def stuck_reason(
+    record: SnapshotRecord, *, now: datetime, progress_timeout: float, pending_timeout: float
+) -> str | None:
+    """Why a record that no event moves any more must fail, or None while it may still move."""
+    if record.status == "in_progress" and now - record.last_event_at >= _span(progress_timeout):
+        return f"no progress for {progress_timeout:g} s"
+    if record.status == "pending" and now - record.created_at >= _span(pending_timeout):
+        return f"not started within {pending_timeout:g} s"
+    return None
+
+
+def _span(seconds: float) -> timedelta:
+    return timedelta(seconds=seconds)

@@ -1,84 +1,18 @@
 """The catalog's status rules: transitions, terminal states, out-of-order and placeholders."""
 
-from datetime import UTC, datetime, timedelta
-from uuid import UUID, uuid4
+from uuid import uuid4
 
-from services.catalog.status import SnapshotRecord, apply_event, fail
-from shared.events import (
-    BackupRequested,
-    BackupStored,
-    ChunkStaged,
-    ChunkStored,
-    Destination,
-    DumpFailed,
-    DumpFinished,
-    DumpProgressed,
-    DumpStarted,
-    Event,
-    UploadFailed,
+from services.catalog.status import SnapshotRecord, apply_event, fail, stuck_reason
+from shared.events import ChunkStaged, ChunkStored, DumpFailed, Event, UploadFailed
+from tests.support.snapshot_events import (
+    at,
+    destination,
+    finished,
+    progressed,
+    requested,
+    started,
+    stored,
 )
-
-T0 = datetime(2026, 1, 1, tzinfo=UTC)
-
-
-def at(seconds: float) -> datetime:
-    return T0 + timedelta(seconds=seconds)
-
-
-def destination(volume_id: UUID) -> Destination:
-    return Destination(
-        volume_id=volume_id, volume="sealed", artifact_key="s/db/x.sql.gz", compression="zstd"
-    )
-
-
-def requested(sid: UUID, volume_id: UUID | None = None) -> BackupRequested:
-    return BackupRequested(
-        snapshot_id=sid,
-        occurred_at=at(0),
-        server_id=uuid4(),
-        server_name="prod",
-        server_type="postgresql",
-        database="shop",
-        connection="sealed",
-        destination=destination(volume_id or uuid4()),
-        requested_at=at(0),
-    )
-
-
-def started(sid: UUID, attempt: UUID, t: float) -> DumpStarted:
-    return DumpStarted(
-        snapshot_id=sid,
-        occurred_at=at(t),
-        attempt_id=attempt,
-        attempt=1,
-        tool="pg_dump",
-        tool_version="15",
-        server_version="15",
-    )
-
-
-def progressed(sid: UUID, attempt: UUID, t: float, dumped: int) -> DumpProgressed:
-    return DumpProgressed(
-        snapshot_id=sid,
-        occurred_at=at(t),
-        attempt_id=attempt,
-        bytes_dumped=dumped,
-        bytes_compressed=dumped // 4,
-        chunks_staged=0,
-    )
-
-
-def stored(sid: UUID, attempt: UUID, t: float) -> BackupStored:
-    return BackupStored(
-        snapshot_id=sid,
-        occurred_at=at(t),
-        attempt_id=attempt,
-        volume_id=uuid4(),
-        path="prod/shop/x.sql.gz",
-        manifest_path="prod/shop/x.manifest.json",
-        size=123,
-        sha256="ab" * 32,
-    )
 
 
 def fold(events: list[Event]) -> SnapshotRecord:
@@ -237,21 +171,9 @@ class TestOutOfOrder:
 
     def test_dump_finished_sets_the_whole_raw_size(self):
         sid, attempt = uuid4(), uuid4()
-        finished = DumpFinished(
-            snapshot_id=sid,
-            occurred_at=at(5),
-            attempt_id=attempt,
-            chunk_count=1,
-            raw_size=4096,
-            size=100,
-            sha256="00",
-            tool="pg_dump",
-            tool_version="15",
-            server_version="15",
-            destination=destination(uuid4()),
-            started_at=at(1),
+        record = fold(
+            [requested(sid), progressed(sid, attempt, 2, 10), finished(sid, attempt, 5, 4096)]
         )
-        record = fold([requested(sid), progressed(sid, attempt, 2, 10), finished])
         assert record.bytes_dumped == 4096
         assert record.started_at == at(1)
 
@@ -259,3 +181,22 @@ class TestOutOfOrder:
         sid = uuid4()
         record = apply_event(None, requested(sid), now=at(500))
         assert record.last_event_at == at(500)
+
+
+class TestStuckReason:
+    def test_silent_in_progress_snapshot_times_out(self):
+        sid, attempt = uuid4(), uuid4()
+        record = apply_event(None, started(sid, attempt, 1), now=at(10))
+        assert stuck_reason(record, now=at(14), progress_timeout=5, pending_timeout=60) is None
+        reason = stuck_reason(record, now=at(15), progress_timeout=5, pending_timeout=60)
+        assert reason == "no progress for 5 s"
+
+    def test_pending_snapshot_never_started_times_out(self):
+        record = apply_event(None, requested(uuid4()), now=at(10))
+        reason = stuck_reason(record, now=at(61), progress_timeout=5, pending_timeout=60)
+        assert reason == "not started within 60 s"
+
+    def test_finished_snapshot_never_times_out(self):
+        sid, attempt = uuid4(), uuid4()
+        record = apply_event(None, stored(sid, attempt, 1), now=at(1))
+        assert stuck_reason(record, now=at(9999), progress_timeout=5, pending_timeout=5) is None

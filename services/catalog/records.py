@@ -1,0 +1,86 @@
+"""Keeping snapshot records: fold an event, fail a snapshot, sweep the stuck ones.
+
+Each operation runs in one transaction with the snapshot's row locked, so replicas of the
+catalog serialise on a snapshot and the rules of `status.py` see a consistent record.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from uuid import UUID
+
+from asyncpg import Pool
+
+from services.catalog.adapters import db
+from services.catalog.status import (
+    SnapshotRecord,
+    apply_event,
+    fail,
+    is_snapshot_event,
+    stuck_reason,
+)
+from shared.events import Event
+from shared.idempotency import handle_once
+
+SWEEP_BATCH = 100
+
+
+@dataclass(frozen=True)
+class Change:
+    """A record before and after one operation."""
+
+    before: SnapshotRecord
+    after: SnapshotRecord
+
+    @property
+    def status_changed(self) -> bool:
+        return self.before.status != self.after.status
+
+
+async def record_event(pool: Pool, schema: str, event: Event, *, now: datetime) -> Change | None:
+    """Fold `event` into its snapshot once; None for a duplicate or a non-snapshot event."""
+    async with handle_once(pool, schema=schema, event_id=event.event_id) as conn:
+        if conn is None:
+            return None
+        await db.record_timeline(conn, schema, event)
+        if not is_snapshot_event(event):
+            return None
+        before = await db.lock_snapshot(conn, schema, event.snapshot_id, now=now)
+        after = apply_event(before, event, now=now)
+        await db.save_snapshot(conn, schema, after)
+        return Change(before, after)
+
+
+async def fail_snapshot(
+    pool: Pool, schema: str, snapshot_id: UUID, reason: str, *, now: datetime
+) -> Change:
+    """Fail the snapshot with `reason` unless it already ended (idempotent)."""
+    async with pool.acquire() as conn, conn.transaction():
+        before = await db.lock_snapshot(conn, schema, snapshot_id, now=now)
+        after = fail(before, reason, at=now)
+        await db.save_snapshot(conn, schema, after)
+        return Change(before, after)
+
+
+async def sweep(
+    pool: Pool, schema: str, *, now: datetime, progress_timeout: float, pending_timeout: float
+) -> list[Change]:
+    """Fail every snapshot no event has moved within its timeout."""
+    async with pool.acquire() as conn, conn.transaction():
+        stuck = await db.lock_stuck_snapshots(
+            conn,
+            schema,
+            silent_since=now - timedelta(seconds=progress_timeout),
+            pending_since=now - timedelta(seconds=pending_timeout),
+            limit=SWEEP_BATCH,
+        )
+        changes = []
+        for record in stuck:
+            reason = stuck_reason(
+                record, now=now, progress_timeout=progress_timeout, pending_timeout=pending_timeout
+            )
+            if reason is None:
+                continue
+            after = fail(record, reason, at=now)
+            await db.save_snapshot(conn, schema, after)
+            changes.append(Change(record, after))
+        return changes

@@ -1,0 +1,97 @@
+"""Builders of the events of one snapshot's life, for catalog and api tests."""
+
+from datetime import UTC, datetime, timedelta
+from uuid import UUID, uuid4
+
+from shared.events import (
+    BackupRequested,
+    BackupStored,
+    Destination,
+    DumpFinished,
+    DumpProgressed,
+    DumpStarted,
+)
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def at(seconds: float, *, base: datetime = T0) -> datetime:
+    return base + timedelta(seconds=seconds)
+
+
+def destination(volume_id: UUID, compression: str = "zstd") -> Destination:
+    return Destination(
+        volume_id=volume_id,
+        volume="sealed",
+        artifact_key="prod/shop/x.sql.gz",
+        compression=compression,  # type: ignore[arg-type]
+    )
+
+
+def requested(
+    sid: UUID, volume_id: UUID | None = None, *, server_id: UUID | None = None, t: float = 0
+) -> BackupRequested:
+    return BackupRequested(
+        snapshot_id=sid,
+        occurred_at=at(t),
+        server_id=server_id or uuid4(),
+        server_name="prod",
+        server_type="postgresql",
+        database="shop",
+        connection="sealed",
+        destination=destination(volume_id or uuid4()),
+        requested_at=at(t),
+    )
+
+
+def started(sid: UUID, attempt: UUID, t: float) -> DumpStarted:
+    return DumpStarted(
+        snapshot_id=sid,
+        occurred_at=at(t),
+        attempt_id=attempt,
+        attempt=1,
+        tool="pg_dump",
+        tool_version="15",
+        server_version="15",
+    )
+
+
+def progressed(sid: UUID, attempt: UUID, t: float, dumped: int) -> DumpProgressed:
+    return DumpProgressed(
+        snapshot_id=sid,
+        occurred_at=at(t),
+        attempt_id=attempt,
+        bytes_dumped=dumped,
+        bytes_compressed=dumped // 4,
+        chunks_staged=0,
+    )
+
+
+def finished(sid: UUID, attempt: UUID, t: float, raw_size: int) -> DumpFinished:
+    return DumpFinished(
+        snapshot_id=sid,
+        occurred_at=at(t),
+        attempt_id=attempt,
+        chunk_count=1,
+        raw_size=raw_size,
+        size=100,
+        sha256="00",
+        tool="pg_dump",
+        tool_version="15",
+        server_version="15",
+        destination=destination(uuid4()),
+        started_at=at(1),
+    )
+
+
+def stored(sid: UUID, attempt: UUID, t: float) -> BackupStored:
+    return BackupStored(
+        snapshot_id=sid,
+        occurred_at=at(t),
+        attempt_id=attempt,
+        volume_id=uuid4(),
+        path="prod/shop/x.sql.gz",
+        manifest_path="prod/shop/x.manifest.json",
+        size=123,
+        sha256="ab" * 32,
+    )
