@@ -14,16 +14,18 @@ log = get_logger(__name__)
 
 async def ensure_database(url: str) -> None:
     """Create the database named in `url` when it is missing; safe under concurrent starts."""
-    head, _, name = url.rpartition("/")
-    name = name.split("?", 1)[0]
+    head, _, tail = url.rpartition("/")
+    name, separator, query = tail.partition("?")
     try:
         conn = await asyncpg.connect(url)
     except asyncpg.InvalidCatalogNameError:
-        admin = await asyncpg.connect(f"{head}/postgres")
+        admin = await asyncpg.connect(f"{head}/postgres{separator}{query}")
         try:
             await admin.execute(f'CREATE DATABASE "{name}"')
             log.info("database_created", database=name)
-        except asyncpg.DuplicateDatabaseError:
+        # Two replicas creating it at once: the loser sees a duplicate database or, when both
+        # passed PostgreSQL's own check, a unique violation on the catalog's index.
+        except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
             pass
         finally:
             await admin.close()
