@@ -3,28 +3,61 @@
 from pathlib import Path
 
 from faststream.asgi import AsgiFastStream
+from faststream.rabbit import RabbitBroker
 
 from services.dumper import handlers
+from services.dumper.adapters.discovery import ToolFinder
+from services.dumper.adapters.process import ToolProcess
+from services.dumper.adapters.servers import ServerGateway
+from services.dumper.dumping import Dumper
 from services.dumper.settings import DumperSettings
-from shared.service import build_service_app, migrate_only
+from shared.events import Event
+from shared.messaging import publish_event
+from shared.sealing import Sealer
+from shared.service import Runtime, build_service_app, migrate_only
+from shared.settings import refuse_dev_secrets
+from shared.staging import open_staging
+from shared.topology import Topology
 
 migrations_folder = Path(__file__).parent / "migrations"
 
 
 def build_settings() -> DumperSettings:
-    return DumperSettings()
+    settings = DumperSettings()
+    refuse_dev_secrets(settings, settings.seal)
+    return settings
+
+
+def build_dumper(settings: DumperSettings, broker: RabbitBroker, topology: Topology) -> Dumper:
+    """The dumper's working parts, wired to real tools, staging and the broker."""
+
+    async def publish(event: Event) -> None:
+        await publish_event(broker, topology, event)
+
+    finder = ToolFinder(postgres_glob=settings.postgres_bin_glob, search_dirs=settings.search_dirs)
+    return Dumper(
+        settings=settings,
+        sealer=Sealer(settings.seal.key),
+        staging=open_staging(settings.staging),
+        gateway=ServerGateway(finder, connect_timeout=settings.connect_timeout),
+        launch=ToolProcess,
+        publish=publish,
+    )
 
 
 def build_app(settings: DumperSettings) -> AsgiFastStream:
     """Wire the dumper: broker, pool, migrations, subscribers, health endpoints."""
+
+    def register(broker: RabbitBroker, topology: Topology, runtime: Runtime) -> None:
+        dumper = build_dumper(settings, broker, topology)
+        handlers.register(broker, topology, runtime, settings, dumper)
+
     return build_service_app(
         service="dumper",
         settings=settings,
         schema=settings.schema_name,
         migrations=migrations_folder,
-        register=lambda broker, topology, runtime: handlers.register(
-            broker, topology, runtime, settings
-        ),
+        register=register,
     )
 
 

@@ -3,3 +3,28 @@
 
 class DumperError(Exception):
     """Base of every dumper error."""
+
+
+class DumpError(DumperError):
+    """A dump cannot complete for a reason a person can act on; ends in DumpFailed."""
+
+    def __init__(self, reason: str, *, exit_code: int | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.exit_code = exit_code
+
+
+class ToolNotFoundError(DumpError):
+    """No suitable dump tool is installed."""
+
+
+class ServerUnreachableError(DumpError):
+    """The database server refused or did not answer the connection."""
+
+
+class ToolFailedError(DumpError):
+    """The dump tool exited with an error, or was killed for staying silent too long."""
+
+
+class StagingStalledError(DumpError):
+    """Staged chunks were not taken by the uploader within the stall timeout."""

@@ -1,9 +1,16 @@
 """Dumper settings (env prefix `DUMPER_`)."""
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.settings import CommonSettings, SealSettings, StagingSettings
+
+MIB = 1024 * 1024
+S3_MIN_PART_SIZE = 5 * MIB
+"""S3 refuses multipart parts below 5 MiB (except the last), so a chunk never is smaller."""
 
 
 class DumperSettings(CommonSettings):
@@ -17,3 +24,78 @@ class DumperSettings(CommonSettings):
     )
     staging: StagingSettings = Field(default_factory=StagingSettings)
     seal: SealSettings = Field(default_factory=SealSettings)
+
+    block_size: int = Field(
+        default=4 * MIB,
+        ge=1,
+        description="Uncompressed bytes of dump output compressed as one gzip member or zstd "
+        "frame; blocks compress in parallel.",
+    )
+    min_part_size: int = Field(
+        default=8 * MIB,
+        description="Compressed bytes a staged chunk reaches before it is cut (every chunk "
+        "but the last); at least 5 MiB, the smallest S3 multipart part.",
+    )
+    max_staged_chunks: int = Field(
+        default=4,
+        ge=1,
+        description="Chunks of one backup staged and not yet stored before the dumper waits "
+        "(back-pressure).",
+    )
+    gzip_engine: Literal["isal", "zlib"] = Field(
+        default="isal",
+        description="Library writing gzip members: ISA-L igzip (fast) or the stdlib zlib.",
+    )
+    isal_level: int = Field(default=2, ge=0, le=3, description="ISA-L compression level.")
+    zlib_level: int = Field(default=6, ge=1, le=9, description="zlib compression level.")
+    zstd_level: int = Field(default=3, ge=1, le=22, description="zstd compression level.")
+    threads: int = Field(
+        default=0,
+        ge=0,
+        description="Compression threads; 0 means one per CPU core.",
+    )
+    tool_timeout: float = Field(
+        default=300.0,
+        gt=0,
+        description="Seconds the dump tool may stay silent (no output) before it is killed "
+        "and the backup fails.",
+    )
+    stall_timeout: float = Field(
+        default=900.0,
+        gt=0,
+        description="Seconds the dumper waits for the uploader to take staged chunks before "
+        "the backup fails.",
+    )
+    connect_timeout: int = Field(
+        default=15, ge=1, description="Seconds to reach a database server before giving up."
+    )
+    progress_interval: float = Field(
+        default=1.0,
+        ge=0.1,
+        description="Seconds between DumpProgressed events (the heartbeat) while a dump runs.",
+    )
+    postgres_bin_glob: str = Field(
+        default="/usr/lib/postgresql/*/bin",
+        description="Directories searched first for pg_dump of several major versions.",
+    )
+    tool_path: str = Field(
+        default="",
+        description="Directories (colon-separated) searched for dump tools after "
+        "postgres_bin_glob; empty means the PATH.",
+    )
+
+    @model_validator(mode="after")
+    def _part_size_fits_s3(self) -> "DumperSettings":
+        if self.min_part_size < S3_MIN_PART_SIZE:
+            msg = "DUMPER_MIN_PART_SIZE must be at least 5 MiB (5242880), S3's smallest part"
+            raise ValueError(msg)
+        return self
+
+    def compression_threads(self, cpu_count: int | None) -> int:
+        """How many blocks compress at once."""
+        return self.threads or max(cpu_count or 1, 1)
+
+    @property
+    def search_dirs(self) -> list[Path]:
+        """Directories of `tool_path`, in order."""
+        return [Path(p) for p in self.tool_path.split(":") if p]

@@ -1,0 +1,67 @@
+"""Talk to MySQL/MariaDB through their own clients, the password in a 0600 options file."""
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from services.dumper.adapters.process import run_captured
+from services.dumper.errors import ServerUnreachableError
+from services.dumper.stderr import sanitise
+from services.dumper.tools import MYSQL_ENVIRONMENT, mysql_options, mysql_query_argv
+from shared.specs import ConnectionSpec
+
+SYSTEM_DATABASES = frozenset({"mysql", "sys", "information_schema", "performance_schema"})
+
+
+@contextlib.contextmanager
+def options_file(spec: ConnectionSpec, *, connect_timeout: int) -> Iterator[Path]:
+    """A private options file holding the connection; deleted when the block ends."""
+    fd, name = tempfile.mkstemp(prefix="databasement-", suffix=".cnf")  # created 0600
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.write(mysql_options(spec, connect_timeout=connect_timeout))
+        yield path
+    finally:
+        path.unlink(missing_ok=True)
+
+
+async def query(
+    client: Path,
+    spec: ConnectionSpec,
+    sql: str,
+    *,
+    database: str | None = None,
+    options: Path,
+    within: float,
+) -> list[str]:
+    """The first column of every row `sql` returns."""
+    argv = mysql_query_argv(client, options_file=options, query=sql, database=database)
+    code, out, err = await run_captured(argv, MYSQL_ENVIRONMENT, within=within)
+    if code != 0:
+        detail = sanitise(err, secrets=(spec.password.get_secret_value(),))
+        raise ServerUnreachableError(
+            f"cannot connect to {spec.type} at {spec.host}:{spec.port}: {detail}",
+            exit_code=code,
+        )
+    return [line.split("\t", 1)[0] for line in out.splitlines() if line]
+
+
+async def server_version(
+    client: Path, spec: ConnectionSpec, *, database: str, options: Path, within: float
+) -> str:
+    """`SELECT VERSION()` in `database`, so a missing database or bad login shows now."""
+    rows = await query(
+        client, spec, "SELECT VERSION()", database=database, options=options, within=within
+    )
+    return rows[0] if rows else "unknown"
+
+
+async def user_databases(
+    client: Path, spec: ConnectionSpec, *, options: Path, within: float
+) -> list[str]:
+    """Databases a backup can take: the system schemas left out."""
+    rows = await query(client, spec, "SHOW DATABASES", options=options, within=within)
+    return sorted(name for name in rows if name not in SYSTEM_DATABASES)

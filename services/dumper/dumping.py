@@ -1,0 +1,249 @@
+"""Dump one database for one BackupRequested delivery: a new attempt from scratch each time.
+
+The attempt ends with DumpFinished or DumpFailed published. Anything else (an unexpected
+error, or cancellation when the service stops) discards the attempt's staged chunks and
+propagates, so the message is not acked and comes back for a new attempt.
+"""
+
+import os
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol
+from uuid import UUID, uuid4
+
+import structlog
+from pydantic import ValidationError
+
+from services.dumper.compression import CompressionOptions, block_compressor
+from services.dumper.errors import DumpError, ToolFailedError
+from services.dumper.pipeline import (
+    BlockSource,
+    Pipeline,
+    PipelineConfig,
+    PipelineResult,
+    Progress,
+    StagedChunk,
+)
+from services.dumper.settings import DumperSettings
+from services.dumper.stderr import StderrTail, tool_failure
+from services.dumper.tools import DumpPlan
+from shared.events import (
+    BackupRequested,
+    ChunkStaged,
+    DumpFailed,
+    DumpFinished,
+    DumpProgressed,
+    DumpStarted,
+    Event,
+    utc_now,
+)
+from shared.logging import get_logger
+from shared.sealing import Sealer, UnsealError
+from shared.specs import ConnectionSpec
+from shared.staging import StagingArea, StagingError, attempt_prefix, chunk_key
+
+log = get_logger(__name__)
+
+Publish = Callable[[Event], Awaitable[None]]
+
+
+class RunningTool(BlockSource, Protocol):
+    """A started dump tool."""
+
+    stderr: StderrTail
+
+    async def wait(self) -> int:
+        """Its exit code."""
+
+    def close(self) -> None:
+        """Kill if running and release its pipes."""
+
+
+Launch = Callable[[Sequence[str], Mapping[str, str]], RunningTool]
+
+
+class Gateway(Protocol):
+    """Database servers as the dumper sees them."""
+
+    def plan(self, spec: ConnectionSpec, database: str) -> AbstractAsyncContextManager[DumpPlan]:
+        """A ready-to-run dump of `database`."""
+
+    async def databases(self, spec: ConnectionSpec) -> list[str]:
+        """User databases on the server."""
+
+
+class Dumper:
+    """Runs dump attempts: tool, pipeline, staging and the events that tell about them."""
+
+    def __init__(
+        self,
+        *,
+        settings: DumperSettings,
+        sealer: Sealer,
+        staging: StagingArea,
+        gateway: Gateway,
+        launch: Launch,
+        publish: Publish,
+    ) -> None:
+        self._settings = settings
+        self._sealer = sealer
+        self._staging = staging
+        self._gateway = gateway
+        self._launch = launch
+        self._publish = publish
+        self._compression = CompressionOptions(
+            gzip_engine=settings.gzip_engine,
+            isal_level=settings.isal_level,
+            zlib_level=settings.zlib_level,
+            zstd_level=settings.zstd_level,
+        )
+        self._config = PipelineConfig(
+            block_size=settings.block_size,
+            min_part_size=settings.min_part_size,
+            max_staged_chunks=settings.max_staged_chunks,
+            threads=settings.compression_threads(os.cpu_count()),
+            tool_timeout=settings.tool_timeout,
+            stall_timeout=settings.stall_timeout,
+            progress_interval=settings.progress_interval,
+        )
+
+    def unseal(self, sealed: str) -> ConnectionSpec:
+        """The connection inside a sealed token; a DumpError saying why when it won't open."""
+        try:
+            return ConnectionSpec.model_validate(self._sealer.unseal(sealed))
+        except (UnsealError, ValidationError) as exc:
+            reason = str(exc) if isinstance(exc, UnsealError) else "the connection is malformed"
+            raise DumpError(reason) from None
+
+    async def databases(self, spec: ConnectionSpec) -> list[str]:
+        """User databases on the server `spec` reaches."""
+        return await self._gateway.databases(spec)
+
+    async def dump(self, request: BackupRequested, *, attempt: int) -> DumpFinished | DumpFailed:
+        """One attempt; returns the terminal event it published."""
+        attempt_id = uuid4()
+        prefix = attempt_prefix(request.snapshot_id, attempt_id)
+        began = time.monotonic()
+        with structlog.contextvars.bound_contextvars(attempt_id=str(attempt_id), attempt=attempt):
+            try:
+                event: DumpFinished | DumpFailed = await self._attempt(request, attempt, attempt_id)
+            except (DumpError, StagingError) as exc:
+                await self._staging.delete_prefix(prefix)
+                event = DumpFailed(
+                    snapshot_id=request.snapshot_id,
+                    attempt_id=attempt_id,
+                    reason=exc.reason if isinstance(exc, DumpError) else str(exc),
+                    exit_code=exc.exit_code if isinstance(exc, DumpError) else None,
+                    destination=request.destination,
+                )
+            except BaseException:
+                # Cancelled (the service stops) or unexpected: no event, no ack; redelivered.
+                await self._staging.delete_prefix(prefix)
+                log.warning("dump_abandoned", database=request.database)
+                raise
+            await self._publish(event)
+            seconds = round(time.monotonic() - began, 3)
+            if isinstance(event, DumpFinished):
+                log.info(
+                    "dump_finished",
+                    chunks=event.chunk_count,
+                    raw_size=event.raw_size,
+                    size=event.size,
+                    seconds=seconds,
+                )
+            else:
+                log.warning("dump_failed", reason=event.reason, seconds=seconds)
+            return event
+
+    async def _attempt(
+        self, request: BackupRequested, attempt: int, attempt_id: UUID
+    ) -> DumpFinished:
+        spec = self.unseal(request.connection)
+        async with self._gateway.plan(spec, request.database) as plan:
+            started_at = utc_now()
+            await self._publish(
+                DumpStarted(
+                    snapshot_id=request.snapshot_id,
+                    attempt_id=attempt_id,
+                    attempt=attempt,
+                    tool=plan.tool.name,
+                    tool_version=plan.tool.version,
+                    server_version=plan.server_version,
+                )
+            )
+            result = await self._run(plan, _AttemptSink(self, request, attempt_id))
+        return DumpFinished(
+            snapshot_id=request.snapshot_id,
+            attempt_id=attempt_id,
+            chunk_count=result.chunk_count,
+            raw_size=result.raw_size,
+            size=result.size,
+            sha256=result.sha256,
+            tool=plan.tool.name,
+            tool_version=plan.tool.version,
+            server_version=plan.server_version,
+            destination=request.destination,
+            started_at=started_at,
+        )
+
+    async def _run(self, plan: DumpPlan, sink: "_AttemptSink") -> PipelineResult:
+        process = self._launch(plan.argv, plan.env)
+        try:
+            compress = block_compressor(sink.compression, self._compression)
+            result = await Pipeline(process, compress, sink, self._config).run()
+            code = await process.wait()
+        finally:
+            process.close()
+        if result.timed_out:
+            raise ToolFailedError(
+                f"{plan.tool.name} timed out after {self._config.tool_timeout:g} s "
+                "without output and was stopped",
+                exit_code=code,
+            )
+        if code != 0:
+            reason = tool_failure(plan.tool.name, code, process.stderr.text, secrets=plan.secrets)
+            raise ToolFailedError(reason, exit_code=code)
+        return result
+
+
+class _AttemptSink:
+    """Stages one attempt's chunks and announces them."""
+
+    def __init__(self, dumper: Dumper, request: BackupRequested, attempt_id: UUID) -> None:
+        self._staging = dumper._staging  # noqa: SLF001 - a helper of Dumper
+        self._publish = dumper._publish  # noqa: SLF001
+        self._request = request
+        self._attempt_id = attempt_id
+        self._prefix = attempt_prefix(request.snapshot_id, attempt_id)
+        self.compression = request.destination.compression
+
+    async def stage(self, chunk: StagedChunk) -> None:
+        key = chunk_key(self._request.snapshot_id, self._attempt_id, chunk.seq)
+        await self._staging.put(key, chunk.data)
+        await self._publish(
+            ChunkStaged(
+                snapshot_id=self._request.snapshot_id,
+                attempt_id=self._attempt_id,
+                seq=chunk.seq,
+                raw_size=chunk.raw_size,
+                size=chunk.size,
+                sha256=chunk.sha256,
+                staged_key=key,
+                destination=self._request.destination,
+            )
+        )
+
+    async def staged_count(self) -> int:
+        return await self._staging.count(self._prefix)
+
+    async def progressed(self, progress: Progress) -> None:
+        await self._publish(
+            DumpProgressed(
+                snapshot_id=self._request.snapshot_id,
+                attempt_id=self._attempt_id,
+                bytes_dumped=progress.bytes_dumped,
+                bytes_compressed=progress.bytes_compressed,
+                chunks_staged=progress.chunks_staged,
+            )
+        )
