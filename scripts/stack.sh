@@ -4,9 +4,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 VENV=.venv/bin
-ENV_FILE=var/dev.env
-PID_FILE=var/run/stack.pid
-LOG_FILE=var/log/stack.log
+# STACK_VAR_DIR lets a second stack (tests) keep its env, pid and log files apart from ./var.
+VAR_DIR=${STACK_VAR_DIR:-var}
+ENV_FILE=$VAR_DIR/dev.env
+PID_FILE=$VAR_DIR/run/stack.pid
+LOG_FILE=$VAR_DIR/log/stack.log
+mkdir -p "$VAR_DIR/run" "$VAR_DIR/log"
 READY_TIMEOUT=${READY_TIMEOUT:-60}
 # The health port of each service (see README, Configuration).
 declare -A PORTS=([api]=${API_HTTP_PORT:-8000} [dumper]=${DUMPER_HTTP_PORT:-8001} \
