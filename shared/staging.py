@@ -5,13 +5,21 @@ counted (back-pressure) and discarded together (a dead attempt never mixes in).
 """
 
 import asyncio
+import io
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 from uuid import UUID
 
+from minio import Minio
+from minio.deleteobjects import DeleteObject
+
 from shared.settings import StagingSettings
+from shared.volumes.s3client import bare_endpoint, build_client, explain
+
+T = TypeVar("T")
 
 
 class StagingError(Exception):
@@ -106,8 +114,85 @@ class LocalStaging:
         return await asyncio.to_thread(remove)
 
 
+class S3Staging:
+    """A bucket that dumper and uploader both reach, when they run on different hosts.
+
+    A PUT is atomic on S3, so a reader never sees half a chunk. Every blocking SDK call
+    runs in a thread.
+    """
+
+    def __init__(self, *, bucket: str, endpoint: str, client: Minio) -> None:
+        self.bucket = bucket
+        self.endpoint = endpoint
+        self.client = client
+
+    def local_path(self, key: str) -> Path | None:
+        del key  # objects in a bucket have no local file to rename
+        return None
+
+    async def _run(self, work: Callable[[], T]) -> T:
+        try:
+            return await asyncio.to_thread(work)
+        except Exception as exc:
+            explained = explain(exc, endpoint=self.endpoint, bucket=self.bucket)
+            if explained is None:
+                raise
+            raise StagingError(f"staging area: {explained}") from exc
+
+    async def put(self, key: str, data: bytes) -> None:
+        await self._run(
+            lambda: self.client.put_object(self.bucket, key, io.BytesIO(data), len(data))
+        )
+
+    async def get(self, key: str) -> bytes:
+        def read() -> bytes:
+            response = self.client.get_object(self.bucket, key)
+            try:
+                return bytes(response.read())
+            finally:
+                response.close()
+                response.release_conn()
+
+        return await self._run(read)
+
+    async def delete(self, key: str) -> None:
+        await self._run(lambda: self.client.remove_object(self.bucket, key))
+
+    async def count(self, prefix: str) -> int:
+        return len(await self._run(lambda: self._chunk_names(prefix)))
+
+    async def delete_prefix(self, prefix: str) -> int:
+        def remove() -> int:
+            names = self._chunk_names(prefix, only_chunks=False)
+            if names:
+                errors = list(
+                    self.client.remove_objects(self.bucket, [DeleteObject(n) for n in names])
+                )
+                if errors:
+                    raise StagingError(f"cannot delete staged chunks under {prefix}: {errors[0]}")
+            return sum(1 for n in names if n.endswith(".chunk"))
+
+        return await self._run(remove)
+
+    def _chunk_names(self, prefix: str, *, only_chunks: bool = True) -> list[str]:
+        listing = self.client.list_objects(self.bucket, prefix=prefix, recursive=True)
+        names = [item.object_name for item in listing if item.object_name]
+        return [n for n in names if n.endswith(".chunk")] if only_chunks else names
+
+
 def open_staging(settings: StagingSettings) -> StagingArea:
     """The staging area the settings name."""
     if settings.kind == "local":
         return LocalStaging(settings.path)
-    raise StagingError("S3 staging is not available in this build")  # replaced by the S3 driver
+    if not settings.s3_endpoint or not settings.s3_bucket:
+        raise StagingError("S3 staging needs STAGING_S3_ENDPOINT and STAGING_S3_BUCKET")
+    client = build_client(
+        endpoint=settings.s3_endpoint,
+        access_key=settings.s3_access_key.get_secret_value(),
+        secret_key=settings.s3_secret_key.get_secret_value(),
+        secure=settings.s3_secure,
+        region=settings.s3_region or None,
+    )
+    return S3Staging(
+        bucket=settings.s3_bucket, endpoint=bare_endpoint(settings.s3_endpoint), client=client
+    )
