@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install services env run up down test test-unit test-integration test-e2e lint format bench clean
+.PHONY: help install services env run up down migrate test test-unit test-integration test-e2e lint format docs bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -35,6 +35,10 @@ up: install services env ## Start the stack in the background; returns when ever
 down: ## Stop the background stack and every process it started
 	@scripts/stack.sh down
 
+migrate: install services env ## Apply every service's migrations and exit
+	@set -a && . var/dev.env && set +a && \
+	  for svc in api dumper uploader catalog; do $(BIN)/python -m services.$$svc migrate || exit 1; done
+
 test: install services ## Install and run the whole suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
@@ -51,6 +55,9 @@ lint: install ## ruff format --check, ruff check, mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+docs: install ## Regenerate README's configuration tables from the settings classes
+	$(BIN)/python scripts/settings_doc.py
 
 format: install ## Format and autofix
 	$(BIN)/ruff format .
