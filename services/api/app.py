@@ -1,37 +1,59 @@
 """The api's composition root: FastAPI, with the broker and pool opened in its lifespan."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
-from services.api.errors import ConflictError, NotFoundError, UnavailableError
-from services.api.settings import ApiSettings
+from services.api.adapters.broker import BrokerLink
+from services.api.adapters.outbox import Outbox
+from services.api.deps import Keys
+from services.api.errors import (
+    ConflictError,
+    InvalidRequestError,
+    NotFoundError,
+    UnavailableError,
+)
+from services.api.relay import OutboxRelay
+from services.api.routes import backups, servers, snapshots, volumes
+from services.api.settings import DEV_CREDENTIALS_KEY, ApiSettings
 from shared.health import Readiness, broker_check, database_check, health_routes
 from shared.logging import get_logger
 from shared.messaging import build_broker
-from shared.service import Runtime, database_resources, migrate_only
-from shared.topology import Topology, declare_topology
+from shared.sealing import Sealer
+from shared.service import Runtime, cancel_tasks, database_resources, migrate_only
+from shared.settings import refuse_dev_secrets
+from shared.topology import Topology
 
 migrations_folder = Path(__file__).parent / "migrations"
 log = get_logger("services.api")
 
 
 def build_settings() -> ApiSettings:
-    return ApiSettings()
+    settings = ApiSettings()
+    refuse_dev_secrets(settings, settings.seal)
+    if (
+        settings.environment == "prod"
+        and settings.credentials_key.get_secret_value() == DEV_CREDENTIALS_KEY
+    ):
+        raise ValueError("API_CREDENTIALS_KEY is the development default; set your own in prod")
+    return settings
 
 
 def build_app(settings: ApiSettings) -> FastAPI:
-    """Wire the api: pool, migrations, broker, routers, health endpoints."""
+    """Wire the api: pool, migrations, broker link, outbox relay, routers, health endpoints."""
     registry = CollectorRegistry()
     broker = build_broker(settings.broker, service="api", registry=registry, logger=log)
     topology = Topology(settings.broker.namespace, settings.broker.delivery_limit)
     runtime = Runtime()
     runtime.broker, runtime.topology, runtime.registry = broker, topology, registry
+    link = BrokerLink(broker, topology, query_timeout=settings.query_timeout)
     readiness = Readiness(
         {"broker": broker_check(broker), "database": database_check(runtime.current_pool)}
     )
@@ -40,19 +62,26 @@ def build_app(settings: ApiSettings) -> FastAPI:
     )
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with resources():
-            await broker.start()
-            await declare_topology(broker, topology)
+            relay = OutboxRelay(
+                Outbox(runtime.pool, settings.schema_name),
+                link.publish,
+                interval=settings.outbox_interval,
+            )
+            app.state.relay = relay
+            if not await link.connect():
+                # Requests are still accepted into the outbox; they leave once it is back.
+                runtime.tasks.append(asyncio.create_task(link.keep_connecting(), name="broker"))
+            runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
             readiness.started = True
             log.info("service_ready", service="api")
             try:
                 yield
             finally:
                 readiness.started = False
-                for task in runtime.tasks:
-                    task.cancel()
-                await broker.stop()
+                await cancel_tasks(runtime)
+                await link.close()
         log.info("service_stopped", service="api")
 
     app = FastAPI(
@@ -63,6 +92,10 @@ def build_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.settings = settings
     app.state.runtime = runtime
+    app.state.link = link
+    app.state.keys = Keys(vault=Sealer(settings.credentials_key), sealer=Sealer(settings.seal.key))
+    for router in (servers.router, volumes.router, backups.router, snapshots.router):
+        app.include_router(router)
     for path, endpoint in health_routes(readiness, registry):
         app.router.routes.append(Route(path, endpoint, methods=["GET"], include_in_schema=False))
     _add_error_handlers(app)
@@ -70,13 +103,34 @@ def build_app(settings: ApiSettings) -> FastAPI:
 
 
 def _add_error_handlers(app: FastAPI) -> None:
-    statuses = {NotFoundError: 404, ConflictError: 409, UnavailableError: 503}
+    statuses = {
+        NotFoundError: 404,
+        ConflictError: 409,
+        InvalidRequestError: 422,
+        UnavailableError: 503,
+    }
     for error, status in statuses.items():
 
         async def handler(_request: Request, exc: Exception, status: int = status) -> JSONResponse:
             return JSONResponse({"detail": str(exc)}, status_code=status)
 
         app.add_exception_handler(error, handler)
+    app.add_exception_handler(RequestValidationError, _invalid_body)
+
+
+async def _invalid_body(_request: Request, exc: Exception) -> JSONResponse:
+    """422 with a sentence, and never the input back: a body may carry a password."""
+    assert isinstance(exc, RequestValidationError)  # noqa: S101 - registered for this type only
+    problems = [
+        {"loc": list(error.get("loc", ())), "msg": error.get("msg", ""), "type": error.get("type")}
+        for error in exc.errors()
+    ]
+    sentence = "; ".join(
+        f"{'.'.join(str(part) for part in p['loc'])}: {p['msg']}" for p in problems
+    )
+    return JSONResponse(
+        {"detail": f"invalid request: {sentence}", "errors": problems}, status_code=422
+    )
 
 
 async def migrations(settings: ApiSettings) -> list[int]:

@@ -15,3 +15,7 @@ class ConflictError(ApiError):
 
 class UnavailableError(ApiError):
     """A service the api depends on did not answer in time (HTTP 503)."""
+
+
+class InvalidRequestError(ApiError):
+    """The request is well-formed but cannot be carried out as asked (HTTP 422)."""

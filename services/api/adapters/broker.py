@@ -1,0 +1,79 @@
+"""The api's link to RabbitMQ: publishing, and asking the catalog and the dumper.
+
+The link may come up after the api does: requests are accepted into the outbox meanwhile,
+and queries answer 503 with a sentence until the broker is reachable.
+"""
+
+import asyncio
+from typing import Any
+
+from faststream.rabbit import RabbitBroker, RabbitQueue
+
+from services.api.errors import UnavailableError
+from shared.events import Event
+from shared.logging import get_logger
+from shared.messaging import publish_event
+from shared.topology import Topology, declare_topology
+
+log = get_logger(__name__)
+
+RETRY_SECONDS = 2.0
+
+
+class BrokerLink:
+    """Connects (and keeps trying to), publishes with confirms, and asks over request/reply."""
+
+    def __init__(self, broker: RabbitBroker, topology: Topology, *, query_timeout: float) -> None:
+        self.broker = broker
+        self.topology = topology
+        self.query_timeout = query_timeout
+        self.ready = asyncio.Event()
+
+    async def connect(self) -> bool:
+        """Try once to connect and declare the topology; False when the broker is away."""
+        try:
+            await self.broker.start()
+            await declare_topology(self.broker, self.topology)
+        except Exception as exc:  # aio-pika raises several types for "not reachable"
+            log.warning("broker_unreachable", error=type(exc).__name__)
+            return False
+        self.ready.set()
+        log.info("broker_connected")
+        return True
+
+    async def keep_connecting(self) -> None:
+        """Retry until connected; run as a background task when the first try failed."""
+        while not await self.connect():  # noqa: ASYNC110 - polling a remote broker; no local event
+            await asyncio.sleep(RETRY_SECONDS)
+
+    async def close(self) -> None:
+        self.ready.clear()
+        await self.broker.stop()
+
+    async def publish(self, event: Event) -> None:
+        """Publish persistently and wait for the broker's confirm."""
+        if not self.ready.is_set():
+            raise UnavailableError("the message broker is not reachable yet")
+        await publish_event(self.broker, self.topology, event)
+
+    async def ask(self, queue: RabbitQueue, body: dict[str, Any], *, who: str) -> dict[str, Any]:
+        """Send `body` to `queue` and wait for the reply; UnavailableError when none comes."""
+        if not self.ready.is_set():
+            raise UnavailableError(
+                f"the message broker is not reachable, so the {who} cannot be asked"
+            )
+        timeout = self.query_timeout
+        try:
+            response = await self.broker.request(body, queue=queue, timeout=timeout)
+            reply = await response.decode()
+        except TimeoutError:
+            raise UnavailableError(f"the {who} did not answer within {timeout:g} s") from None
+        if not isinstance(reply, dict):
+            raise UnavailableError(f"the {who} gave an answer that is not understood")
+        return reply
+
+    async def ask_catalog(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.ask(self.topology.catalog_queries, body, who="catalog")
+
+    async def ask_dumper(self, body: dict[str, Any]) -> dict[str, Any]:
+        return await self.ask(self.topology.dumper_queries, body, who="dumper")

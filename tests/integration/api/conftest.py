@@ -1,0 +1,106 @@
+"""A real api (in-process, over ASGI) and catalog on this test's namespace and database."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import aio_pika
+import httpx
+import pytest
+from faststream import TestApp
+from pydantic import SecretStr
+
+from services.api.app import build_app as build_api
+from services.api.settings import ApiSettings
+from services.catalog.app import build_app as build_catalog
+from shared.settings import BrokerSettings, DatabaseSettings
+from shared.topology import Topology
+from tests.integration.catalog.conftest import catalog_settings
+
+CLOSED_BROKER = "amqp://guest:guest@127.0.0.1:1/"
+
+
+def api_settings(broker_url: str, namespace: str, database_url: str, **extra: Any) -> ApiSettings:
+    return ApiSettings(
+        broker=BrokerSettings(url=SecretStr(broker_url), namespace=namespace, delivery_limit=2),
+        database=DatabaseSettings(url=SecretStr(database_url)),
+        **extra,
+    )
+
+
+@contextlib.asynccontextmanager
+async def running_api(settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]:
+    """The api app with its lifespan running, and a client that talks to it in-process."""
+    app = build_api(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+            yield client
+
+
+@pytest.fixture
+def api_options() -> dict[str, Any]:
+    """Settings overrides for the api under test; a test class may override this fixture."""
+    return {"query_timeout": 3.0, "outbox_interval": 0.2}
+
+
+@pytest.fixture
+async def api(
+    rabbit_url: str, namespace: str, pg_database: str, api_options: dict[str, Any]
+) -> AsyncIterator[httpx.AsyncClient]:
+    async with running_api(api_settings(rabbit_url, namespace, pg_database, **api_options)) as c:
+        yield c
+
+
+@pytest.fixture
+async def catalog_app(rabbit_url: str, namespace: str, pg_database: str) -> AsyncIterator[None]:
+    """The real catalog on the same namespace and database (its own schema)."""
+    async with TestApp(build_catalog(catalog_settings(rabbit_url, namespace, pg_database))):
+        yield
+
+
+@pytest.fixture
+async def backup_requests(rabbit_url: str, namespace: str) -> AsyncIterator[Callable[[], Any]]:
+    """A test queue bound to `backup.requested`; call the fixture to get the next message."""
+    connection = await aio_pika.connect(rabbit_url)
+    async with connection:
+        channel = await connection.channel()
+        topology = Topology(namespace, delivery_limit=2)
+        exchange = await channel.declare_exchange(
+            topology.events.name, aio_pika.ExchangeType.TOPIC, durable=True
+        )
+        queue = await channel.declare_queue(exclusive=True)
+        await queue.bind(exchange, routing_key="backup.requested")
+
+        async def next_message(timeout: float = 10) -> aio_pika.abc.AbstractIncomingMessage:
+            async with asyncio.timeout(timeout):
+                while True:
+                    message = await queue.get(fail=False, no_ack=True)
+                    if message is not None:
+                        return message
+                    await asyncio.sleep(0.05)
+
+        yield next_message
+
+
+async def register(
+    api: httpx.AsyncClient, *, server: dict[str, Any] | None = None
+) -> tuple[str, str]:
+    """Register a server and a local volume; their ids."""
+    body = {
+        "name": "prod",
+        "type": "postgresql",
+        "host": "db.internal",
+        "port": 5432,
+        "username": "backup",
+        "password": "hunter2-secret",
+    } | (server or {})
+    created = await api.post("/api/v1/servers", json=body)
+    assert created.status_code == 201, created.text
+    volume = await api.post(
+        "/api/v1/volumes",
+        json={"name": "nas", "type": "local", "config": {"path": "/srv/backups"}},
+    )
+    assert volume.status_code == 201, volume.text
+    return created.json()["id"], volume.json()["id"]
