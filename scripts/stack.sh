@@ -33,6 +33,14 @@ wait_ready() {
   done
 }
 
+# Every process below $1. honcho starts each service in a session of its own, so signalling
+# honcho's process group alone would miss a service if honcho itself had to be killed.
+descendants() {
+  local children
+  children=$(ps -e -o pid=,ppid= | awk -v p="$1" '$2 == p {print $1}')
+  for child in $children; do echo "$child"; descendants "$child"; done
+}
+
 running_pid() {
   [ -f "$PID_FILE" ] && kill -0 "$(cat "$PID_FILE")" 2>/dev/null && cat "$PID_FILE"
 }
@@ -52,9 +60,11 @@ case "${1:-}" in
     ;;
   down)
     if pid=$(running_pid); then
+      children=$(descendants "$pid")
       kill -TERM -- "-$pid" 2>/dev/null || true
       for _ in $(seq 1 30); do kill -0 -- "-$pid" 2>/dev/null || break; sleep 0.5; done
       kill -KILL -- "-$pid" 2>/dev/null || true
+      for child in $children; do kill -KILL "$child" 2>/dev/null || true; done
       echo "stack: down"
     else
       echo "stack: not running"
