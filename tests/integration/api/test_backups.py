@@ -1,0 +1,179 @@
+"""POST /backups: 202 at once, the outbox publishes a sealed BackupRequested, errors say why."""
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from faststream import AckPolicy
+from faststream.rabbit import RabbitBroker
+from pydantic import SecretStr
+
+from shared.events import BackupRequested
+from shared.sealing import Sealer
+from shared.settings import DEV_SEAL_KEY
+from shared.specs import ConnectionSpec, LocalVolumeSpec
+from shared.topology import Topology
+from tests.integration.api.conftest import CLOSED_BROKER, api_settings, register, running_api
+
+pytestmark = pytest.mark.integration
+
+MISSING = "00000000-0000-4000-8000-000000000000"
+
+
+def backup(server_id: str, volume_id: str, database: str | None = "shop", **extra: Any):
+    return {"server_id": server_id, "database": database, "volume_id": volume_id} | extra
+
+
+class TestBackupRequest:
+    async def test_answers_202_pending_and_publishes_a_sealed_request(self, api, backup_requests):
+        server_id, volume_id = await register(api)
+        response = await api.post("/api/v1/backups", json=backup(server_id, volume_id))
+        assert response.status_code == 202
+        [snapshot] = response.json()["snapshots"]
+        assert snapshot["database"] == "shop"
+        assert snapshot["status"] == "pending"
+        message = await backup_requests()
+        assert b"hunter2" not in message.body
+        event = BackupRequested.model_validate_json(message.body)
+        assert str(event.snapshot_id) == snapshot["id"]
+        assert event.destination.compression == "gzip"
+        assert event.destination.artifact_key.startswith("prod/shop/")
+        assert event.destination.artifact_key.endswith(f"_{snapshot['id']}.sql.gz")
+        sealer = Sealer(SecretStr(DEV_SEAL_KEY))
+        connection = ConnectionSpec.model_validate(sealer.unseal(event.connection))
+        assert connection.password.get_secret_value() == "hunter2-secret"
+        assert (connection.host, connection.port, connection.type) == (
+            "db.internal",
+            5432,
+            "postgresql",
+        )
+        volume = LocalVolumeSpec.model_validate(sealer.unseal(event.destination.volume))
+        assert volume.config.path == "/srv/backups"
+
+    async def test_zstd_is_passed_on(self, api, backup_requests):
+        server_id, volume_id = await register(api)
+        body = backup(server_id, volume_id, compression="zstd")
+        assert (await api.post("/api/v1/backups", json=body)).status_code == 202
+        event = BackupRequested.model_validate_json((await backup_requests()).body)
+        assert event.destination.compression == "zstd"
+        assert event.destination.artifact_key.endswith(".sql.zst")
+
+    async def test_unknown_server_is_404(self, api):
+        _, volume_id = await register(api)
+        response = await api.post("/api/v1/backups", json=backup(MISSING, volume_id))
+        assert response.status_code == 404
+        assert response.json() == {"detail": f"server {MISSING} does not exist"}
+
+    async def test_unknown_volume_is_404(self, api):
+        server_id, _ = await register(api)
+        response = await api.post("/api/v1/backups", json=backup(server_id, MISSING))
+        assert response.status_code == 404
+        assert response.json() == {"detail": f"volume {MISSING} does not exist"}
+
+    @pytest.mark.parametrize(
+        "change",
+        [{"compression": "lz4"}, {"server_id": "nope"}, {"database": ""}, {"extra": 1}],
+    )
+    async def test_invalid_body_is_422(self, api, change):
+        server_id, volume_id = await register(api)
+        response = await api.post("/api/v1/backups", json=backup(server_id, volume_id) | change)
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith("invalid request: ")
+
+
+@contextlib.asynccontextmanager
+async def fake_dumper(
+    rabbit_url: str, namespace: str, reply: dict[str, Any]
+) -> AsyncIterator[list]:
+    """Answers list_databases like the dumper would (interfaces.md #8); records the asks."""
+    asked: list[dict[str, Any]] = []
+    broker = RabbitBroker(rabbit_url)
+
+    @broker.subscriber(Topology(namespace, 2).dumper_queries, ack_policy=AckPolicy.ACK)
+    async def answer(body: dict[str, Any]) -> dict[str, Any]:
+        asked.append(body)
+        return reply
+
+    async with broker:
+        await broker.start()
+        yield asked
+
+
+class TestEveryDatabase:
+    async def test_one_snapshot_per_user_database(
+        self, api, rabbit_url, namespace, backup_requests
+    ):
+        server_id, volume_id = await register(api)
+        reply = {"ok": True, "databases": ["shop", "postgres", "crm", "template1"]}
+        async with fake_dumper(rabbit_url, namespace, reply) as asked:
+            response = await api.post("/api/v1/backups", json=backup(server_id, volume_id, None))
+        assert response.status_code == 202, response.text
+        databases = sorted(s["database"] for s in response.json()["snapshots"])
+        assert databases == ["crm", "shop"]
+        [query] = asked
+        assert query["op"] == "list_databases"
+        assert "hunter2" not in json.dumps(query)
+        published = {
+            BackupRequested.model_validate_json((await backup_requests()).body).database
+            for _ in range(2)
+        }
+        assert published == {"crm", "shop"}
+
+    async def test_a_dumper_error_is_422_with_its_sentence(self, api, rabbit_url, namespace):
+        server_id, volume_id = await register(api)
+        reply = {"ok": False, "error": "password authentication failed for user backup"}
+        async with fake_dumper(rabbit_url, namespace, reply):
+            response = await api.post("/api/v1/backups", json=backup(server_id, volume_id, None))
+        assert response.status_code == 422
+        assert response.json() == {
+            "detail": "cannot list the databases of server 'prod': "
+            "password authentication failed for user backup"
+        }
+
+    @pytest.fixture
+    def api_options(self) -> dict[str, Any]:
+        return {"query_timeout": 0.5, "outbox_interval": 0.2}
+
+    async def test_no_dumper_answering_is_503(self, api):
+        server_id, volume_id = await register(api)
+        response = await api.post("/api/v1/backups", json=backup(server_id, volume_id, None))
+        assert response.status_code == 503
+        assert response.json() == {"detail": "the dumper did not answer within 0.5 s"}
+
+
+class TestOutbox:
+    async def test_requests_accepted_while_the_broker_is_down_are_published_later(
+        self, rabbit_url, namespace, pg_database, backup_requests
+    ):
+        """One api replica accepts without a broker; another relays its outbox once up."""
+        offline = api_settings(CLOSED_BROKER, namespace, pg_database, outbox_interval=0.2)
+        async with running_api(offline) as api:
+            server_id, volume_id = await register(api)
+            response = await api.post("/api/v1/backups", json=backup(server_id, volume_id))
+            assert response.status_code == 202
+            snapshot_id = response.json()["snapshots"][0]["id"]
+            await asyncio.sleep(0.5)  # the relay tried and failed meanwhile
+        conn = await asyncpg.connect(pg_database)
+        try:
+            unsent = await conn.fetch(
+                "SELECT snapshot_id, payload::text FROM api.outbox WHERE sent_at IS NULL"
+            )
+            requested = await conn.fetchval("SELECT count(*) FROM api.snapshots_requested")
+        finally:
+            await conn.close()
+        assert [str(row["snapshot_id"]) for row in unsent] == [snapshot_id]
+        assert "hunter2" not in unsent[0]["payload"]
+        assert requested == 1
+        online = api_settings(rabbit_url, namespace, pg_database, outbox_interval=0.2)
+        async with running_api(online):
+            event = BackupRequested.model_validate_json((await backup_requests()).body)
+        assert str(event.snapshot_id) == snapshot_id
+        conn = await asyncpg.connect(pg_database)
+        try:
+            assert await conn.fetchval("SELECT count(*) FROM api.outbox WHERE sent_at IS NULL") == 0
+        finally:
+            await conn.close()
