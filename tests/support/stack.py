@@ -104,12 +104,12 @@ def stack_env(
             "STAGING_PATH": str(staging),
             "SEAL_KEY": Fernet.generate_key().decode(),
             "API_CREDENTIALS_KEY": Fernet.generate_key().decode(),
-            "ENVIRONMENT": "test",
             "PYTHONUNBUFFERED": "1",
         }
     )
     for service in SERVICES:
         env[f"{service.upper()}_HTTP_PORT"] = str(free_port())
+        env[f"{service.upper()}_ENVIRONMENT"] = "test"
     env.update(extra)
     return env
 
