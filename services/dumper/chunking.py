@@ -43,8 +43,10 @@ class ChunkAssembler:
     def finish(self) -> Chunk | None:
         """The last, possibly small, chunk; None when every member is already handed out."""
         chunk = self._current
+        if not chunk.members:
+            return None
         self._current = Chunk(seq=chunk.seq + 1)
-        return chunk if chunk.members else None
+        return chunk
 
     @property
     def next_seq(self) -> int:
