@@ -3,8 +3,10 @@
 import asyncio
 import contextlib
 import json
+import socket
 from collections.abc import AsyncIterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
@@ -177,3 +179,47 @@ class TestOutbox:
             assert await conn.fetchval("SELECT count(*) FROM api.outbox WHERE sent_at IS NULL") == 0
         finally:
             await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def tcp_proxy(port: int, target: tuple[str, int]) -> AsyncIterator[None]:
+    """Forward 127.0.0.1:`port` to `target`: a broker that 'comes back' on that port."""
+
+    async def pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        with contextlib.suppress(OSError):
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        writer.close()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        upstream_reader, upstream_writer = await asyncio.open_connection(*target)
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+
+    server = await asyncio.start_server(handle, "127.0.0.1", port)
+    async with server:
+        yield
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class TestBrokerComesBack:
+    async def test_the_same_api_publishes_once_its_broker_is_reachable(
+        self, rabbit_url, namespace, pg_database, backup_requests
+    ):
+        parts = urlsplit(rabbit_url)
+        port = free_port()
+        url = f"amqp://{parts.username}:{parts.password}@127.0.0.1:{port}/"
+        settings = api_settings(url, namespace, pg_database, outbox_interval=0.2)
+        async with running_api(settings) as api:
+            server_id, volume_id = await register(api)
+            response = await api.post("/api/v1/backups", json=backup(server_id, volume_id))
+            assert response.status_code == 202
+            snapshot_id = response.json()["snapshots"][0]["id"]
+            async with tcp_proxy(port, (parts.hostname or "127.0.0.1", parts.port or 5672)):
+                message = await backup_requests(timeout=15)
+        assert str(BackupRequested.model_validate_json(message.body).snapshot_id) == snapshot_id
