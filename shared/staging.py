@@ -17,6 +17,7 @@ from minio import Minio
 from minio.deleteobjects import DeleteObject
 
 from shared.settings import StagingSettings
+from shared.volumes import ObjectMissingError
 from shared.volumes.s3client import bare_endpoint, build_client, explain
 
 T = TypeVar("T")
@@ -24,6 +25,10 @@ T = TypeVar("T")
 
 class StagingError(Exception):
     """The staging area cannot be read or written; the message says why in words."""
+
+
+class StagedChunkMissingError(StagingError):
+    """The key asked for is not (or no longer) in the staging area."""
 
 
 def chunk_key(snapshot_id: UUID, attempt_id: UUID, seq: int) -> str:
@@ -89,6 +94,8 @@ class LocalStaging:
     async def get(self, key: str) -> bytes:
         try:
             return await asyncio.to_thread(self.local_path(key).read_bytes)
+        except FileNotFoundError as exc:
+            raise StagedChunkMissingError(f"staged chunk {key} is not in the staging area") from exc
         except OSError as exc:
             raise StagingError(f"staged chunk {key} cannot be read: {exc.strerror}") from exc
 
@@ -137,6 +144,8 @@ class S3Staging:
             explained = explain(exc, endpoint=self.endpoint, bucket=self.bucket)
             if explained is None:
                 raise
+            if isinstance(explained, ObjectMissingError):
+                raise StagedChunkMissingError(f"staging area: {explained}") from exc
             raise StagingError(f"staging area: {explained}") from exc
 
     async def put(self, key: str, data: bytes) -> None:

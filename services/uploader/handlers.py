@@ -1,13 +1,59 @@
-"""The uploader's subscribers."""
+"""The uploader's subscriber: chunks, finished dumps and failed dumps, on one queue."""
 
-from faststream.rabbit import RabbitBroker
+from typing import Any
 
+from faststream import AckPolicy
+from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
+
+from services.uploader.adapters.db import UploadRepository
+from services.uploader.adapters.volumes import VolumeOpener
+from services.uploader.assembly import Assembler
 from services.uploader.settings import UploaderSettings
+from shared.events import ChunkStaged, DumpFailed, DumpFinished, Event
+from shared.logging import get_logger
+from shared.messaging import publish_event
+from shared.sealing import Sealer
 from shared.service import Runtime
+from shared.staging import open_staging
 from shared.topology import Topology
+
+log = get_logger(__name__)
 
 
 def register(
     broker: RabbitBroker, topology: Topology, runtime: Runtime, settings: UploaderSettings
 ) -> None:
-    """Attach the uploader's subscribers to `broker`."""
+    """Attach the uploader's subscriber to `broker`."""
+    staging = open_staging(settings.staging)
+    volumes = VolumeOpener(Sealer(settings.seal.key))
+
+    async def publish(event: Event) -> None:
+        await publish_event(broker, topology, event)
+
+    def assembler() -> Assembler:
+        return Assembler(
+            uploads=UploadRepository(runtime.pool, settings.schema_name),
+            staging=staging,
+            volumes=volumes,
+            publish=publish,
+        )
+
+    @broker.subscriber(
+        topology.queue("uploader"),
+        topology.events,
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        # Several messages in hand at once, so chunks upload concurrently.
+        channel=Channel(prefetch_count=settings.prefetch),
+        title="uploader.events",
+        description="ChunkStaged, DumpFinished and DumpFailed: chunks into volumes.",
+    )
+    async def on_event(body: dict[str, Any], message: RabbitMessage) -> None:
+        routing_key = message.raw_message.routing_key
+        if routing_key == ChunkStaged.routing_key:
+            await assembler().chunk_staged(ChunkStaged.model_validate(body))
+        elif routing_key == DumpFinished.routing_key:
+            await assembler().dump_finished(DumpFinished.model_validate(body))
+        elif routing_key == DumpFailed.routing_key:
+            await assembler().dump_failed(DumpFailed.model_validate(body))
+        else:
+            log.warning("event_ignored", routing_key=routing_key)

@@ -15,5 +15,11 @@ class UploaderSettings(CommonSettings):
     schema_name: str = Field(
         default="uploader", pattern=r"^[a-z_][a-z0-9_]*$", description="Its PostgreSQL schema."
     )
+    prefetch: int = Field(
+        default=4,
+        ge=1,
+        le=64,
+        description="Messages in hand at once, so several chunks upload concurrently.",
+    )
     staging: StagingSettings = Field(default_factory=StagingSettings)
     seal: SealSettings = Field(default_factory=SealSettings)
