@@ -160,16 +160,31 @@ def staging_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def uploader(
+def uploader_settings(
     rabbit_url: str, namespace: str, pg_database: str, staging_dir: Path
-) -> AsyncIterator[Uploader]:
-    key = SecretStr(Fernet.generate_key().decode())
-    settings = UploaderSettings(
+) -> UploaderSettings:
+    return UploaderSettings(
         broker=BrokerSettings(url=SecretStr(rabbit_url), namespace=namespace, delivery_limit=2),
         database=DatabaseSettings(url=SecretStr(pg_database)),
         staging=StagingSettings(kind="local", path=staging_dir),
-        seal=SealSettings(key=key),
+        seal=SealSettings(key=SecretStr(Fernet.generate_key().decode())),
     )
+
+
+@pytest.fixture
+async def replica(uploader: "Uploader", uploader_settings: UploaderSettings) -> AsyncIterator[None]:
+    """A second uploader process's app on the same queue, database and staging area."""
+    async with TestApp(build_app(uploader_settings)):
+        yield
+
+
+@pytest.fixture
+async def uploader(
+    rabbit_url: str, uploader_settings: UploaderSettings, staging_dir: Path
+) -> AsyncIterator[Uploader]:
+    settings = uploader_settings
+    key = settings.seal.key
+    namespace = settings.broker.namespace
     topology = Topology(namespace, settings.broker.delivery_limit)
     app = build_app(settings)
     inbox: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()

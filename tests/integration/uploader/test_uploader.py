@@ -164,6 +164,27 @@ class TestLocalVolume:
         assert [k for k, _ in later if k != "chunk.stored"] == []
 
 
+class TestReplicas:
+    @pytest.mark.usefixtures("replica")
+    async def test_two_replicas_store_every_chunk_and_finalise_exactly_once(
+        self, uploader, tmp_path
+    ):
+        volume = tmp_path / "volume"
+        volume.mkdir()
+        attempt = await new_attempt(uploader, local_spec(volume), [2000 + i for i in range(16)])
+        chunks = list(attempt.chunks)
+        random.shuffle(chunks)
+
+        await uploader.publish(*chunks[:8], attempt.finished(), *chunks[8:])
+
+        await uploader.next_event("backup.stored", attempt_id=attempt.attempt_id)
+        later = await uploader.drain(1.0)
+        assert [k for k, _ in later if k != "chunk.stored"] == []
+        assert sorted(b["seq"] for k, b in later if k == "chunk.stored") == list(range(16))
+        assert (volume / attempt.destination.artifact_key).read_bytes() == attempt.artifact
+        assert not (volume / ".parts").exists()
+
+
 class TestFullVolume:
     async def test_a_full_disk_fails_with_volume_is_full_and_leaves_no_parts(
         self, uploader, tmp_path
