@@ -20,7 +20,7 @@ class ToolFinder:
 
     def which(self, name: str) -> Path | None:
         found = shutil.which(name, path=self._search_path)
-        return Path(found).resolve() if found else None
+        return Path(found) if found else None
 
     async def pg_dumps(self) -> list[Tool]:
         """Every distinct pg_dump installed, with its version line."""
