@@ -77,9 +77,9 @@ class LocalStaging:
 
     def _put(self, key: str, data: bytes) -> None:
         path = self.local_path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             with tmp.open("wb") as out:
                 out.write(data)
                 out.flush()
