@@ -5,6 +5,7 @@ counted (back-pressure) and discarded together (a dead attempt never mixes in).
 """
 
 import asyncio
+import contextlib
 import io
 import os
 import shutil
@@ -86,7 +87,8 @@ class LocalStaging:
                 os.fsync(out.fileno())
             tmp.replace(path)
         except OSError as exc:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the folder itself may be what failed
+                tmp.unlink(missing_ok=True)
             raise StagingError(
                 f"cannot write to the staging area {self.root}: {exc.strerror}"
             ) from exc
