@@ -1,5 +1,8 @@
 """The dumper's subscribers: BackupRequested (work, one at a time) and its queries (RPC)."""
 
+import asyncio
+import contextlib
+from collections.abc import Coroutine
 from typing import Any
 
 from faststream import AckPolicy
@@ -26,6 +29,25 @@ def attempt_of(headers: dict[str, Any] | None) -> int:
     return int(count) + 1 if isinstance(count, int) and count >= 0 else 1
 
 
+async def run_stoppable(runtime: Runtime, work: Coroutine[Any, Any, object]) -> None:
+    """Run `work` as a runtime task, so a stopping service cancels it after the graceful wait.
+
+    The broker only stops waiting for a handler; cancelling it kills the dump tool and
+    discards the attempt's staged chunks, and the unacked message is redelivered.
+    """
+
+    async def task_body() -> None:
+        await work
+
+    task = asyncio.create_task(task_body())
+    runtime.tasks.append(task)
+    try:
+        await task
+    finally:
+        with contextlib.suppress(ValueError):
+            runtime.tasks.remove(task)
+
+
 def register(
     broker: RabbitBroker,
     topology: Topology,
@@ -49,7 +71,9 @@ def register(
         if await was_handled(runtime.pool, schema=schema, event_id=request.event_id):
             log.info("request_skipped_duplicate")
             return
-        await dumper.dump(request, attempt=attempt_of(message.raw_message.headers))
+        await run_stoppable(
+            runtime, dumper.dump(request, attempt=attempt_of(message.raw_message.headers))
+        )
         async with runtime.pool.acquire() as conn:
             await mark_handled(conn, schema=schema, event_id=request.event_id)
 

@@ -54,6 +54,8 @@ class DumperStack:
     topology: Topology
     staging: LocalStaging
     sealer: Sealer
+    settings: DumperSettings
+    take_chunks: bool = True
     events: list[Event] = field(default_factory=list)
     chunks: dict[tuple[UUID, int], bytes] = field(default_factory=dict)
 
@@ -103,11 +105,16 @@ class DumperStack:
 
 
 @pytest.fixture
-async def dumper(rabbit_url, namespace, pg_database, tmp_path) -> AsyncIterator[DumperStack]:
-    """The dumper's app with small blocks, so a few MB make several chunks."""
+async def dumper_env(rabbit_url, namespace, pg_database, tmp_path) -> AsyncIterator[DumperStack]:
+    """A stand-in uploader on the namespace, and the settings a dumper app would run with.
+
+    The dumper uses small blocks, so a few MB make several chunks.
+    """
     staging_root = tmp_path / "staging"
     settings = DumperSettings(
-        broker=BrokerSettings(url=SecretStr(rabbit_url), namespace=namespace, delivery_limit=3),
+        broker=BrokerSettings(
+            url=SecretStr(rabbit_url), namespace=namespace, delivery_limit=3, graceful_timeout=1
+        ),
         database=DatabaseSettings(url=SecretStr(pg_database)),
         staging=StagingSettings(path=staging_root),
         seal=SealSettings(key=SecretStr(DEV_SEAL_KEY)),
@@ -123,21 +130,29 @@ async def dumper(rabbit_url, namespace, pg_database, tmp_path) -> AsyncIterator[
         topology=topology,
         staging=LocalStaging(staging_root),
         sealer=Sealer(settings.seal.key),
+        settings=settings,
     )
     watch = RabbitQueue(f"{namespace}.test-uploader", auto_delete=True, routing_key="#")
 
     @stack.broker.subscriber(watch, topology.events, ack_policy=AckPolicy.ACK)
     async def play_uploader(body: dict[str, Any], message: RabbitMessage) -> None:
         event = EVENTS_BY_KEY[message.raw_message.routing_key or ""].model_validate(body)
-        if isinstance(event, ChunkStaged):
+        if isinstance(event, ChunkStaged) and stack.take_chunks:
             data = await stack.staging.get(event.staged_key)
             stack.chunks[(event.attempt_id, event.seq)] = data
             await stack.staging.delete(event.staged_key)
         stack.events.append(event)
 
-    async with TestApp(build_app(settings)), stack.broker:
+    async with stack.broker:
         await stack.broker.start()
         yield stack
+
+
+@pytest.fixture
+async def dumper(dumper_env: DumperStack) -> AsyncIterator[DumperStack]:
+    """A running dumper app and its stand-in uploader."""
+    async with TestApp(build_app(dumper_env.settings)):
+        yield dumper_env
 
 
 def pg_spec(postgres_url: str, *, port: int | None = None, user: str | None = None):

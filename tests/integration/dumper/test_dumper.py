@@ -1,5 +1,6 @@
 """The dumper on the real broker against real PostgreSQL and MariaDB servers."""
 
+import asyncio
 import gzip
 import io
 import os
@@ -8,7 +9,9 @@ import uuid
 import asyncpg
 import pytest
 import zstandard
+from faststream import TestApp
 
+from services.dumper.app import build_app
 from shared.events import ChunkStaged, DumpFailed, DumpFinished, DumpStarted
 from tests.fixtures.resources import MariaDB, unique
 from tests.integration.dumper.conftest import (
@@ -218,3 +221,34 @@ class TestListDatabases:
         reply = await dumper.ask({"op": "list_databases", "connection": sealed})
         assert not reply["ok"]
         assert "unreachable" in reply["error"]
+
+
+class TestStopMidDump:
+    async def test_a_stopped_dumper_discards_its_attempt_and_the_redelivery_completes(
+        self, dumper_env, postgres_url, pg_source
+    ):
+        source = await pg_source()
+        conn = await asyncpg.connect(pg_url(postgres_url, source))
+        await conn.execute(PG_SOURCE)
+        await conn.close()
+        request = dumper_env.request(pg_spec(postgres_url), source)
+        stalled = dumper_env.settings.model_copy(update={"max_staged_chunks": 1})
+        dumper_env.take_chunks = False  # the uploader is away: the dump waits on chunk 1
+
+        async with TestApp(build_app(stalled)):
+            await dumper_env.publish(request)
+            async with asyncio.timeout(30):
+                while not dumper_env.of(request.snapshot_id, ChunkStaged):
+                    await asyncio.sleep(0.05)
+        first = dumper_env.of(request.snapshot_id, DumpStarted)[0]
+        assert not staged_files(dumper_env.staging.root, request.snapshot_id)
+        assert not dumper_env.of(request.snapshot_id, DumpFinished)
+
+        dumper_env.take_chunks = True
+        async with TestApp(build_app(dumper_env.settings)):
+            finished = await dumper_env.outcome(request.snapshot_id)
+        assert isinstance(finished, DumpFinished), finished
+        assert finished.attempt_id != first.attempt_id
+        second = dumper_env.of(request.snapshot_id, DumpStarted)[-1]
+        assert (first.attempt, second.attempt) == (1, 2)
+        assert gzip.decompress(dumper_env.artifact(finished))
