@@ -6,6 +6,7 @@ UI, WebDAV, Iceberg and Lance endpoints are off, and the credentials live in an 
 file, never on the command line.
 """
 
+import ctypes
 import json
 import os
 import secrets
@@ -128,6 +129,7 @@ class SeaweedProcess:
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
             start_new_session=True,  # its own process group, so stop() kills every child
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no threads fork here; see below
         )
         log.close()
         try:
@@ -168,6 +170,14 @@ class SeaweedProcess:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def _die_with_parent() -> None:
+    """Ask Linux to SIGTERM the server when the test process dies, even by SIGKILL."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 _PORT_FLAGS = (
     "master.port",
     "master.port.grpc",
