@@ -20,7 +20,7 @@ def secret_user(mariadb: MariaDB, maria_source: str) -> Iterator[tuple[str, str]
     user, password = unique("dbm_u"), unique("Secr3t-pw-")
     with mariadb.connect() as conn, conn.cursor() as cur:
         cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
-        rights = "SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES"
+        rights = "SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES, EXECUTE"
         cur.execute(f"GRANT {rights} ON `{maria_source}`.* TO '{user}'@'%'")
         cur.execute(f"GRANT PROCESS, SELECT ON *.* TO '{user}'@'%'")
     yield user, password
