@@ -7,12 +7,15 @@ from faststream.asgi import AsgiFastStream
 from services.uploader import handlers
 from services.uploader.settings import UploaderSettings
 from shared.service import build_service_app, migrate_only
+from shared.settings import refuse_dev_secrets
 
 migrations_folder = Path(__file__).parent / "migrations"
 
 
 def build_settings() -> UploaderSettings:
-    return UploaderSettings()
+    settings = UploaderSettings()
+    refuse_dev_secrets(settings, settings.seal)
+    return settings
 
 
 def build_app(settings: UploaderSettings) -> AsgiFastStream:
