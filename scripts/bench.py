@@ -89,6 +89,7 @@ def ensure_maria(rows: int) -> str:
             return name
         print(f"bench: building MariaDB database {name} ({rows} rows) once", flush=True)
         cur.execute(f"CREATE DATABASE `{name}`")
+        cur.execute(f"USE `{name}`")  # the seq_1_to_N tables exist only inside a database
         cur.execute(
             f"""CREATE TABLE `{name}`.items (id BIGINT PRIMARY KEY, n INT, price DECIMAL(12,2),
                 ratio DOUBLE, at DATETIME, label VARCHAR(64), payload TEXT) ENGINE=InnoDB"""

@@ -4,6 +4,7 @@ The restore uses plain `gunzip -c | psql` / `zstd -dc | mysql`, as DESIGN.md pro
 compares every table's content and the views, routines and triggers with the source.
 """
 
+import json
 import subprocess
 
 import asyncpg
@@ -54,6 +55,9 @@ class TestPostgresBackups:
             ".sql.zst", ".manifest.json"
         )
         assert manifest.is_file()
+        chunks = json.loads(manifest.read_text())["chunks"]
+        assert len(chunks) >= 3, "the source must span several chunks"
+        assert sum(c["size"] for c in chunks) == snapshot["size"]
         restored = unique("dbm_restored_")
         admin = await asyncpg.connect(postgres_url)
         await admin.execute(f'CREATE DATABASE "{restored}"')
