@@ -3,6 +3,10 @@
 import subprocess
 from pathlib import Path
 
+import asyncpg
+
+from tests.e2e.sources import mariadb_fingerprint, mysql_client, postgres_fingerprint
+from tests.fixtures.resources import MariaDB, database_url, unique
 from tests.support.stack import Stack
 
 DECOMPRESS = {"gzip": ["gzip", "-dc"], "zstd": ["zstd", "-dcq"]}
@@ -40,3 +44,36 @@ def assert_no_leftovers(stack: Stack, volume: Path, snapshot_id: str) -> None:
     assert not staging.exists() or not any(staging.rglob("*.chunk")), "staged chunks were left"
     parts = volume / ".parts" / snapshot_id
     assert not parts.exists() or not any(parts.rglob("*")), "part files were left"
+
+
+async def assert_postgres_restores(
+    artifact: Path, compression: str, postgres_url: str, source: str
+) -> None:
+    """Restore into a fresh database with plain tools; it must equal the source."""
+    restored = unique("dbm_restored_")
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{restored}"')
+    try:
+        restore_postgres(artifact, compression, database_url(postgres_url, restored))
+        assert await postgres_fingerprint(
+            database_url(postgres_url, restored)
+        ) == await postgres_fingerprint(database_url(postgres_url, source))
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
+        await admin.close()
+
+
+def assert_mariadb_restores(artifact: Path, compression: str, server: MariaDB, source: str) -> None:
+    """`zstd -dc f | mysql` (or gunzip) into a fresh database; it must equal the source."""
+    restored = unique("dbm_restored_")
+    with server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{restored}` CHARACTER SET utf8mb4")
+    try:
+        plain = subprocess.run(
+            [*DECOMPRESS[compression], str(artifact)], capture_output=True, check=True
+        ).stdout
+        mysql_client(server, restored, plain)
+        assert mariadb_fingerprint(server, restored) == mariadb_fingerprint(server, source)
+    finally:
+        with server.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{restored}`")

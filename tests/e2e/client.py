@@ -2,9 +2,12 @@
 
 import asyncio
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.fixtures.resources import MariaDB, unique
 
 TERMINAL = {"completed", "failed"}
 
@@ -63,3 +66,40 @@ class Api:
                 msg = f"snapshot {snapshot_id} still {snapshot['status']} after {timeout}s"
                 raise AssertionError(msg)
             await asyncio.sleep(0.3)
+
+    async def add_postgres_server(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 5432,
+        password: str = "trust-auth",  # noqa: S107 - trust auth checks none
+    ) -> dict[str, Any]:
+        """The local PostgreSQL (trust auth: the password is carried but not checked)."""
+        return await self.add_server(
+            name=unique("pg-"),
+            type="postgresql",
+            host=host,
+            port=port,
+            username="postgres",
+            password=password,
+        )
+
+    async def add_maria_server(
+        self,
+        server: MariaDB,
+        *,
+        type_: str = "mariadb",
+        username: str | None = None,
+        password: str | None = None,
+    ) -> dict[str, Any]:
+        return await self.add_server(
+            name=unique("maria-"),
+            type=type_,
+            host=server.host,
+            port=server.port,
+            username=username or server.user,
+            password=server.password if password is None else password,
+        )
+
+    async def add_local_volume(self, path: Path) -> dict[str, Any]:
+        return await self.add_volume(unique("local-"), "local", {"path": str(path)})

@@ -5,24 +5,16 @@ compares every table's content and the views, routines and triggers with the sou
 """
 
 import json
-import subprocess
 
-import asyncpg
 import pytest
 
 from tests.e2e.artifacts import (
-    DECOMPRESS,
+    assert_mariadb_restores,
     assert_no_leftovers,
+    assert_postgres_restores,
     assert_valid_archive,
     fetch_local,
-    restore_postgres,
 )
-from tests.e2e.sources import (
-    mariadb_fingerprint,
-    mysql_client,
-    postgres_fingerprint,
-)
-from tests.fixtures.resources import database_url, unique
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -32,15 +24,8 @@ class TestPostgresBackups:
     async def test_backup_to_local_volume_restores_identically(
         self, api, stack, pg_source, postgres_url, volume_dir, compression
     ):
-        server = await api.add_server(
-            name=unique("pg-"),
-            type="postgresql",
-            host="127.0.0.1",
-            port=5432,
-            username="postgres",
-            password="not-checked-by-trust-auth",
-        )
-        volume = await api.add_volume(unique("local-"), "local", {"path": str(volume_dir)})
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
         [pending] = await api.backup(server["id"], pg_source, volume["id"], compression)
 
         snapshot = await api.wait_terminal(pending["id"])
@@ -58,17 +43,7 @@ class TestPostgresBackups:
         chunks = json.loads(manifest.read_text())["chunks"]
         assert len(chunks) >= 3, "the source must span several chunks"
         assert sum(c["size"] for c in chunks) == snapshot["size"]
-        restored = unique("dbm_restored_")
-        admin = await asyncpg.connect(postgres_url)
-        await admin.execute(f'CREATE DATABASE "{restored}"')
-        try:
-            restore_postgres(artifact, compression, database_url(postgres_url, restored))
-            source_print = await postgres_fingerprint(database_url(postgres_url, pg_source))
-            restored_print = await postgres_fingerprint(database_url(postgres_url, restored))
-            assert restored_print == source_print
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
-            await admin.close()
+        await assert_postgres_restores(artifact, compression, postgres_url, pg_source)
         assert_no_leftovers(stack, volume_dir, snapshot["id"])
 
 
@@ -81,15 +56,8 @@ class TestMariaDBBackups:
     async def test_backup_to_local_volume_restores_identically(
         self, api, stack, mariadb, maria_source, volume_dir, server_type, compression
     ):
-        server = await api.add_server(
-            name=unique("maria-"),
-            type=server_type,
-            host=mariadb.host,
-            port=mariadb.port,
-            username=mariadb.user,
-            password=mariadb.password,
-        )
-        volume = await api.add_volume(unique("local-"), "local", {"path": str(volume_dir)})
+        server = await api.add_maria_server(mariadb, type_=server_type)
+        volume = await api.add_local_volume(volume_dir)
         [pending] = await api.backup(server["id"], maria_source, volume["id"], compression)
 
         snapshot = await api.wait_terminal(pending["id"])
@@ -97,18 +65,5 @@ class TestMariaDBBackups:
         assert snapshot["status"] == "completed", snapshot.get("error")
         artifact = fetch_local(volume_dir, snapshot)
         assert_valid_archive(artifact, compression)
-        restored = unique("dbm_restored_")
-        with mariadb.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{restored}` CHARACTER SET utf8mb4")
-        try:
-            plain = subprocess.run(
-                [*DECOMPRESS[compression], str(artifact)], capture_output=True, check=True
-            ).stdout
-            mysql_client(mariadb, restored, plain)
-            assert mariadb_fingerprint(mariadb, restored) == mariadb_fingerprint(
-                mariadb, maria_source
-            )
-        finally:
-            with mariadb.connect() as conn, conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{restored}`")
+        assert_mariadb_restores(artifact, compression, mariadb, maria_source)
         assert_no_leftovers(stack, volume_dir, snapshot["id"])

@@ -32,7 +32,7 @@ def maria_user(mariadb: MariaDB, maria_database: str) -> Iterator[tuple[str, str
 
 
 async def backup_and_wait(api: Api, server: dict, database: str, volume_dir: Path) -> dict:
-    volume = await api.add_volume(unique("local-"), "local", {"path": str(volume_dir)})
+    volume = await api.add_local_volume(volume_dir)
     [pending] = await api.backup(server["id"], database, volume["id"])
     return await api.wait_terminal(pending["id"])
 
@@ -42,14 +42,7 @@ class TestBackupFailures:
         self, api, stack, mariadb, maria_user, volume_dir
     ):
         user, _password, database = maria_user
-        server = await api.add_server(
-            name=unique("maria-"),
-            type="mariadb",
-            host=mariadb.host,
-            port=mariadb.port,
-            username=user,
-            password="definitely-wrong",
-        )
+        server = await api.add_maria_server(mariadb, username=user, password="definitely-wrong")
         snapshot = await backup_and_wait(api, server, database, volume_dir)
         assert snapshot["status"] == "failed"
         assert "access denied" in snapshot["error"].lower()
@@ -58,14 +51,7 @@ class TestBackupFailures:
 
     async def test_unreachable_host_fails_naming_the_connection(self, api, stack, volume_dir):
         port = free_port()
-        server = await api.add_server(
-            name=unique("pg-"),
-            type="postgresql",
-            host="127.0.0.1",
-            port=port,
-            username="postgres",
-            password="x",
-        )
+        server = await api.add_postgres_server(port=port)
         snapshot = await backup_and_wait(api, server, "anything", volume_dir)
         assert snapshot["status"] == "failed"
         error = snapshot["error"].lower()
@@ -73,14 +59,7 @@ class TestBackupFailures:
         assert_no_leftovers(stack, volume_dir, snapshot["id"])
 
     async def test_missing_database_fails_naming_it(self, api, stack, volume_dir):
-        server = await api.add_server(
-            name=unique("pg-"),
-            type="postgresql",
-            host="127.0.0.1",
-            port=5432,
-            username="postgres",
-            password="x",
-        )
+        server = await api.add_postgres_server()
         missing = unique("no_such_db_")
         snapshot = await backup_and_wait(api, server, missing, volume_dir)
         assert snapshot["status"] == "failed"
@@ -100,14 +79,7 @@ class TestBackupFailures:
         if mounted.returncode != 0:
             pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
         try:
-            server = await api.add_server(
-                name=unique("pg-"),
-                type="postgresql",
-                host="127.0.0.1",
-                port=5432,
-                username="postgres",
-                password="x",
-            )
+            server = await api.add_postgres_server()
             source = await _bulky_pg_database(postgres_url)
             try:
                 snapshot = await backup_and_wait(api, server, source, mount_point)

@@ -37,15 +37,8 @@ class TestWholeServerBackup:
         self, api, mariadb, three_databases, volume_dir
     ):
         user, password, names = three_databases
-        server = await api.add_server(
-            name=unique("maria-"),
-            type="mariadb",
-            host=mariadb.host,
-            port=mariadb.port,
-            username=user,
-            password=password,
-        )
-        volume = await api.add_volume(unique("local-"), "local", {"path": str(volume_dir)})
+        server = await api.add_maria_server(mariadb, username=user, password=password)
+        volume = await api.add_local_volume(volume_dir)
 
         pending = await api.backup(server["id"], None, volume["id"])
 
@@ -63,15 +56,8 @@ class TestDumperCrash:
         self, api, stack, pg_source, volume_dir
     ):
         """With the uploader stopped, back-pressure holds the dump midway; then it is killed."""
-        server = await api.add_server(
-            name=unique("pg-"),
-            type="postgresql",
-            host="127.0.0.1",
-            port=5432,
-            username="postgres",
-            password="x",
-        )
-        volume = await api.add_volume(unique("local-"), "local", {"path": str(volume_dir)})
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
         stack.kill("uploader", signal.SIGTERM)
         try:
             [pending] = await api.backup(server["id"], pg_source, volume["id"])

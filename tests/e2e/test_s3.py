@@ -1,14 +1,15 @@
 """Backups to an S3 volume (SeaweedFS, through the same code path as AWS S3 and MinIO)."""
 
-import subprocess
 from pathlib import Path
 
-import asyncpg
 import pytest
 
-from tests.e2e.artifacts import DECOMPRESS, assert_valid_archive, restore_postgres
-from tests.e2e.sources import mariadb_fingerprint, mysql_client, postgres_fingerprint
-from tests.fixtures.resources import database_url, unique
+from tests.e2e.artifacts import (
+    assert_mariadb_restores,
+    assert_postgres_restores,
+    assert_valid_archive,
+)
+from tests.fixtures.resources import unique
 from tests.support.seaweed import S3Server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -47,14 +48,7 @@ class TestS3Backups:
     async def test_postgres_backup_to_s3_restores_identically(
         self, api, s3_server, s3_bucket, pg_source, postgres_url, tmp_path, compression
     ):
-        server = await api.add_server(
-            name=unique("pg-"),
-            type="postgresql",
-            host="127.0.0.1",
-            port=5432,
-            username="postgres",
-            password="x",
-        )
+        server = await api.add_postgres_server()
         volume = await api.add_volume(
             unique("s3-"), "s3", s3_config(s3_server, s3_bucket, prefix="team/backups/")
         )
@@ -69,30 +63,13 @@ class TestS3Backups:
         )
         assert artifact.stat().st_size == snapshot["size"]
         assert_valid_archive(artifact, compression)
-        restored = unique("dbm_restored_")
-        admin = await asyncpg.connect(postgres_url)
-        await admin.execute(f'CREATE DATABASE "{restored}"')
-        try:
-            restore_postgres(artifact, compression, database_url(postgres_url, restored))
-            assert await postgres_fingerprint(
-                database_url(postgres_url, restored)
-            ) == await postgres_fingerprint(database_url(postgres_url, pg_source))
-        finally:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
-            await admin.close()
+        await assert_postgres_restores(artifact, compression, postgres_url, pg_source)
         assert_nothing_left_in_bucket(s3_server, s3_bucket, snapshot, "team/backups/")
 
     async def test_mariadb_backup_to_s3_restores_identically(
         self, api, s3_server, s3_bucket, mariadb, maria_source, tmp_path
     ):
-        server = await api.add_server(
-            name=unique("maria-"),
-            type="mariadb",
-            host=mariadb.host,
-            port=mariadb.port,
-            username=mariadb.user,
-            password=mariadb.password,
-        )
+        server = await api.add_maria_server(mariadb)
         volume = await api.add_volume(unique("s3-"), "s3", s3_config(s3_server, s3_bucket))
         [pending] = await api.backup(server["id"], maria_source, volume["id"], "zstd")
 
@@ -101,31 +78,11 @@ class TestS3Backups:
         assert snapshot["status"] == "completed", snapshot.get("error")
         artifact = fetch_s3(s3_server, s3_bucket, snapshot["path"], tmp_path / "artifact")
         assert_valid_archive(artifact, "zstd")
-        restored = unique("dbm_restored_")
-        with mariadb.connect() as conn, conn.cursor() as cur:
-            cur.execute(f"CREATE DATABASE `{restored}` CHARACTER SET utf8mb4")
-        try:
-            plain = subprocess.run(
-                [*DECOMPRESS["zstd"], str(artifact)], capture_output=True, check=True
-            ).stdout
-            mysql_client(mariadb, restored, plain)
-            assert mariadb_fingerprint(mariadb, restored) == mariadb_fingerprint(
-                mariadb, maria_source
-            )
-        finally:
-            with mariadb.connect() as conn, conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{restored}`")
+        assert_mariadb_restores(artifact, "zstd", mariadb, maria_source)
         assert_nothing_left_in_bucket(s3_server, s3_bucket, snapshot, "")
 
     async def test_missing_bucket_fails_naming_the_bucket(self, api, stack, s3_server, pg_source):
-        server = await api.add_server(
-            name=unique("pg-"),
-            type="postgresql",
-            host="127.0.0.1",
-            port=5432,
-            username="postgres",
-            password="x",
-        )
+        server = await api.add_postgres_server()
         missing = unique("no-such-bucket-")
         volume = await api.add_volume(unique("s3-"), "s3", s3_config(s3_server, missing))
         [pending] = await api.backup(server["id"], pg_source, volume["id"])

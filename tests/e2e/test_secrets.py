@@ -42,14 +42,7 @@ class TestNoSecretLeaks:
         s3_bucket,
     ):
         user, password = secret_user
-        server = await api.add_server(
-            name=unique("maria-"),
-            type="mariadb",
-            host=mariadb.host,
-            port=mariadb.port,
-            username=user,
-            password=password,
-        )
+        server = await api.add_maria_server(mariadb, username=user, password=password)
         volume = await api.add_volume(unique("s3-"), "s3", s3_config(s3_server, s3_bucket))
         [pending] = await api.backup(server["id"], maria_source, volume["id"])
         snapshot = await api.wait_terminal(pending["id"])
