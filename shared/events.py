@@ -7,7 +7,7 @@ strings (see `shared.sealing`).
 """
 
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID, uuid4
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -183,6 +183,11 @@ class BackupStored(Event):
     manifest_path: str = Field(description="Key of the manifest beside it.")
     size: int = Field(ge=0, description="Stored bytes of the artifact.")
     sha256: str = Field(description="SHA-256 of the stored artifact.")
+    manifest: dict[str, Any] | None = Field(
+        default=None,
+        description="The manifest written beside the artifact (sizes, checksums, chunks).",
+        examples=[{"format": 1, "compression": "gzip", "chunks": []}],
+    )
 
 
 class UploadFailed(Event):
@@ -198,7 +203,53 @@ class UploadFailed(Event):
     )
 
 
-SnapshotStatus = Literal["pending", "in_progress", "completed", "failed"]
+class SnapshotDeleteRequested(Event):
+    """Published by the api (through its outbox) when a user deletes a snapshot."""
+
+    routing_key: ClassVar[str] = "snapshot.delete_requested"
+
+    volume_id: UUID = Field(description="The volume holding the artifact.")
+    volume: Sealed = Field(description="The sealed volume spec, so the uploader can reach it.")
+    path: str | None = Field(
+        default=None,
+        description="Key of the artifact relative to the volume root; None if never stored.",
+    )
+    manifest_path: str | None = Field(default=None, description="Key of the manifest.")
+
+
+class SnapshotDeleted(Event):
+    """Published by the uploader once a snapshot's artifact and manifest are gone."""
+
+    routing_key: ClassVar[str] = "snapshot.deleted"
+
+    volume_id: UUID = Field(description="The volume the files were removed from.")
+
+
+class SnapshotDeleteFailed(Event):
+    """Published by the uploader when a snapshot's files cannot be removed; it stays listed."""
+
+    routing_key: ClassVar[str] = "snapshot.delete_failed"
+
+    volume_id: UUID = Field(description="The volume that refused.")
+    reason: str = Field(
+        description="Why, in words.", examples=["volume unreachable: s3.local does not answer"]
+    )
+
+
+class SnapshotCancelRequested(Event):
+    """Published by the api when a user cancels a pending or running backup.
+
+    Every dumper replica receives it (each on its own queue); the one running the dump kills
+    the tool and publishes DumpFailed("cancelled"); the others remember it, so a request still
+    queued is refused when it arrives.
+    """
+
+    routing_key: ClassVar[str] = "snapshot.cancel_requested"
+
+    reason: str = Field(default="cancelled", description="Shown as the snapshot's error.")
+
+
+SnapshotStatus = Literal["pending", "in_progress", "completed", "failed", "deleted"]
 
 
 class SnapshotStatusChanged(Event):
@@ -220,6 +271,10 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     ChunkStored,
     BackupStored,
     UploadFailed,
+    SnapshotDeleteRequested,
+    SnapshotDeleted,
+    SnapshotDeleteFailed,
+    SnapshotCancelRequested,
     SnapshotStatusChanged,
 )
 EVENTS_BY_KEY: dict[str, type[Event]] = {e.routing_key: e for e in ALL_EVENTS}

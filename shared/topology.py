@@ -18,13 +18,20 @@ from shared.events import (
     DumpFailed,
     DumpFinished,
     Event,
+    SnapshotCancelRequested,
+    SnapshotDeleteRequested,
 )
 
 ServiceName = Literal["api", "dumper", "uploader", "catalog"]
 
 CONSUMED_KEYS: dict[str, tuple[str, ...]] = {
-    "dumper": (BackupRequested.routing_key,),
-    "uploader": (ChunkStaged.routing_key, DumpFinished.routing_key, DumpFailed.routing_key),
+    "dumper": (BackupRequested.routing_key, SnapshotCancelRequested.routing_key),
+    "uploader": (
+        ChunkStaged.routing_key,
+        DumpFinished.routing_key,
+        DumpFailed.routing_key,
+        SnapshotDeleteRequested.routing_key,
+    ),
     "catalog": ("#",),
 }
 """Which routing keys each consuming service's queue is bound to."""
@@ -94,6 +101,23 @@ class Topology:
         """Request/reply queue the dumper answers on (list databases, test a connection)."""
         return self._query_queue("dumper")
 
+    @property
+    def uploader_queries(self) -> RabbitQueue:
+        """Request/reply queue the uploader answers on (test a volume, its free space)."""
+        return self._query_queue("uploader")
+
+    def dumper_control(self, replica: str) -> RabbitQueue:
+        """One dumper replica's own queue for cancellations: every replica gets each one.
+
+        Exclusive and auto-deleted: it lives exactly as long as the replica's connection.
+        """
+        return RabbitQueue(
+            f"{self.namespace}.dumper.control.{replica}",
+            exclusive=True,
+            auto_delete=True,
+            routing_key=SnapshotCancelRequested.routing_key,
+        )
+
     def _query_queue(self, service: str) -> RabbitQueue:
         return RabbitQueue(
             f"{self.namespace}.{service}.queries",
@@ -103,7 +127,12 @@ class Topology:
 
     def all_queue_names(self) -> list[str]:
         """Every queue of this namespace, for clean-up in tests and `make down`."""
-        names = [self.catalog_queries.name, self.dumper_queries.name, self.dead_letter_watch.name]
+        names = [
+            self.catalog_queries.name,
+            self.dumper_queries.name,
+            self.uploader_queries.name,
+            self.dead_letter_watch.name,
+        ]
         for service in CONSUMED_KEYS:
             names += [self.queue(service).name, self.dead_letter_queue(service).name]
         return names
@@ -123,6 +152,7 @@ async def declare_topology(broker: RabbitBroker, topology: Topology) -> None:
     await watch.bind(dlx, routing_key="#")
     await broker.declare_queue(topology.catalog_queries)
     await broker.declare_queue(topology.dumper_queries)
+    await broker.declare_queue(topology.uploader_queries)
 
 
 def routing_key_of(event: Event) -> str:
