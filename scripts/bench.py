@@ -9,7 +9,7 @@ repeats:
 It prints the times, the ratios (c)/(a), (c)/(b), (d)/(b), the compressed sizes, and the
 dumper's and uploader's peak RSS. Databases are built once and reused between runs.
 
-Sizes are settable: BENCH_PG_SCALES (pgbench scale factors, default "10,100"),
+Sizes are settable: BENCH_PG_SCALES (pgbench scale factors, default "10,140"),
 BENCH_MARIA_ROWS (default "400000,5000000"), BENCH_REPEATS (default 2).
 """
 
@@ -39,7 +39,7 @@ PG_ADMIN = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:
 MARIA = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 RABBIT = "amqp://guest:guest@127.0.0.1:5672/"
 REPEATS = int(os.environ.get("BENCH_REPEATS", "2"))
-PG_SCALES = [int(s) for s in os.environ.get("BENCH_PG_SCALES", "10,100").split(",") if s]
+PG_SCALES = [int(s) for s in os.environ.get("BENCH_PG_SCALES", "10,140").split(",") if s]
 MARIA_ROWS = [int(s) for s in os.environ.get("BENCH_MARIA_ROWS", "400000,5000000").split(",") if s]
 VAR = Path("var/bench")
 MIB = 1024 * 1024
