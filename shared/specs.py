@@ -6,6 +6,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shared.events import ServerType
 
+TlsMode = Literal["disable", "prefer", "require", "verify-ca", "verify-full"]
+"""libpq's sslmode names; the dumper maps them to the MySQL client's --ssl options."""
+
 
 class ConnectionSpec(BaseModel):
     """How to reach a database server; travels only sealed."""
@@ -17,6 +20,12 @@ class ConnectionSpec(BaseModel):
     port: int = Field(ge=1, le=65535)
     username: str
     password: SecretStr
+    tls_mode: TlsMode | None = Field(
+        default=None, description="TLS towards the server; None leaves the tool's default."
+    )
+    tls_ca: str | None = Field(
+        default=None, description="PEM of the CA that signed the server's certificate."
+    )
 
 
 class LocalVolumeConfig(BaseModel):
