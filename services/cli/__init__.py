@@ -1,0 +1,1 @@
+"""`databasement`: the command-line client of the Databasement API (Typer + Rich)."""

@@ -1,0 +1,1 @@
+"""One module of sub-commands per API resource."""

@@ -1,0 +1,66 @@
+"""`databasement backup ...`: back up a database (or a whole server) and wait for it."""
+
+from typing import Annotated, Any
+
+import typer
+
+from services.cli.client import resolve
+from services.cli.errors import EXIT_FAILED, CliError
+from services.cli.render import Column, emit_json, field, size, table
+from services.cli.session import client_of
+from services.cli.waiting import wait_for
+
+COLUMNS: list[Column] = [
+    ("SNAPSHOT", field("id")),
+    ("DATABASE", field("database")),
+    ("STATUS", field("status")),
+    ("SIZE", lambda s: size(s.get("size"))),
+    ("PATH", field("path")),
+]
+
+
+def backup(
+    ctx: typer.Context,
+    server: Annotated[str, typer.Argument(help="The server's name or id.")],
+    *,
+    volume: Annotated[str, typer.Option(help="The volume's name or id.", show_default=False)],
+    database: Annotated[
+        str | None,
+        typer.Option(help="The database; every one of the server's when absent."),
+    ] = None,
+    compression: Annotated[str, typer.Option(help="gzip or zstd.")] = "gzip",
+    no_wait: Annotated[
+        bool, typer.Option("--no-wait", help="Return once the backup is queued.")
+    ] = False,
+    timeout: Annotated[
+        float | None, typer.Option(help="Give up waiting after this many seconds.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Back up SERVER to a volume; waits until every snapshot is completed or failed.
+
+    Exit code 0 when every snapshot completed, 3 when one failed (its reason on stderr).
+    """
+    client = client_of(ctx)
+    found_server = resolve(client, "servers", server)
+    found_volume = resolve(client, "volumes", volume)
+    body: dict[str, Any] = {
+        "server_id": found_server["id"],
+        "database": database,
+        "volume_id": found_volume["id"],
+        "compression": compression,
+    }
+    snapshots = client.post("/api/v1/backups", body)["snapshots"]
+    if not no_wait:
+        snapshots = wait_for(client, snapshots, timeout=timeout)
+    if as_json:
+        emit_json(snapshots)
+    else:
+        table(snapshots, COLUMNS)
+    failed = [s for s in snapshots if s["status"] == "failed"]
+    if failed:
+        reasons = "; ".join(
+            f"{s.get('database')} ({s['id']}): {s.get('error') or 'no reason given'}"
+            for s in failed
+        )
+        raise CliError(f"backup failed: {reasons}", exit_code=EXIT_FAILED)

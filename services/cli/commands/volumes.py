@@ -1,0 +1,131 @@
+"""`databasement volumes ...`: where backups are stored, a directory or an S3 bucket."""
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from services.cli.client import resolve
+from services.cli.errors import EXIT_FAILED, CliError
+from services.cli.prompts import read_secret
+from services.cli.render import Column, field, out, output, size, when
+from services.cli.session import client_of
+
+app = typer.Typer(help="Storage volumes: add, list, test, rm.")
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+VolumeRef = Annotated[str, typer.Argument(help="The volume's name or id.")]
+
+
+def _usage(key: str) -> Any:
+    return lambda v: size((v.get("usage") or {}).get(key))
+
+
+def _where(volume: dict[str, Any]) -> str:
+    config = volume.get("config") or {}
+    if volume.get("type") == "local":
+        return str(config.get("path"))
+    return f"s3://{config.get('bucket')}/{config.get('prefix', '')} at {config.get('endpoint')}"
+
+
+COLUMNS: list[Column] = [
+    ("NAME", field("name")),
+    ("TYPE", field("type")),
+    ("WHERE", _where),
+    ("USED", _usage("bytes")),
+    ("FREE", _usage("free_bytes")),
+    ("ID", field("id")),
+]
+CHECK_COLUMNS: list[Column] = [
+    ("CHECK", field("check")),
+    ("OK", lambda c: "[green]yes[/]" if c["ok"] else "[red]no[/]"),
+    ("DETAIL", field("detail")),
+]
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[str, typer.Argument(help="A unique name, e.g. nas.")],
+    *,
+    type_: Annotated[str, typer.Option("--type", help="local or s3.", show_default=False)],
+    path: Annotated[Path | None, typer.Option(help="Directory (local).")] = None,
+    endpoint: Annotated[str | None, typer.Option(help="host[:port] of the S3 API.")] = None,
+    bucket: Annotated[str | None, typer.Option(help="Existing bucket (s3).")] = None,
+    prefix: Annotated[str, typer.Option(help="Key prefix inside the bucket (s3).")] = "",
+    region: Annotated[str | None, typer.Option(help="Region, when needed (s3).")] = None,
+    access_key: Annotated[str | None, typer.Option(help="Access key id (s3).")] = None,
+    secret_key: Annotated[
+        str | None, typer.Option(help="Secret key (s3; prompted when absent).", show_default=False)
+    ] = None,
+    secret_key_stdin: Annotated[
+        bool, typer.Option("--secret-key-stdin", help="Read the secret key from stdin.")
+    ] = False,
+    insecure: Annotated[bool, typer.Option("--insecure", help="Plain HTTP to S3.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Register a volume; an S3 secret key is stored encrypted and never shown."""
+    config: dict[str, Any]
+    if type_ == "local":
+        if path is None:
+            raise CliError("a local volume needs --path")
+        config = {"path": str(path.absolute())}
+    elif type_ == "s3":
+        if not (endpoint and bucket and access_key):
+            raise CliError("an s3 volume needs --endpoint, --bucket and --access-key")
+        secret = read_secret(secret_key, from_stdin=secret_key_stdin, prompt="Secret key")
+        config = {
+            "endpoint": endpoint,
+            "bucket": bucket,
+            "prefix": prefix,
+            "region": region,
+            "access_key": access_key,
+            "secret_key": secret,
+            "secure": not insecure,
+        }
+    else:
+        raise CliError(f"a volume's type is local or s3, not {type_!r}")
+    body = {"name": name, "type": type_, "config": config}
+    volume = client_of(ctx).post("/api/v1/volumes", body)
+    output(volume, as_json=as_json, columns=_details())
+
+
+@app.command("list")
+def list_(ctx: typer.Context, *, as_json: JsonFlag = False) -> None:
+    """Every registered volume, with its usage."""
+    output(client_of(ctx).get("/api/v1/volumes"), as_json=as_json, columns=COLUMNS)
+
+
+@app.command("test")
+def check_(ctx: typer.Context, volume: VolumeRef, *, as_json: JsonFlag = False) -> None:
+    """Write, read and delete a probe object; exit code 3 when a step fails."""
+    client = client_of(ctx)
+    found = resolve(client, "volumes", volume)
+    checks = client.post(f"/api/v1/volumes/{found['id']}/test")["checks"]
+    output(checks, as_json=as_json, columns=CHECK_COLUMNS, title=f"volume {found['name']}")
+    failed = [c["check"] for c in checks if not c["ok"]]
+    if failed:
+        raise CliError(
+            f"volume {found['name']!r} failed: {', '.join(failed)}", exit_code=EXIT_FAILED
+        )
+
+
+@app.command("rm")
+def remove(ctx: typer.Context, volume: VolumeRef) -> None:
+    """Remove a volume (refused while it holds snapshots)."""
+    client = client_of(ctx)
+    found = resolve(client, "volumes", volume)
+    client.delete(f"/api/v1/volumes/{found['id']}")
+    out.print(f"removed volume {found['name']}", markup=False)
+
+
+def _details() -> list[Column]:
+    return [
+        ("name", field("name")),
+        ("id", field("id")),
+        ("type", field("type")),
+        ("where", _where),
+        ("used", _usage("bytes")),
+        ("free", _usage("free_bytes")),
+        ("created", lambda v: when(v.get("created_at"))),
+    ]
