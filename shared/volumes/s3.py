@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import io
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -171,6 +172,13 @@ class S3Volume:
 
     async def exists(self, key: str) -> bool:
         return await self._stored_size(self.object_name(key)) is not None
+
+    async def presigned_url(self, key: str, *, expires: timedelta) -> str:
+        """A URL anyone holding it may GET `key` with, until `expires` from now."""
+        name = self.object_name(key)
+        return await self._run(
+            lambda: self.client.presigned_get_object(self.bucket, name, expires=expires)
+        )
 
     async def usage(self) -> Usage:
         prefix = f"{self.prefix}/" if self.prefix else None
