@@ -1,34 +1,65 @@
-"""Answers to snapshot queries asked over the broker (interfaces.md #8)."""
+"""Answers to snapshot queries asked over the broker (interfaces.md #8, issue 5)."""
 
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from asyncpg import Pool
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from services.catalog.adapters import db
+from services.catalog.detail import snapshot_detail
+from services.catalog.listing import (
+    DEFAULT_LIMIT,
+    DEFAULT_SORT,
+    MAX_LIMIT,
+    InvalidCursorError,
+    Sort,
+    decode_cursor,
+    next_cursor,
+)
 from shared.events import SnapshotStatus
 
-MAX_LIST = 1000
 
-
-class GetSnapshot(BaseModel):
+class _Op(BaseModel):
     model_config = ConfigDict(extra="ignore")
+
+
+class GetSnapshot(_Op):
     op: Literal["get_snapshot"]
     snapshot_id: UUID
 
 
-class ListSnapshots(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+class ListSnapshots(_Op):
     op: Literal["list_snapshots"]
     status: SnapshotStatus | None = None
     server_id: UUID | None = None
-    limit: int = Field(default=MAX_LIST, ge=1, le=MAX_LIST)
+    database: str | None = None
+    volume_id: UUID | None = None
+    created_from: AwareDatetime | None = None
+    created_to: AwareDatetime | None = None
+    sort: Sort = DEFAULT_SORT
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: str | None = None
 
 
-Query = TypeAdapter[GetSnapshot | ListSnapshots](
-    Annotated[GetSnapshot | ListSnapshots, Field(discriminator="op")]
-)
+class VolumeUsage(_Op):
+    op: Literal["volume_usage"]
+    volume_id: UUID
+
+
+class ServerActivity(_Op):
+    op: Literal["server_activity"]
+    server_id: UUID
+
+
+class VolumeActivity(_Op):
+    op: Literal["volume_activity"]
+    volume_id: UUID
+
+
+AnyQuery = GetSnapshot | ListSnapshots | VolumeUsage | ServerActivity | VolumeActivity
+Query = TypeAdapter[AnyQuery](Annotated[AnyQuery, Field(discriminator="op")])
+FILTER_FIELDS = ("server_id", "database", "volume_id", "status", "created_from", "created_to")
 
 
 async def answer_query(pool: Pool, schema: str, body: Any) -> dict[str, Any]:
@@ -39,12 +70,50 @@ async def answer_query(pool: Pool, schema: str, body: Any) -> dict[str, Any]:
         fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
         return {"ok": False, "error": f"invalid query: {fields}"}
     async with pool.acquire() as conn:
-        if isinstance(query, GetSnapshot):
-            record = await db.get_snapshot(conn, schema, query.snapshot_id)
-            if record is None:
-                return {"ok": False, "error": "not_found"}
-            return {"ok": True, "snapshot": record.public()}
-        records = await db.list_snapshots(
-            conn, schema, status=query.status, server_id=query.server_id, limit=query.limit
-        )
-    return {"ok": True, "snapshots": [record.public() for record in records]}
+        return await _answer(conn, schema, query)
+
+
+async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:
+    match query:
+        case GetSnapshot():
+            return await _detail(conn, schema, query.snapshot_id)
+        case ListSnapshots():
+            return await _list(conn, schema, query)
+        case VolumeUsage():
+            size, count = await db.volume_usage(conn, schema, query.volume_id)
+            return {"ok": True, "bytes": size, "snapshots": count}
+        case ServerActivity():
+            running, count = await db.server_activity(conn, schema, query.server_id)
+            return {"ok": True, "in_progress": running, "snapshots": count}
+        case VolumeActivity():
+            return {
+                "ok": True,
+                "snapshots": await db.volume_activity(conn, schema, query.volume_id),
+            }
+
+
+async def _detail(conn: Any, schema: str, snapshot_id: UUID) -> dict[str, Any]:
+    record = await db.get_snapshot(conn, schema, snapshot_id)
+    if record is None:
+        return {"ok": False, "error": "not_found"}
+    timeline = await db.timeline(conn, schema, snapshot_id)
+    return {"ok": True, "snapshot": snapshot_detail(record, timeline)}
+
+
+async def _list(conn: Any, schema: str, query: ListSnapshots) -> dict[str, Any]:
+    try:
+        after = None if query.cursor is None else decode_cursor(query.cursor, query.sort)
+    except InvalidCursorError as exc:
+        return {"ok": False, "error": f"invalid query: cursor ({exc})"}
+    page = db.PageQuery(
+        filters={name: getattr(query, name) for name in FILTER_FIELDS},
+        sort=query.sort,
+        limit=query.limit,
+        after=after,
+    )
+    rows = await db.list_page(conn, schema, page)
+    return {
+        "ok": True,
+        "snapshots": [record.public() for record in rows[: query.limit]],
+        "next_cursor": next_cursor(rows, limit=query.limit, sort=query.sort),
+    }

@@ -2,8 +2,13 @@
 
 The rules (issue 4): BackupRequested creates a pending record; dump and upload activity makes
 it in_progress; BackupStored completes it; DumpFailed/UploadFailed fail it. A terminal status
-(completed, failed) is never overwritten. An event that overtakes its BackupRequested makes a
-placeholder that the BackupRequested fills in later.
+(completed, failed, deleted) is never overwritten, except that SnapshotDeleted turns any
+record into `deleted`. An event that overtakes its BackupRequested makes a placeholder that
+the BackupRequested fills in later.
+
+Issue 5: SnapshotCancelRequested fails a pending snapshot with "cancelled" at once; a running
+one keeps running until the dumper's DumpFailed("cancelled") (or the sweeper) ends it.
+SnapshotDeleteFailed keeps the status and records `delete_error`.
 """
 
 from datetime import datetime, timedelta
@@ -22,14 +27,27 @@ from shared.events import (
     DumpProgressed,
     DumpStarted,
     Event,
+    SnapshotCancelRequested,
+    SnapshotDeleted,
+    SnapshotDeleteFailed,
+    SnapshotDeleteRequested,
     SnapshotStatus,
     UploadFailed,
 )
 
-TERMINAL: frozenset[SnapshotStatus] = frozenset({"completed", "failed"})
+TERMINAL: frozenset[SnapshotStatus] = frozenset({"completed", "failed", "deleted"})
 ACTIVITY = (DumpStarted, DumpProgressed, ChunkStaged, ChunkStored, DumpFinished)
 Activity = DumpStarted | DumpProgressed | ChunkStaged | ChunkStored | DumpFinished
-SNAPSHOT_EVENTS = (BackupRequested, *ACTIVITY, BackupStored, DumpFailed, UploadFailed)
+DELETION = (SnapshotDeleteRequested, SnapshotDeleted, SnapshotDeleteFailed)
+SNAPSHOT_EVENTS = (
+    BackupRequested,
+    *ACTIVITY,
+    BackupStored,
+    DumpFailed,
+    UploadFailed,
+    SnapshotCancelRequested,
+    *DELETION,
+)
 """The events that say something about a backup snapshot's status."""
 
 PUBLIC_FIELDS = (
@@ -48,8 +66,9 @@ PUBLIC_FIELDS = (
     "sha256",
     "path",
     "error",
+    "delete_error",
 )
-"""The snapshot JSON of interfaces.md #9, shared by catalog and api."""
+"""The snapshot JSON of interfaces.md #9, shared by catalog and api (lists and details)."""
 
 
 class SnapshotRecord(BaseModel):
@@ -69,12 +88,17 @@ class SnapshotRecord(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     bytes_dumped: int = 0
+    bytes_compressed: int = 0
+    chunks_staged: int = 0
     size: int | None = None
     sha256: str | None = None
     path: str | None = None
     error: str | None = None
     attempt_id: UUID | None = None
     last_event_at: datetime
+    manifest: dict[str, Any] | None = None
+    manifest_path: str | None = None
+    delete_error: str | None = None
 
     @property
     def terminal(self) -> bool:
@@ -95,8 +119,15 @@ def apply_event(record: SnapshotRecord | None, event: Event, *, now: datetime) -
     current = current.model_copy(update={"last_event_at": max(now, current.last_event_at)})
     if isinstance(event, BackupRequested):
         return _requested(current, event)
+    if isinstance(event, DELETION):
+        return _deletion(current, event)
     if current.terminal:
         return current
+    return _moved(current, event)
+
+
+def _moved(current: SnapshotRecord, event: Event) -> SnapshotRecord:
+    """A record that has not ended, after a backup event."""
     if isinstance(event, BackupStored):
         return current.model_copy(
             update={
@@ -104,6 +135,8 @@ def apply_event(record: SnapshotRecord | None, event: Event, *, now: datetime) -
                 "size": event.size,
                 "sha256": event.sha256,
                 "path": event.path,
+                "manifest_path": event.manifest_path,
+                "manifest": event.manifest,
                 "volume_id": current.volume_id or event.volume_id,
                 "finished_at": event.occurred_at,
                 "attempt_id": event.attempt_id,
@@ -111,6 +144,11 @@ def apply_event(record: SnapshotRecord | None, event: Event, *, now: datetime) -
         )
     if isinstance(event, DumpFailed | UploadFailed):
         return fail(current, event.reason, at=event.occurred_at)
+    if isinstance(event, SnapshotCancelRequested):
+        # A running dump is stopped by the dumper, whose DumpFailed ends the record.
+        if current.status == "pending":
+            return fail(current, event.reason, at=event.occurred_at)
+        return current
     if isinstance(event, ACTIVITY):
         return _progressed(current, event)
     return current
@@ -121,6 +159,19 @@ def fail(record: SnapshotRecord, reason: str, *, at: datetime) -> SnapshotRecord
     if record.terminal:
         return record
     return record.model_copy(update={"status": "failed", "error": reason, "finished_at": at})
+
+
+def _deletion(
+    record: SnapshotRecord, event: SnapshotDeleteRequested | SnapshotDeleted | SnapshotDeleteFailed
+) -> SnapshotRecord:
+    """Deleting never moves a record back: `deleted` is final, a failure only leaves a note."""
+    if record.status == "deleted":
+        return record
+    if isinstance(event, SnapshotDeleted):
+        return record.model_copy(update={"status": "deleted", "delete_error": None})
+    if isinstance(event, SnapshotDeleteFailed):
+        return record.model_copy(update={"delete_error": event.reason})
+    return record.model_copy(update={"delete_error": None})
 
 
 def _placeholder(snapshot_id: UUID, now: datetime) -> SnapshotRecord:
@@ -152,6 +203,8 @@ def _progressed(record: SnapshotRecord, event: Activity) -> SnapshotRecord:
         update |= {
             "attempt_id": event.attempt_id,
             "bytes_dumped": 0,
+            "bytes_compressed": 0,
+            "chunks_staged": 0,
             "started_at": event.occurred_at,
         }
         record = record.model_copy(update=update)
@@ -161,8 +214,15 @@ def _progressed(record: SnapshotRecord, event: Activity) -> SnapshotRecord:
     elif isinstance(event, DumpFinished):
         update["started_at"] = event.started_at
         update["bytes_dumped"] = max(record.bytes_dumped, event.raw_size)
+        # The dump's own totals are final for its attempt.
+        update["bytes_compressed"] = event.size
+        update["chunks_staged"] = event.chunk_count
     elif isinstance(event, DumpProgressed):
         update["bytes_dumped"] = max(record.bytes_dumped, event.bytes_dumped)
+        update["bytes_compressed"] = max(record.bytes_compressed, event.bytes_compressed)
+        update["chunks_staged"] = max(record.chunks_staged, event.chunks_staged)
+    elif isinstance(event, ChunkStaged):
+        update["chunks_staged"] = max(record.chunks_staged, event.seq + 1)
     return record.model_copy(update=update)
 
 

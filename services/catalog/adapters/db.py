@@ -1,9 +1,14 @@
 """The catalog's tables, behind typed functions (SQL in module constants)."""
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from services.catalog.detail import QUIET_EVENTS, TIMELINE_LIMIT, TimelineEntry
+from services.catalog.listing import NO_SIZE, Cursor, Sort, descending
 from services.catalog.status import SnapshotRecord
 from shared.database import Conn
 from shared.events import Event
@@ -17,7 +22,8 @@ ON CONFLICT (event_id) DO NOTHING
 COLUMNS = (
     "id, status, requested, server_id, server_name, database, volume_id, compression, "
     "created_at, started_at, finished_at, bytes_dumped, size, sha256, path, error, "
-    "attempt_id, last_event_at"
+    "attempt_id, last_event_at, bytes_compressed, chunks_staged, manifest, manifest_path, "
+    "delete_error"
 )
 ENSURE_ROW = """
 INSERT INTO {schema}.snapshots (id, status, created_at, last_event_at)
@@ -26,15 +32,38 @@ ON CONFLICT (id) DO NOTHING
 """
 SELECT_FOR_UPDATE = "SELECT " + COLUMNS + " FROM {schema}.snapshots WHERE id = $1 FOR UPDATE"
 SELECT_ONE = "SELECT " + COLUMNS + " FROM {schema}.snapshots WHERE id = $1"
-SELECT_MANY = (
-    "SELECT "
-    + COLUMNS
-    + """ FROM {schema}.snapshots
-WHERE ($1::text IS NULL OR status = $1) AND ($2::uuid IS NULL OR server_id = $2)
-ORDER BY created_at DESC, id
+SELECT_PAGE = (
+    "SELECT " + COLUMNS + " FROM {schema}.snapshots WHERE {where} ORDER BY {order} LIMIT {limit}"
+)
+SORT_COLUMNS = {"created_at": "created_at", "size": f"COALESCE(size, {NO_SIZE})"}
+"""Sort expressions; each matches an index (migration 0003) so a page is an index range."""
+FILTERS = {
+    "server_id": "server_id = ${n}::uuid",
+    "database": "database = ${n}::text",
+    "volume_id": "volume_id = ${n}::uuid",
+    "status": "status = ${n}::text",
+    "created_from": "created_at >= ${n}::timestamptz",
+    "created_to": "created_at <= ${n}::timestamptz",
+}
+NOT_DELETED = "status <> 'deleted'"
+SELECT_TIMELINE = """
+SELECT event_type, occurred_at, payload::text AS payload FROM {schema}.snapshot_events
+WHERE snapshot_id = $1 AND event_type <> ALL($2::text[])
+ORDER BY occurred_at, received_at
 LIMIT $3
 """
-)
+VOLUME_USAGE = """
+SELECT COALESCE(sum(size), 0)::bigint AS bytes, count(*) AS snapshots FROM {schema}.snapshots
+WHERE volume_id = $1 AND status = 'completed'
+"""
+SERVER_ACTIVITY = """
+SELECT count(*) FILTER (WHERE status IN ('pending', 'in_progress')) AS in_progress,
+       count(*) FILTER (WHERE status <> 'deleted') AS snapshots
+FROM {schema}.snapshots WHERE server_id = $1
+"""
+VOLUME_ACTIVITY = """
+SELECT count(*) AS snapshots FROM {schema}.snapshots WHERE volume_id = $1 AND status <> 'deleted'
+"""
 SELECT_STUCK = (
     "SELECT "
     + COLUMNS
@@ -51,9 +80,48 @@ UPDATE {schema}.snapshots SET
     status = $2, requested = $3, server_id = $4, server_name = $5, database = $6,
     volume_id = $7, compression = $8, created_at = $9, started_at = $10, finished_at = $11,
     bytes_dumped = $12, size = $13, sha256 = $14, path = $15, error = $16, attempt_id = $17,
-    last_event_at = $18
+    last_event_at = $18, bytes_compressed = $19, chunks_staged = $20, manifest = $21::jsonb,
+    manifest_path = $22, delete_error = $23
 WHERE id = $1
 """
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """One page of a listing: equality/range filters, a sort, where to start, how many."""
+
+    filters: Mapping[str, Any]
+    sort: Sort
+    limit: int
+    after: Cursor | None = None
+
+
+def page_sql(schema: str, page: PageQuery) -> tuple[str, list[Any]]:
+    """The SELECT of one page and its arguments; `limit + 1` rows tell if another page exists.
+
+    Only fixed fragments go into the text; every value is a bound argument.
+    """
+    clauses: list[str] = []
+    args: list[Any] = []
+    for name, value in page.filters.items():
+        if value is None:
+            continue
+        args.append(value)
+        clauses.append(FILTERS[name].replace("{n}", str(len(args))))
+    if page.filters.get("status") is None:
+        clauses.append(NOT_DELETED)
+    column = SORT_COLUMNS[page.sort.lstrip("-")]
+    direction, compare = ("DESC", "<") if descending(page.sort) else ("ASC", ">")
+    if page.after is not None:
+        args += [page.after.key, page.after.id]
+        clauses.append(f"({column}, id) {compare} (${len(args) - 1}, ${len(args)}::uuid)")
+    sql = SELECT_PAGE.format(
+        schema=schema,
+        where=" AND ".join(clauses) or "true",
+        order=f"{column} {direction}, id {direction}",
+        limit=page.limit + 1,
+    )
+    return sql, args
 
 
 async def record_timeline(conn: Conn, schema: str, event: Event) -> None:
@@ -78,7 +146,14 @@ async def lock_snapshot(
     """
     await conn.execute(ENSURE_ROW.format(schema=schema), snapshot_id, now)
     row = await conn.fetchrow(SELECT_FOR_UPDATE.format(schema=schema), snapshot_id)
-    return SnapshotRecord.model_validate(dict(row))  # type: ignore[arg-type]
+    return _record(row)
+
+
+def _record(row: Any) -> SnapshotRecord:
+    values = dict(row)
+    if isinstance(values.get("manifest"), str):
+        values["manifest"] = json.loads(values["manifest"])
+    return SnapshotRecord.model_validate(values)
 
 
 async def save_snapshot(conn: Conn, schema: str, record: SnapshotRecord) -> None:
@@ -103,20 +178,52 @@ async def save_snapshot(conn: Conn, schema: str, record: SnapshotRecord) -> None
         record.error,
         record.attempt_id,
         record.last_event_at,
+        record.bytes_compressed,
+        record.chunks_staged,
+        None if record.manifest is None else json.dumps(record.manifest),
+        record.manifest_path,
+        record.delete_error,
     )
 
 
 async def get_snapshot(conn: Conn, schema: str, snapshot_id: UUID) -> SnapshotRecord | None:
     row = await conn.fetchrow(SELECT_ONE.format(schema=schema), snapshot_id)
-    return None if row is None else SnapshotRecord.model_validate(dict(row))
+    return None if row is None else _record(row)
 
 
-async def list_snapshots(
-    conn: Conn, schema: str, *, status: str | None, server_id: UUID | None, limit: int
-) -> list[SnapshotRecord]:
-    """Newest first, filtered by status and server when given."""
-    rows = await conn.fetch(SELECT_MANY.format(schema=schema), status, server_id, limit)
-    return [SnapshotRecord.model_validate(dict(row)) for row in rows]
+async def list_page(conn: Conn, schema: str, page: PageQuery) -> list[SnapshotRecord]:
+    """Up to `page.limit + 1` records in the page's order, starting after its cursor."""
+    sql, args = page_sql(schema, page)
+    return [_record(row) for row in await conn.fetch(sql, *args)]
+
+
+async def timeline(conn: Conn, schema: str, snapshot_id: UUID) -> list[TimelineEntry]:
+    """The snapshot's recorded events in order, without the per-second and per-chunk ones."""
+    rows = await conn.fetch(
+        SELECT_TIMELINE.format(schema=schema), snapshot_id, list(QUIET_EVENTS), TIMELINE_LIMIT
+    )
+    return [
+        TimelineEntry(row["event_type"], row["occurred_at"], json.loads(row["payload"]))
+        for row in rows
+    ]
+
+
+async def volume_usage(conn: Conn, schema: str, volume_id: UUID) -> tuple[int, int]:
+    """(bytes, count) of the completed snapshots on a volume."""
+    row = await conn.fetchrow(VOLUME_USAGE.format(schema=schema), volume_id)
+    return int(row["bytes"]), int(row["snapshots"])  # type: ignore[index]
+
+
+async def server_activity(conn: Conn, schema: str, server_id: UUID) -> tuple[int, int]:
+    """(pending or in progress, not deleted) snapshots of a server."""
+    row = await conn.fetchrow(SERVER_ACTIVITY.format(schema=schema), server_id)
+    return int(row["in_progress"]), int(row["snapshots"])  # type: ignore[index]
+
+
+async def volume_activity(conn: Conn, schema: str, volume_id: UUID) -> int:
+    """Snapshots on a volume that are not deleted."""
+    count = await conn.fetchval(VOLUME_ACTIVITY.format(schema=schema), volume_id)
+    return int(count)
 
 
 async def lock_stuck_snapshots(
@@ -125,4 +232,4 @@ async def lock_stuck_snapshots(
     """In-progress records silent since `silent_since`, pending ones created before
     `pending_since`; row-locked, skipping rows another replica is handling."""
     rows = await conn.fetch(SELECT_STUCK.format(schema=schema), silent_since, pending_since, limit)
-    return [SnapshotRecord.model_validate(dict(row)) for row in rows]
+    return [_record(row) for row in rows]

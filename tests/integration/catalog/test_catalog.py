@@ -34,8 +34,16 @@ class TestSnapshotLife:
         assert set(done) == {
             "id", "status", "server_id", "server_name", "database", "volume_id", "compression",
             "created_at", "started_at", "finished_at", "bytes_dumped", "size", "sha256",
-            "path", "error",
+            "path", "error", "delete_error", "progress", "duration_seconds", "manifest_path",
+            "manifest", "timeline",
         }  # fmt: skip
+        assert done["progress"] == {
+            "bytes_dumped": 8192, "bytes_compressed": 100, "chunks_staged": 1
+        }  # fmt: skip
+        kinds = [entry["event_type"] for entry in done["timeline"]]
+        assert "DumpProgressed" not in kinds
+        for kind in ("BackupRequested", "DumpStarted", "DumpFinished", "BackupStored"):
+            assert kind in kinds
 
     async def test_failure_reason_is_kept(self, catalog):
         sid = uuid4()
