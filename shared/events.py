@@ -60,7 +60,10 @@ class Destination(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    volume_id: UUID = Field(description="The target storage volume.", examples=[uuid4()])
+    volume_id: UUID = Field(
+        description="The target storage volume.",
+        examples=["3a7c9e10-4b2d-4f6e-8a1b-c2d3e4f5a6b7"],  # fixed: the AsyncAPI doc is committed
+    )
     volume: Sealed = Field(description="The sealed volume spec: type and config with secrets.")
     artifact_key: str = Field(
         description="Key of the artifact relative to the volume root.",
@@ -74,7 +77,10 @@ class BackupRequested(Event):
 
     routing_key: ClassVar[str] = "backup.requested"
 
-    server_id: UUID = Field(description="The registered database server.", examples=[uuid4()])
+    server_id: UUID = Field(
+        description="The registered database server.",
+        examples=["9d8c7b6a-5e4f-4a3b-9c2d-1e0f9a8b7c6d"],  # fixed: the AsyncAPI doc is committed
+    )
     server_name: str = Field(description="Its name, as shown to users.", examples=["prod-db"])
     server_type: ServerType = Field(description="Engine of the server.", examples=["postgresql"])
     database: str = Field(description="The database to dump.", examples=["shop"])
