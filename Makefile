@@ -56,8 +56,9 @@ lint: install ## ruff format --check, ruff check, mypy
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
-docs: install ## Regenerate README's configuration tables from the settings classes
+docs: install ## Regenerate README's configuration tables and docs/asyncapi/*.json (the events)
 	$(BIN)/python scripts/settings_doc.py
+	$(BIN)/python scripts/asyncapi_doc.py
 
 format: install ## Format and autofix
 	$(BIN)/ruff format .
