@@ -1,0 +1,149 @@
+"""The `databasement` CLI as a subprocess against the running stack: exit codes and output.
+
+Covers the operator's path (add a server, test it, add a volume, back up with wait, list,
+download) and the failures a script must be able to tell apart: a failed backup (exit 3,
+the reason on stderr), a request the API refuses, a bad token and an unreachable API.
+"""
+
+import json
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.cli import Cli, assert_one_sentence, drop_postgres, tiny_postgres
+from tests.fixtures.resources import unique
+from tests.support.env import free_port
+
+pytestmark = [pytest.mark.e2e]
+
+EXIT_FAILED = 3
+
+
+@pytest.fixture
+def cli(stack) -> Cli:
+    return Cli(stack.api_url, getattr(stack, "token", None))
+
+
+@pytest.fixture
+async def tiny_db(postgres_url: str) -> AsyncIterator[str]:
+    name = await tiny_postgres(postgres_url)
+    yield name
+    await drop_postgres(postgres_url, name)
+
+
+async def add_pg_server(cli: Cli, name: str, *, port: int = 5432) -> dict:
+    result = await cli.run(
+        "servers", "add", name, "--type", "postgresql", "--host", "127.0.0.1",
+        "--port", str(port), "--username", "postgres", "--password-stdin", "--json",
+        stdin="trust-auth\n",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+async def add_local_volume(cli: Cli, name: str, path: Path) -> dict:
+    result = await cli.run("volumes", "add", name, "--type", "local", "--path", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+class TestCliBackup:
+    async def test_add_test_backup_list_and_download(self, cli, tiny_db, tmp_path):
+        server_name, volume_name = unique("cli-pg-"), unique("cli-vol-")
+        server = await add_pg_server(cli, server_name)
+        assert "password" not in json.dumps(server)
+
+        tested = await cli.run("servers", "test", server_name, "--json")
+        assert tested.returncode == 0, tested.stdout + tested.stderr
+        checks = {c["check"]: c for c in json.loads(tested.stdout)}
+        assert {"reachable", "authenticated", "dump_tool"} <= checks.keys()
+        assert all(c["ok"] for c in checks.values())
+
+        listed = await cli.run("servers", "databases", server_name, "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert tiny_db in json.loads(listed.stdout)
+
+        (tmp_path / "volume").mkdir()
+        await add_local_volume(cli, volume_name, tmp_path / "volume")
+        backed_up = await cli.run(
+            "backup", server_name, "--database", tiny_db, "--volume", volume_name, "--json"
+        )
+        assert backed_up.returncode == 0, backed_up.stderr
+        [snapshot] = json.loads(backed_up.stdout)
+        assert snapshot["status"] == "completed"
+        assert snapshot["size"] > 0
+
+        page = await cli.run("snapshots", "list", "--server", server_name, "--json")
+        assert page.returncode == 0, page.stderr
+        items = json.loads(page.stdout)["items"]
+        assert [s["id"] for s in items] == [snapshot["id"]]
+        assert items[0]["status"] == "completed"
+
+        human = await cli.run("snapshots", "list", "--server", server["id"])
+        assert human.returncode == 0, human.stderr
+        assert snapshot["id"] in human.stdout
+
+        target = tmp_path / "artifact.sql.gz"
+        fetched = await cli.run("snapshots", "download", snapshot["id"], "-o", str(target))
+        assert fetched.returncode == 0, fetched.stderr
+        assert target.stat().st_size == snapshot["size"]
+        subprocess.run(["gzip", "-t", str(target)], check=True)
+
+    async def test_failed_backup_exits_3_with_the_reason(self, cli, tiny_db, tmp_path):
+        """The volume's directory cannot be created (its parent is a file): the upload fails."""
+        blocker = tmp_path / "a-file"
+        blocker.write_text("not a directory")
+        server_name, volume_name = unique("cli-pg-"), unique("cli-vol-")
+        await add_pg_server(cli, server_name)
+        await add_local_volume(cli, volume_name, blocker / "volume")
+
+        result = await cli.run(
+            "backup", server_name, "--database", tiny_db, "--volume", volume_name
+        )
+
+        assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
+        assert "Traceback" not in result.stderr
+        [reason] = [line for line in result.stderr.splitlines() if "backup failed" in line]
+        assert tiny_db in reason
+        assert reason.split(":", 3)[-1].strip() != "no reason given"
+
+
+class TestCliRefusals:
+    async def test_unknown_database_is_refused_in_one_sentence(self, cli, tmp_path):
+        server_name, volume_name = unique("cli-pg-"), unique("cli-vol-")
+        await add_pg_server(cli, server_name)
+        await add_local_volume(cli, volume_name, tmp_path)
+
+        result = await cli.run(
+            "backup", server_name, "--database", "no_such_db", "--volume", volume_name
+        )
+
+        assert_one_sentence(result, "no_such_db", "does not exist")
+
+    async def test_unreachable_server_is_refused_in_one_sentence(self, cli, tmp_path):
+        server_name, volume_name = unique("cli-dead-"), unique("cli-vol-")
+        await add_pg_server(cli, server_name, port=free_port())
+        await add_local_volume(cli, volume_name, tmp_path)
+
+        result = await cli.run("backup", server_name, "--database", "any", "--volume", volume_name)
+
+        assert_one_sentence(result)
+
+    async def test_unknown_server_name_is_one_sentence(self, cli):
+        result = await cli.run("servers", "show", "no-such-server")
+
+        assert_one_sentence(result, "no server is named 'no-such-server'")
+
+    async def test_bad_token_is_one_sentence(self, cli):
+        result = await cli.run("servers", "list", token="dbm_not-a-real-token")
+
+        assert_one_sentence(result, "the API refused the token")
+
+    async def test_unreachable_api_is_one_sentence(self):
+        url = f"http://127.0.0.1:{free_port()}"
+
+        result = await Cli(url, "dbm_whatever").run("snapshots", "list")
+
+        assert_one_sentence(result, f"cannot reach the API at {url}")
