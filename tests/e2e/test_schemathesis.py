@@ -1,0 +1,81 @@
+"""schemathesis against the api's OpenAPI schema, with a valid token: no request gets a 5xx.
+
+Every operation of the running stack's schema gets a few generated requests (derandomised,
+so a run is repeatable), sent only to the stack's loopback address, redirects not followed.
+The whole run is bounded in examples and in time.
+"""
+
+import time
+from collections import Counter
+from urllib.parse import urlsplit
+
+import hypothesis
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, Phase
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(150)]
+
+EXAMPLES_PER_OPERATION = 12
+BUDGET_SECONDS = 75.0
+"""Operations not started within this budget are reported, and fail the test."""
+
+
+@pytest.fixture
+def api_schema(stack):
+    assert urlsplit(stack.api_url).hostname == "127.0.0.1"
+    return schemathesis.openapi.from_url(f"{stack.api_url}/openapi.json", timeout=10)
+
+
+def auth_headers(stack) -> dict[str, str]:
+    token = getattr(stack, "token", None)
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def fuzz(
+    operation, base_url: str, headers: dict[str, str], server_errors: list[str], statuses: Counter
+) -> None:
+    """A few generated requests to one operation; each 5xx is recorded, not raised."""
+
+    @hypothesis.settings(
+        max_examples=EXAMPLES_PER_OPERATION,
+        deadline=None,
+        database=None,
+        derandomize=True,
+        phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=list(HealthCheck),
+    )
+    @hypothesis.given(case=operation.as_strategy())
+    def exercise(case):
+        response = case.call(base_url=base_url, headers=headers, allow_redirects=False, timeout=30)
+        statuses[response.status_code] += 1
+        if response.status_code >= 500:
+            server_errors.append(
+                f"{operation.label}: {response.status_code} for {case.method}"
+                f" {case.formatted_path} {response.text[:200]}"
+            )
+
+    exercise()
+
+
+class TestOpenApiFuzzing:
+    def test_no_operation_answers_5xx(self, stack, api_schema):
+        headers = auth_headers(stack)
+        started = time.monotonic()
+        server_errors: list[str] = []
+        unstarted: list[str] = []
+        statuses: Counter[int] = Counter()
+        operations = [result.ok() for result in api_schema.get_all_operations()]
+        assert len(operations) >= 10, "the schema lost its operations"
+
+        for operation in operations:
+            if time.monotonic() - started > BUDGET_SECONDS:
+                unstarted.append(operation.label)
+                continue
+
+            fuzz(operation, stack.api_url, headers, server_errors, statuses)
+
+        print(f"schemathesis: {sum(statuses.values())} requests, statuses {dict(statuses)}")
+        assert sum(n for code, n in statuses.items() if code < 300) > 0, "the token was refused"
+        assert not server_errors, "\n".join(server_errors)
+        assert not unstarted, f"over the {BUDGET_SECONDS}s budget before: {unstarted}"
