@@ -212,7 +212,9 @@ def databasement(
 
 
 def measure(stack: Stack, kind: str, database: str, volume: Path) -> dict[str, object]:
-    api = httpx.Client(base_url=stack.api_url, timeout=60)
+    api = httpx.Client(
+        base_url=stack.api_url, timeout=60, headers={"Authorization": f"Bearer {stack.token}"}
+    )
     server = api.post(
         "/api/v1/servers",
         json={

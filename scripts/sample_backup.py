@@ -9,6 +9,7 @@ It then stays running, since honcho stops every process when one exits.
 import asyncio
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -136,12 +137,28 @@ def back_up(api: httpx.Client) -> None:
         say(f"the backup did not complete: {snapshot.get('error')}")
 
 
+def create_token() -> str:
+    """A token made on the api host, as an operator makes the first one."""
+    done = subprocess.run(
+        [sys.executable, "-m", "services.api", "create-token", "--name", "make-run"],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        sys.exit(f"sample: could not create an API token: {done.stderr.decode().strip()}")
+    return done.stdout.decode().strip()
+
+
 def main() -> None:
     wait_ready()
     port = int(os.environ.get("API_HTTP_PORT", PORTS["api"]))
     say(f"every service is ready; the API listens on http://127.0.0.1:{port} (docs at /docs)")
+    token = create_token()
+    say(f"an API token for you (send it as 'Authorization: Bearer ...'): {token}")
     asyncio.run(create_sample_database())
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as api:
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=headers) as api:
         back_up(api)
     say("the stack keeps running; press Ctrl-C to stop everything")
     threading.Event().wait()

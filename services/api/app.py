@@ -13,16 +13,19 @@ from starlette.routing import Route
 
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.outbox import Outbox
+from services.api.databases import DatabaseLists
 from services.api.deps import Keys
 from services.api.errors import (
     ConflictError,
     InvalidRequestError,
     NotFoundError,
+    UnauthenticatedError,
     UnavailableError,
 )
 from services.api.relay import OutboxRelay
-from services.api.routes import backups, servers, snapshots, volumes
+from services.api.routes import backups, downloads, servers, snapshots, tokens, volumes
 from services.api.settings import DEV_CREDENTIALS_KEY, ApiSettings
+from services.api.vault import Vault, VaultError, parse_keys
 from shared.health import Readiness, broker_check, database_check, health_routes
 from shared.logging import get_logger
 from shared.messaging import build_broker
@@ -30,6 +33,7 @@ from shared.sealing import Sealer
 from shared.service import Runtime, cancel_tasks, database_resources, migrate_only
 from shared.settings import refuse_dev_secrets
 from shared.topology import Topology
+from shared.volumes import VolumeError
 
 migrations_folder = Path(__file__).parent / "migrations"
 log = get_logger("services.api")
@@ -93,21 +97,34 @@ def build_app(settings: ApiSettings) -> FastAPI:
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.link = link
-    app.state.keys = Keys(vault=Sealer(settings.credentials_key), sealer=Sealer(settings.seal.key))
-    for router in (servers.router, volumes.router, backups.router, snapshots.router):
-        app.include_router(router)
+    app.state.keys = Keys(vault=build_vault(settings), sealer=Sealer(settings.seal.key))
+    app.state.database_lists = DatabaseLists(ttl=settings.database_list_ttl)
+    routers = (servers, volumes, backups, snapshots, downloads, tokens)
+    for module in routers:
+        app.include_router(module.router)
     for path, endpoint in health_routes(readiness, registry):
         app.router.routes.append(Route(path, endpoint, methods=["GET"], include_in_schema=False))
     _add_error_handlers(app)
     return app
 
 
+def build_vault(settings: ApiSettings) -> Vault:
+    """The credentials vault: the current key, and the previous ones during a rotation."""
+    previous = settings.previous_credentials_keys
+    return Vault(
+        settings.credentials_key,
+        previous=parse_keys(previous.get_secret_value()) if previous else (),
+    )
+
+
 def _add_error_handlers(app: FastAPI) -> None:
-    statuses = {
+    statuses: dict[type[Exception], int] = {
         NotFoundError: 404,
         ConflictError: 409,
         InvalidRequestError: 422,
         UnavailableError: 503,
+        VolumeError: 503,
+        VaultError: 503,
     }
     for error, status in statuses.items():
 
@@ -116,6 +133,14 @@ def _add_error_handlers(app: FastAPI) -> None:
 
         app.add_exception_handler(error, handler)
     app.add_exception_handler(RequestValidationError, _invalid_body)
+    app.add_exception_handler(UnauthenticatedError, _unauthenticated)
+
+
+async def _unauthenticated(_request: Request, exc: Exception) -> JSONResponse:
+    """401 and nothing more: not whether the token was missing, unknown or revoked."""
+    return JSONResponse(
+        {"detail": str(exc)}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+    )
 
 
 async def _invalid_body(_request: Request, exc: Exception) -> JSONResponse:

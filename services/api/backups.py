@@ -10,6 +10,7 @@ from uuid import uuid4
 from pydantic import SecretStr, TypeAdapter
 
 from services.api.models import BackupRequest, Server, Volume
+from services.api.vault import Vault
 from shared.events import BackupRequested, Compression, Destination
 from shared.naming import artifact_key
 from shared.sealing import Sealer
@@ -31,7 +32,7 @@ SYSTEM_DATABASES = frozenset(
 _volume_spec: TypeAdapter[VolumeSpec] = TypeAdapter(VolumeSpec)
 
 
-def connection_spec(server: Server, *, vault: Sealer) -> ConnectionSpec:
+def connection_spec(server: Server, *, vault: Vault) -> ConnectionSpec:
     """The server's connection with its password opened from the credentials vault."""
     password = vault.unseal(server.password_sealed)["password"]
     return ConnectionSpec(
@@ -40,7 +41,14 @@ def connection_spec(server: Server, *, vault: Sealer) -> ConnectionSpec:
         port=server.port,
         username=server.username,
         password=SecretStr(password),
+        tls_mode=server.tls_mode,
+        tls_ca=server.tls_ca,
     )
+
+
+def sealed_connection(server: Server, *, vault: Vault, sealer: Sealer) -> str:
+    """The connection as the dumper gets it: sealed with the seal key."""
+    return sealer.seal(connection_spec(server, vault=vault))
 
 
 def user_databases(databases: list[str]) -> list[str]:
@@ -55,11 +63,11 @@ def plan_backups(
     *,
     compression: Compression,
     now: datetime,
-    vault: Sealer,
+    vault: Vault,
     sealer: Sealer,
 ) -> list[tuple[BackupRequest, BackupRequested]]:
     """One request row and its event per database; secrets only inside sealed tokens."""
-    connection = sealer.seal(connection_spec(server, vault=vault))
+    connection = sealed_connection(server, vault=vault, sealer=sealer)
     volume_token = sealer.seal(_volume_spec.validate_python(vault.unseal(volume.spec_sealed)))
     planned = []
     for database in databases:

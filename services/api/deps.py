@@ -2,14 +2,21 @@
 
 from dataclasses import dataclass
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
-from services.api.adapters.outbox import BackupRequests
+from services.api.adapters.outbox import BackupRequests, Outbox
+from services.api.adapters.tokens import TokenRepository
+from services.api.databases import DatabaseLists
+from services.api.errors import UnauthenticatedError
 from services.api.relay import OutboxRelay
 from services.api.settings import ApiSettings
+from services.api.tokens import token_hash
+from services.api.vault import Vault
 from shared.sealing import Sealer
 from shared.service import Runtime
 
@@ -19,7 +26,7 @@ class Keys:
     """The vault seals secrets at rest (API_CREDENTIALS_KEY); the sealer seals them for
     the dumper and uploader inside events (SEAL_KEY)."""
 
-    vault: Sealer
+    vault: Vault
     sealer: Sealer
 
 
@@ -45,6 +52,19 @@ def get_requests(request: Request) -> BackupRequests:
     return BackupRequests(_runtime(request).pool, get_settings(request).schema_name)
 
 
+def get_outbox(request: Request) -> Outbox:
+    return Outbox(_runtime(request).pool, get_settings(request).schema_name)
+
+
+def get_tokens(request: Request) -> TokenRepository:
+    return TokenRepository(_runtime(request).pool, get_settings(request).schema_name)
+
+
+def get_database_lists(request: Request) -> DatabaseLists:
+    lists: DatabaseLists = request.app.state.database_lists
+    return lists
+
+
 def get_link(request: Request) -> BrokerLink:
     link: BrokerLink = request.app.state.link
     return link
@@ -60,6 +80,25 @@ def get_keys(request: Request) -> Keys:
     return keys
 
 
+bearer = HTTPBearer(auto_error=False, description="An API token: `dbm_...`.")
+
+
+async def require_token(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> UUID:
+    """The id of the caller's live token; 401 for a missing, unknown or revoked one."""
+    if credentials is None or not credentials.credentials:
+        raise UnauthenticatedError
+    token_id = await get_tokens(request).authenticate(token_hash(credentials.credentials))
+    if token_id is None:
+        raise UnauthenticatedError
+    return token_id
+
+
+Authenticated = Depends(require_token)
+"""Applied to every /api/v1 router."""
+
 Settings = Annotated[ApiSettings, Depends(get_settings)]
 Servers = Annotated[ServerRepository, Depends(get_servers)]
 Volumes = Annotated[VolumeRepository, Depends(get_volumes)]
@@ -67,3 +106,6 @@ Requests = Annotated[BackupRequests, Depends(get_requests)]
 Link = Annotated[BrokerLink, Depends(get_link)]
 Relay = Annotated[OutboxRelay, Depends(get_relay)]
 SecretKeys = Annotated[Keys, Depends(get_keys)]
+OutboxTable = Annotated[Outbox, Depends(get_outbox)]
+Tokens = Annotated[TokenRepository, Depends(get_tokens)]
+Lists = Annotated[DatabaseLists, Depends(get_database_lists)]

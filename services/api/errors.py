@@ -19,3 +19,10 @@ class UnavailableError(ApiError):
 
 class InvalidRequestError(ApiError):
     """The request is well-formed but cannot be carried out as asked (HTTP 422)."""
+
+
+class UnauthenticatedError(ApiError):
+    """No bearer token, or one that is unknown or revoked (HTTP 401, without saying which)."""
+
+    def __init__(self) -> None:
+        super().__init__("not authenticated")

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict
 
 from shared.events import Compression, ServerType
+from shared.specs import TlsMode
 
 
 class Server(BaseModel):
@@ -22,6 +23,9 @@ class Server(BaseModel):
     username: str
     database: str | None
     password_sealed: str
+    tags: tuple[str, ...] = ()
+    tls_mode: TlsMode | None = None
+    tls_ca: str | None = None
     created_at: datetime
 
 
@@ -49,3 +53,15 @@ class BackupRequest(BaseModel):
     volume_id: UUID
     compression: Compression
     requested_at: datetime
+
+
+class ApiToken(BaseModel):
+    """A bearer token's record: never the token itself, only its hash."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None

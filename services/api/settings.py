@@ -22,8 +22,30 @@ class ApiSettings(CommonSettings):
         default=SecretStr(DEV_CREDENTIALS_KEY),
         description="Fernet key encrypting stored server passwords and volume secrets.",
     )
+    previous_credentials_keys: SecretStr | None = Field(
+        default=None,
+        description="Comma-separated keys stored secrets may still be sealed with, during a "
+        "key rotation (`python -m services.api rotate-credentials-key`).",
+    )
+    new_credentials_key: SecretStr | None = Field(
+        default=None,
+        description="Only for `rotate-credentials-key`: the key to re-encrypt stored secrets with.",
+    )
     query_timeout: float = Field(
         default=5.0, gt=0, description="Seconds to wait for the catalog to answer a query."
+    )
+    test_timeout: float = Field(
+        default=30.0, gt=0, description="Seconds to wait for a connection or volume test."
+    )
+    usage_timeout: float = Field(
+        default=1.5,
+        gt=0,
+        description="Seconds to wait for a volume's usage; past it, the usage fields are null.",
+    )
+    database_list_ttl: float = Field(
+        default=30.0,
+        ge=0,
+        description="Seconds a server's database list is reused to check backup requests.",
     )
     outbox_interval: float = Field(
         default=0.5, gt=0, description="Seconds between outbox relay passes when idle."

@@ -15,8 +15,10 @@ TERMINAL = {"completed", "failed"}
 class Api:
     """Calls the api over real HTTP and asserts the contract's status codes."""
 
-    def __init__(self, base_url: str) -> None:
-        self.http = httpx.AsyncClient(base_url=base_url, timeout=30)
+    def __init__(self, base_url: str, token: str) -> None:
+        self.http = httpx.AsyncClient(
+            base_url=base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
+        )
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -50,10 +52,27 @@ class Api:
         assert all(s["status"] == "pending" for s in snapshots)
         return snapshots
 
+    async def refused_backup(self, server_id: str, database: str, volume_id: str) -> str:
+        """Ask for a backup the api must refuse before queueing it (422); its sentence."""
+        response = await self.http.post(
+            "/api/v1/backups",
+            json={"server_id": server_id, "database": database, "volume_id": volume_id},
+        )
+        assert response.status_code == 422, response.text
+        detail: str = response.json()["detail"]
+        return detail
+
     async def snapshot(self, snapshot_id: str) -> dict[str, Any]:
         response = await self.http.get(f"/api/v1/snapshots/{snapshot_id}")
         assert response.status_code == 200, response.text
         return response.json()
+
+    async def snapshots(self, **filters: Any) -> list[dict[str, Any]]:
+        """One page of the snapshot list (`{"items": [...], "next_cursor": ...}`)."""
+        response = await self.http.get("/api/v1/snapshots", params=filters)
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
 
     async def wait_terminal(self, snapshot_id: str, timeout: float = 120) -> dict[str, Any]:
         """Poll until the snapshot is completed or failed; fail the test if it never is."""

@@ -150,7 +150,7 @@ async def _unused_wait_until(predicate, timeout: float, interval: float = 0.2):
 
 @pytest.fixture
 async def api(stack: Stack) -> AsyncIterator[Api]:
-    client = Api(stack.api_url)
+    client = Api(stack.api_url, stack.token)
     yield client
     await client.close()
 

@@ -1,6 +1,8 @@
 """Backups that cannot succeed end failed, with a sentence naming the cause, leaving nothing.
 
 No staged chunk and no part file may survive a failed backup, and nothing stays in progress.
+What the dumper can tell before dumping (wrong password, unreachable server, no such
+database) is refused at request time (issue 5): 422 with the sentence, and nothing queued.
 """
 
 import subprocess
@@ -31,6 +33,14 @@ def maria_user(mariadb: MariaDB, maria_database: str) -> Iterator[tuple[str, str
         cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
 
 
+async def refused(api: Api, server: dict, database: str, volume_dir: Path) -> str:
+    """The refusal's sentence; and no snapshot of the server was queued."""
+    volume = await api.add_local_volume(volume_dir)
+    detail = await api.refused_backup(server["id"], database, volume["id"])
+    assert await api.snapshots(server_id=server["id"]) == []
+    return detail
+
+
 async def backup_and_wait(api: Api, server: dict, database: str, volume_dir: Path) -> dict:
     volume = await api.add_local_volume(volume_dir)
     [pending] = await api.backup(server["id"], database, volume["id"])
@@ -38,34 +48,27 @@ async def backup_and_wait(api: Api, server: dict, database: str, volume_dir: Pat
 
 
 class TestBackupFailures:
-    async def test_wrong_password_fails_naming_access_denied(
-        self, api, stack, mariadb, maria_user, volume_dir
+    async def test_wrong_password_is_refused_naming_access_denied(
+        self, api, mariadb, maria_user, volume_dir
     ):
         user, _password, database = maria_user
         server = await api.add_maria_server(mariadb, username=user, password="definitely-wrong")
-        snapshot = await backup_and_wait(api, server, database, volume_dir)
-        assert snapshot["status"] == "failed"
-        assert "access denied" in snapshot["error"].lower()
-        assert "definitely-wrong" not in snapshot["error"]
-        assert_no_leftovers(stack, volume_dir, snapshot["id"])
+        error = await refused(api, server, database, volume_dir)
+        assert "access denied" in error.lower()
+        assert "definitely-wrong" not in error
+        assert not list(volume_dir.rglob("*")), "nothing may be written for a refused request"
 
-    async def test_unreachable_host_fails_naming_the_connection(self, api, stack, volume_dir):
+    async def test_unreachable_host_is_refused_naming_the_connection(self, api, volume_dir):
         port = free_port()
         server = await api.add_postgres_server(port=port)
-        snapshot = await backup_and_wait(api, server, "anything", volume_dir)
-        assert snapshot["status"] == "failed"
-        error = snapshot["error"].lower()
+        error = (await refused(api, server, "anything", volume_dir)).lower()
         assert "connect" in error or "unreachable" in error or "refused" in error, error
-        assert_no_leftovers(stack, volume_dir, snapshot["id"])
 
-    async def test_missing_database_fails_naming_it(self, api, stack, volume_dir):
+    async def test_missing_database_is_refused_naming_it(self, api, volume_dir):
         server = await api.add_postgres_server()
         missing = unique("no_such_db_")
-        snapshot = await backup_and_wait(api, server, missing, volume_dir)
-        assert snapshot["status"] == "failed"
-        assert missing in snapshot["error"]
-        assert "does not exist" in snapshot["error"]
-        assert_no_leftovers(stack, volume_dir, snapshot["id"])
+        error = await refused(api, server, missing, volume_dir)
+        assert error == f"database {missing!r} does not exist on server {server['name']!r}"
 
     async def test_full_local_volume_fails_saying_so(self, api, stack, postgres_url, tmp_path):
         """A 1 MiB tmpfs is a real full disk: the artifact cannot fit."""

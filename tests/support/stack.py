@@ -28,6 +28,8 @@ class Stack:
     log_dir: Path
     ports: dict[str, int]
     processes: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
+    token: str = ""
+    """An API token, made on the api host with `python -m services.api create-token`."""
 
     def logs(self) -> str:
         """Everything every process has logged so far."""
@@ -122,7 +124,20 @@ def start_stack(env: dict[str, str], log_dir: Path) -> Stack:
     try:
         for service in SERVICES:
             stack.start(service)
+        stack.token = create_token(env, name="e2e")
     except Exception:
         stack.stop()
         raise
     return stack
+
+
+def create_token(env: dict[str, str], *, name: str) -> str:
+    """A new API token, made the way an operator makes the first one (it prints only that)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "services.api", "create-token", "--name", name],
+        env=env,
+        capture_output=True,
+        check=True,
+        timeout=READY_TIMEOUT,
+    )
+    return done.stdout.decode().strip()

@@ -56,13 +56,15 @@ class BrokerLink:
             raise UnavailableError("the message broker is not reachable yet")
         await publish_event(self.broker, self.topology, event)
 
-    async def ask(self, queue: RabbitQueue, body: dict[str, Any], *, who: str) -> dict[str, Any]:
+    async def ask(
+        self, queue: RabbitQueue, body: dict[str, Any], *, who: str, wait: float | None = None
+    ) -> dict[str, Any]:
         """Send `body` to `queue` and wait for the reply; UnavailableError when none comes."""
         if not self.ready.is_set():
             raise UnavailableError(
                 f"the message broker is not reachable, so the {who} cannot be asked"
             )
-        timeout = self.query_timeout
+        timeout = wait or self.query_timeout
         try:
             response = await self.broker.request(body, queue=queue, timeout=timeout)
             reply = await response.decode()
@@ -72,8 +74,17 @@ class BrokerLink:
             raise UnavailableError(f"the {who} gave an answer that is not understood")
         return reply
 
-    async def ask_catalog(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.ask(self.topology.catalog_queries, body, who="catalog")
+    async def ask_catalog(
+        self, body: dict[str, Any], *, wait: float | None = None
+    ) -> dict[str, Any]:
+        return await self.ask(self.topology.catalog_queries, body, who="catalog", wait=wait)
 
-    async def ask_dumper(self, body: dict[str, Any]) -> dict[str, Any]:
-        return await self.ask(self.topology.dumper_queries, body, who="dumper")
+    async def ask_dumper(
+        self, body: dict[str, Any], *, wait: float | None = None
+    ) -> dict[str, Any]:
+        return await self.ask(self.topology.dumper_queries, body, who="dumper", wait=wait)
+
+    async def ask_uploader(
+        self, body: dict[str, Any], *, wait: float | None = None
+    ) -> dict[str, Any]:
+        return await self.ask(self.topology.uploader_queries, body, who="uploader", wait=wait)

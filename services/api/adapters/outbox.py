@@ -1,7 +1,8 @@
-"""Accepted backup requests and the transactional outbox their events leave from.
+"""Accepted backup requests and the transactional outbox every api event leaves from.
 
 A request row and its event row are written in ONE transaction, so an accepted request is
-never lost when the broker is down; the relay publishes unsent rows later.
+never lost when the broker is down; the relay publishes unsent rows later. Deletions and
+cancellations go through the same outbox.
 """
 
 import json
@@ -92,11 +93,21 @@ class BackupRequests:
 
 
 class Outbox:
-    """The relay's side of the outbox."""
+    """Any event to publish reliably, and the relay's side of the outbox."""
 
     def __init__(self, pool: Pool, schema: str) -> None:
         self._pool = pool
         self._schema = schema
+
+    async def add(self, event: Event) -> None:
+        """Store `event` for the relay to publish (with confirms, retried while it cannot)."""
+        await self._pool.execute(
+            INSERT_OUTBOX.format(schema=self._schema),
+            event.event_id,
+            event.snapshot_id,
+            type(event).routing_key,
+            serialize(event),
+        )
 
     async def relay(self, publish: Publish, *, limit: int) -> tuple[int, Exception | None]:
         """Publish up to `limit` unsent events in order and mark those confirmed as sent.

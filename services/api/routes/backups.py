@@ -2,15 +2,24 @@
 
 from fastapi import APIRouter, status
 
-from services.api.backups import connection_spec, plan_backups, user_databases
-from services.api.deps import Link, Relay, Requests, SecretKeys, Servers, Volumes
+from services.api.backups import plan_backups, sealed_connection, user_databases
+from services.api.deps import (
+    Authenticated,
+    Link,
+    Lists,
+    Relay,
+    Requests,
+    SecretKeys,
+    Servers,
+    Volumes,
+)
 from services.api.errors import InvalidRequestError, NotFoundError
-from services.api.models import Server
+from services.api.questions import check_database, list_databases
 from services.api.schemas import BackupAccepted, BackupCreate, SnapshotAccepted
 from shared.events import utc_now
 from shared.logging import get_logger
 
-router = APIRouter(prefix="/api/v1/backups", tags=["backups"])
+router = APIRouter(prefix="/api/v1/backups", tags=["backups"], dependencies=[Authenticated])
 log = get_logger(__name__)
 
 
@@ -24,12 +33,14 @@ async def request_backup(
     link: Link,
     relay: Relay,
     keys: SecretKeys,
+    lists: Lists,
 ) -> BackupAccepted:
     """Back up one database, or every database of the server (`database: null`).
 
-    The request and its events are stored in one transaction and answered at once with
-    one pending snapshot per database; the events reach the dumper through the outbox,
-    even when the broker comes back only later.
+    The database must exist on the server (the dumper's list says so; 422 otherwise). The
+    request and its events are stored in one transaction and answered at once with one
+    pending snapshot per database; the events reach the dumper through the outbox, even when
+    the broker comes back only later (then the database name is checked by the dumper).
     """
     server = await servers.get(body.server_id)
     if server is None:
@@ -37,9 +48,14 @@ async def request_backup(
     volume = await volumes.get(body.volume_id)
     if volume is None:
         raise NotFoundError(f"volume {body.volume_id} does not exist")
-    databases = (
-        [body.database] if body.database is not None else await _databases_of(server, link, keys)
-    )
+    connection = sealed_connection(server, vault=keys.vault, sealer=keys.sealer)
+    if body.database is not None:
+        await check_database(server, body.database, connection, link, lists=lists)
+        databases = [body.database]
+    else:
+        databases = user_databases(await list_databases(server, connection, link, lists=lists))
+        if not databases:
+            raise InvalidRequestError(f"server {server.name!r} has no database to back up")
     planned = plan_backups(
         server,
         volume,
@@ -58,16 +74,3 @@ async def request_backup(
             SnapshotAccepted(id=request.id, database=request.database) for request, _ in planned
         ]
     )
-
-
-async def _databases_of(server: Server, link: Link, keys: SecretKeys) -> list[str]:
-    """Every user database of `server`, as the dumper lists them (interfaces.md #8)."""
-    connection = keys.sealer.seal(connection_spec(server, vault=keys.vault))
-    reply = await link.ask_dumper({"op": "list_databases", "connection": connection})
-    if not reply.get("ok"):
-        error = reply.get("error") or "no reason given"
-        raise InvalidRequestError(f"cannot list the databases of server {server.name!r}: {error}")
-    databases = user_databases([str(name) for name in reply.get("databases") or []])
-    if not databases:
-        raise InvalidRequestError(f"server {server.name!r} has no database to back up")
-    return databases

@@ -1,38 +1,63 @@
-"""/api/v1/snapshots: the state of every backup, as the catalog records it."""
+"""/api/v1/snapshots: the state of every backup as the catalog records it; delete, cancel."""
 
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, status
 
-from services.api.deps import Link, Requests, Servers
-from services.api.errors import NotFoundError, UnavailableError
-from services.api.schemas import SnapshotPublic
+from services.api.deps import (
+    Authenticated,
+    Link,
+    OutboxTable,
+    Relay,
+    Requests,
+    SecretKeys,
+    Servers,
+    Volumes,
+)
+from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
+from services.api.schemas import SnapshotDetail, SnapshotPage
+from services.api.schemas.snapshots import SnapshotActionAccepted, SnapshotSort
 from services.api.snapshots import merge_pending, pending_snapshot
-from shared.events import SnapshotStatus, utc_now
+from services.api.volumes import volume_spec
+from shared.events import SnapshotCancelRequested, SnapshotDeleteRequested, SnapshotStatus, utc_now
+from shared.logging import get_logger
+from shared.naming import manifest_key
 
-router = APIRouter(prefix="/api/v1/snapshots", tags=["snapshots"])
+router = APIRouter(prefix="/api/v1/snapshots", tags=["snapshots"], dependencies=[Authenticated])
+log = get_logger(__name__)
 
 CATALOG_LAG = timedelta(minutes=15)
 """How far back accepted requests are merged into a listing while the catalog catches up."""
+DEFAULT_SORT: SnapshotSort = "-created_at"
+RUNNING = ("pending", "in_progress")
 
 
-@router.get("/{snapshot_id}")
-async def get_snapshot(
+async def find_snapshot(
     snapshot_id: UUID, *, link: Link, requests: Requests, servers: Servers
-) -> SnapshotPublic:
-    """One snapshot: status, progress, size, where it is stored, or why it failed."""
+) -> SnapshotDetail:
+    """The catalog's snapshot, or the accepted request it has not recorded yet; else 404."""
     reply = await link.ask_catalog({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
     if reply.get("ok"):
-        return SnapshotPublic.model_validate(reply["snapshot"])
+        return SnapshotDetail.model_validate(reply["snapshot"])
     if reply.get("error") != "not_found":
         raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
     request = await requests.get(snapshot_id)
     if request is None:
         raise NotFoundError(f"snapshot {snapshot_id} does not exist")
     server = await servers.get(request.server_id)
-    return pending_snapshot(request, server_name=server.name if server else None)
+    pending = pending_snapshot(request, server_name=server.name if server else None)
+    return SnapshotDetail.model_validate(pending.model_dump())
+
+
+@router.get("/{snapshot_id}")
+async def get_snapshot(
+    snapshot_id: UUID, *, link: Link, requests: Requests, servers: Servers
+) -> SnapshotDetail:
+    """One snapshot: status, progress, sizes, sha256, duration, where it is stored, the
+    manifest, why it failed, and the timeline of events that led there."""
+    return await find_snapshot(snapshot_id, link=link, requests=requests, servers=servers)
 
 
 @router.get("")
@@ -41,18 +66,116 @@ async def list_snapshots(
     link: Link,
     requests: Requests,
     servers: Servers,
-    status: SnapshotStatus | None = None,
     server_id: UUID | None = None,
-) -> list[SnapshotPublic]:
-    """Snapshots newest first, filtered by status and by server when given."""
-    query: dict[str, Any] = {"op": "list_snapshots", "status": status}
-    query["server_id"] = str(server_id) if server_id else None
+    database: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    volume_id: UUID | None = None,
+    status: SnapshotStatus | None = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    sort: SnapshotSort = DEFAULT_SORT,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+) -> SnapshotPage:
+    """Snapshots, newest first by default, one page at a time.
+
+    Filters combine: `server_id`, `database`, `volume_id`, `status` (deleted snapshots show
+    only when `status=deleted` is asked), and the creation range `created_from` ..
+    `created_to` (ISO 8601; without a zone, UTC). Sort by `created_at` or `size`, `-` for
+    descending. Pass `next_cursor` back as `cursor` for the next page; it is null on the last.
+    """
+    filters: dict[str, Any] = {
+        "server_id": server_id,
+        "database": database,
+        "volume_id": volume_id,
+        "status": status,
+        "created_from": created_from,
+        "created_to": created_to,
+    }
+    query: dict[str, Any] = {"op": "list_snapshots", "sort": sort, "limit": limit}
+    query["cursor"] = cursor
+    query |= {name: _json(value) for name, value in filters.items()}
     reply = await link.ask_catalog(query)
     if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
+        error = str(reply.get("error"))
+        if error.startswith("invalid query"):
+            raise InvalidRequestError(f"the catalog refused the listing: {error}")
+        raise UnavailableError(f"the catalog could not answer: {error}")
     recent = []
-    if status is None:
-        # Only an unfiltered listing shows whether the catalog knows a request at all.
-        recent = await requests.since(utc_now() - CATALOG_LAG, server_id=server_id)
+    if cursor is None and sort == DEFAULT_SORT and all(v is None for v in filters.values()):
+        # Only the first page of an unfiltered listing shows requests the catalog has not
+        # recorded yet (it may lag the outbox by a moment).
+        recent = await requests.since(utc_now() - CATALOG_LAG, server_id=None)
     names = {server.id: server.name for server in await servers.list()} if recent else {}
-    return merge_pending(reply["snapshots"], recent, server_names=names)
+    return SnapshotPage(
+        items=merge_pending(reply["snapshots"], recent, server_names=names),
+        next_cursor=reply.get("next_cursor"),
+    )
+
+
+def _json(value: object) -> object:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    return value
+
+
+@router.delete("/{snapshot_id}", status_code=status.HTTP_202_ACCEPTED)
+async def delete_snapshot(
+    snapshot_id: UUID,
+    *,
+    link: Link,
+    requests: Requests,
+    servers: Servers,
+    volumes: Volumes,
+    outbox: OutboxTable,
+    relay: Relay,
+    keys: SecretKeys,
+) -> SnapshotActionAccepted:
+    """Delete a finished snapshot: its artifact and manifest are removed from the volume,
+    then its status becomes `deleted`. Refused (409) while it is pending or in progress."""
+    snapshot = await find_snapshot(snapshot_id, link=link, requests=requests, servers=servers)
+    if snapshot.status in RUNNING:
+        raise ConflictError(
+            f"snapshot {snapshot_id} is {snapshot.status}; cancel it before deleting it"
+        )
+    if snapshot.status == "deleted":
+        raise ConflictError(f"snapshot {snapshot_id} is already deleted")
+    volume = await volumes.get(snapshot.volume_id) if snapshot.volume_id else None
+    if volume is None:
+        raise ConflictError(f"the volume of snapshot {snapshot_id} is no longer registered")
+    spec = volume_spec(volume, vault=keys.vault)
+    event = SnapshotDeleteRequested(
+        snapshot_id=snapshot_id,
+        volume_id=volume.id,
+        volume=keys.sealer.seal(spec),
+        path=snapshot.path,
+        manifest_path=snapshot.manifest_path
+        or (manifest_key(snapshot.path) if snapshot.path else None),
+    )
+    await outbox.add(event)
+    relay.wake()
+    log.info("snapshot_delete_requested", snapshot_id=str(snapshot_id))
+    return SnapshotActionAccepted(id=snapshot_id, status="deleting")
+
+
+@router.post("/{snapshot_id}/cancel", status_code=status.HTTP_202_ACCEPTED)
+async def cancel_snapshot(
+    snapshot_id: UUID,
+    *,
+    link: Link,
+    requests: Requests,
+    servers: Servers,
+    outbox: OutboxTable,
+    relay: Relay,
+) -> SnapshotActionAccepted:
+    """Stop a pending or running backup: the dump ends, its staged parts are cleaned, and the
+    status becomes `failed` with "cancelled". Refused (409) once the snapshot has finished."""
+    snapshot = await find_snapshot(snapshot_id, link=link, requests=requests, servers=servers)
+    if snapshot.status not in RUNNING:
+        raise ConflictError(f"snapshot {snapshot_id} is {snapshot.status}; nothing to cancel")
+    await outbox.add(SnapshotCancelRequested(snapshot_id=snapshot_id))
+    relay.wake()
+    log.info("snapshot_cancel_requested", snapshot_id=str(snapshot_id))
+    return SnapshotActionAccepted(id=snapshot_id, status="cancelling")

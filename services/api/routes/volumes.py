@@ -1,56 +1,127 @@
 """/api/v1/volumes: where backups are stored, a local directory or an S3 bucket."""
 
+import asyncio
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Body, status
+from fastapi import APIRouter, Body, Response, status
 
-from services.api.deps import SecretKeys, Volumes
-from services.api.errors import NotFoundError
+from services.api.deps import Authenticated, Link, SecretKeys, Settings, Volumes
+from services.api.errors import ConflictError, NotFoundError
 from services.api.models import Volume
-from services.api.schemas import VolumeCreate, VolumePublic
+from services.api.questions import ask_activity, test_volume, volume_usage
+from services.api.schemas import VolumeCreate, VolumePublic, VolumeUpdate
+from services.api.schemas.servers import CheckReport
 from services.api.schemas.volumes import public_config
+from services.api.volumes import changed_volume, spec_of, volume_spec
 from shared.events import utc_now
 from shared.logging import get_logger
-from shared.specs import LocalVolumeSpec, S3VolumeSpec
 
-router = APIRouter(prefix="/api/v1/volumes", tags=["volumes"])
+router = APIRouter(prefix="/api/v1/volumes", tags=["volumes"], dependencies=[Authenticated])
 log = get_logger(__name__)
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=VolumePublic)
+async def _volume(volume_id: UUID, volumes: Volumes) -> Volume:
+    volume = await volumes.get(volume_id)
+    if volume is None:
+        raise NotFoundError(f"volume {volume_id} does not exist")
+    return volume
+
+
+async def _public(volume: Volume, link: Link, keys: SecretKeys, settings: Settings) -> VolumePublic:
+    sealed = keys.sealer.seal(volume_spec(volume, vault=keys.vault))
+    usage = await volume_usage(volume.id, sealed, link, wait=settings.usage_timeout)
+    return VolumePublic(**volume.model_dump(exclude={"spec_sealed"}), usage=usage)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
 async def create_volume(
     body: Annotated[VolumeCreate, Body()], volumes: Volumes, keys: SecretKeys
-) -> Volume:
+) -> VolumePublic:
     """Register a storage volume. An S3 secret key is stored encrypted and never returned."""
-    spec = (
-        LocalVolumeSpec(config=body.config)
-        if body.type == "local"
-        else S3VolumeSpec(config=body.config)
-    )
     volume = Volume(
         id=uuid4(),
         name=body.name,
         type=body.type,
         config=public_config(body),
-        spec_sealed=keys.vault.seal(spec),
+        spec_sealed=keys.vault.seal(spec_of(body)),
         created_at=utc_now(),
     )
     created = await volumes.add(volume)
     log.info("volume_registered", volume_id=str(created.id), volume_type=created.type)
-    return created
+    return VolumePublic(**created.model_dump(exclude={"spec_sealed"}))
 
 
-@router.get("", response_model=list[VolumePublic])
-async def list_volumes(volumes: Volumes) -> list[Volume]:
-    """Every registered volume, by name."""
-    return await volumes.list()
+@router.get("")
+async def list_volumes(
+    volumes: Volumes, link: Link, keys: SecretKeys, settings: Settings
+) -> list[VolumePublic]:
+    """Every registered volume, by name, with its usage (null where not known in time)."""
+    found = await volumes.list()
+    return list(await asyncio.gather(*(_public(v, link, keys, settings) for v in found)))
 
 
-@router.get("/{volume_id}", response_model=VolumePublic)
-async def get_volume(volume_id: UUID, volumes: Volumes) -> Volume:
-    """One registered volume."""
-    volume = await volumes.get(volume_id)
-    if volume is None:
+@router.get("/{volume_id}")
+async def get_volume(
+    volume_id: UUID, volumes: Volumes, link: Link, keys: SecretKeys, settings: Settings
+) -> VolumePublic:
+    """One registered volume, with its usage (null where not known in time)."""
+    return await _public(await _volume(volume_id, volumes), link, keys, settings)
+
+
+@router.patch("/{volume_id}")
+async def update_volume(
+    volume_id: UUID, body: VolumeUpdate, volumes: Volumes, link: Link, keys: SecretKeys
+) -> VolumePublic:
+    """Change a volume's name or config (config keys left out keep their values).
+
+    The type cannot change (409) once the volume holds snapshots.
+    """
+    volume = await _volume(volume_id, volumes)
+    changed = changed_volume(volume, body, vault=keys.vault)
+    if changed.type != volume.type:
+        held = (await ask_activity(link, "volume_activity", volume_id=volume_id)).get("snapshots")
+        if held:
+            raise ConflictError(
+                f"volume {volume.name!r} holds {held} snapshot(s); its type cannot change"
+            )
+    updated = await volumes.update(
+        volume.model_copy(
+            update={
+                "name": changed.name,
+                "type": changed.type,
+                "config": public_config(changed),
+                "spec_sealed": keys.vault.seal(spec_of(changed)),
+            }
+        )
+    )
+    if updated is None:
         raise NotFoundError(f"volume {volume_id} does not exist")
-    return volume
+    log.info("volume_updated", volume_id=str(volume_id), fields=sorted(body.model_fields_set))
+    return VolumePublic(**updated.model_dump(exclude={"spec_sealed"}))
+
+
+@router.delete("/{volume_id}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_volume(volume_id: UUID, volumes: Volumes, link: Link) -> Response:
+    """Forget a volume. Refused (409) while it holds snapshots: delete them first."""
+    volume = await _volume(volume_id, volumes)
+    held = (await ask_activity(link, "volume_activity", volume_id=volume_id)).get("snapshots")
+    if held:
+        raise ConflictError(f"volume {volume.name!r} holds {held} snapshot(s); delete them first")
+    if not await volumes.delete(volume_id):
+        raise NotFoundError(f"volume {volume_id} does not exist")
+    log.info("volume_deleted", volume_id=str(volume_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{volume_id}/test")
+async def test_volume_route(
+    volume_id: UUID, volumes: Volumes, link: Link, keys: SecretKeys, settings: Settings
+) -> CheckReport:
+    """Have the uploader write, read back and delete a probe object on the volume, and
+    report each step as a check. Answers 503 with a sentence when the uploader does not."""
+    volume = await _volume(volume_id, volumes)
+    sealed = keys.sealer.seal(volume_spec(volume, vault=keys.vault))
+    checks = await test_volume(volume.name, sealed, link, wait=settings.test_timeout)
+    log.info("volume_tested", volume_id=str(volume_id), ok=all(c.ok for c in checks))
+    return CheckReport(checks=checks)

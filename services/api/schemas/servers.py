@@ -1,11 +1,47 @@
 """Bodies of /api/v1/servers."""
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
+from services.api.models import Server
 from shared.events import ServerType
+from shared.specs import TlsMode
+
+PEM_START = "-----BEGIN CERTIFICATE-----"
+
+
+def _pem(value: str | None) -> str | None:
+    if value is not None and PEM_START not in value:
+        raise ValueError("ca must be a PEM certificate (-----BEGIN CERTIFICATE-----)")
+    return value
+
+
+def _unique(tags: list[str]) -> list[str]:
+    return list(dict.fromkeys(tags))
+
+
+Tag = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\s,]+$")]
+Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_unique)]
+
+
+class TlsOptions(BaseModel):
+    """How the dumper encrypts its connection to the server."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: TlsMode = Field(
+        description="As libpq's sslmode; for MySQL/MariaDB `require` and up demand TLS, "
+        "`verify-ca` checks the certificate, `verify-full` also the host name.",
+        examples=["verify-full"],
+    )
+    ca: Annotated[str | None, AfterValidator(_pem)] = Field(
+        default=None,
+        max_length=65536,
+        description="PEM of the CA that signed the server's certificate; null for the system's.",
+    )
 
 
 class ServerCreate(BaseModel):
@@ -18,10 +54,30 @@ class ServerCreate(BaseModel):
     host: str = Field(min_length=1, max_length=255, examples=["db.internal"])
     port: int = Field(ge=1, le=65535, examples=[5432])
     username: str = Field(min_length=1, max_length=255, examples=["backup"])
-    password: SecretStr = Field(examples=["s3cret"])
+    password: SecretStr = Field(max_length=1024, examples=["s3cret"])
     database: str | None = Field(
         default=None, min_length=1, description="A database to connect to, when needed."
     )
+    tags: Tags = Field(
+        default_factory=list, description="Labels to find it by.", examples=[["prod"]]
+    )
+    tls: TlsOptions | None = Field(default=None, description="TLS options; null for the default.")
+
+
+class ServerUpdate(BaseModel):
+    """Fields to change; those left out stay as they are (`null` clears database and tls)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    type: ServerType | None = None
+    host: str | None = Field(default=None, min_length=1, max_length=255)
+    port: int | None = Field(default=None, ge=1, le=65535)
+    username: str | None = Field(default=None, min_length=1, max_length=255)
+    password: SecretStr | None = Field(default=None, max_length=1024)
+    database: str | None = Field(default=None, min_length=1)
+    tags: Tags | None = None
+    tls: TlsOptions | None = None
 
 
 class ServerPublic(BaseModel):
@@ -34,4 +90,39 @@ class ServerPublic(BaseModel):
     port: int
     username: str
     database: str | None
+    tags: list[str]
+    tls: TlsOptions | None
     created_at: datetime
+
+    @classmethod
+    def of(cls, server: Server) -> "ServerPublic":
+        tls = (
+            None if server.tls_mode is None else TlsOptions(mode=server.tls_mode, ca=server.tls_ca)
+        )
+        return cls(
+            **server.model_dump(include={"id", "name", "type", "host", "port", "username"}),
+            database=server.database,
+            tags=list(server.tags),
+            tls=tls,
+            created_at=server.created_at,
+        )
+
+
+class Check(BaseModel):
+    """One step of a connection or volume test."""
+
+    check: str = Field(examples=["privileges"])
+    ok: bool
+    detail: str = Field(examples=["missing SELECT on public.orders"])
+
+
+class CheckReport(BaseModel):
+    """Every check, in order; a check after a failed one reads "not checked: ..."."""
+
+    checks: list[Check]
+
+
+class DatabaseList(BaseModel):
+    """The server's databases, without the system ones."""
+
+    databases: list[str] = Field(examples=[["shop", "crm"]])

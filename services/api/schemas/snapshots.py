@@ -1,9 +1,10 @@
-"""Bodies of /api/v1/snapshots (interfaces.md #9)."""
+"""Bodies of /api/v1/snapshots (interfaces.md #9, issue 5)."""
 
 from datetime import datetime
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from shared.events import SnapshotStatus
 
@@ -26,3 +27,51 @@ class SnapshotPublic(BaseModel):
     sha256: str | None
     path: str | None
     error: str | None
+
+
+class Progress(BaseModel):
+    """How far the dump has got."""
+
+    bytes_dumped: int = 0
+    bytes_compressed: int = 0
+    chunks_staged: int = 0
+
+
+class TimelineEntry(BaseModel):
+    """One event that led to the snapshot's state."""
+
+    event_type: str = Field(examples=["DumpStarted"])
+    occurred_at: datetime
+    summary: str = Field(examples=["pg_dump 15.20 started (attempt 1, server 15.4)"])
+
+
+class SnapshotDetail(SnapshotPublic):
+    """One snapshot with everything that explains it: progress, duration, manifest, timeline."""
+
+    progress: Progress | None = None
+    duration_seconds: float | None = Field(default=None, description="From tool start to end.")
+    manifest_path: str | None = None
+    manifest: dict[str, Any] | None = Field(
+        default=None, description="The manifest stored beside the artifact."
+    )
+    delete_error: str | None = Field(
+        default=None, description="Why the last deletion failed, when it did."
+    )
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+class SnapshotPage(BaseModel):
+    """One page of snapshots; pass `next_cursor` as `cursor` for the next one."""
+
+    items: list[SnapshotPublic]
+    next_cursor: str | None = Field(description="null on the last page.")
+
+
+class SnapshotActionAccepted(BaseModel):
+    """A deletion or cancellation accepted; the status changes once it is carried out."""
+
+    id: UUID
+    status: Literal["deleting", "cancelling"]
+
+
+SnapshotSort = Literal["created_at", "-created_at", "size", "-size"]

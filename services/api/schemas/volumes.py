@@ -39,6 +39,31 @@ class S3VolumeCreate(BaseModel):
 VolumeCreate = Annotated[LocalVolumeCreate | S3VolumeCreate, Field(discriminator="type")]
 
 
+class VolumeUpdate(BaseModel):
+    """Fields to change; `config` keys left out keep their value (the secret key too).
+
+    The type cannot change once the volume holds snapshots; changing it needs a whole config.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    type: Literal["local", "s3"] | None = None
+    config: dict[str, Any] | None = Field(
+        default=None, examples=[{"bucket": "backups-2"}], description="Config keys to change."
+    )
+
+
+class VolumeUsage(BaseModel):
+    """Space used on the volume; each field is null when the service that knows it (the
+    catalog for bytes and snapshots, the uploader for free space) did not answer in time, or
+    when the backend cannot tell (S3 has no free space)."""
+
+    bytes: int | None = Field(description="Bytes held by completed snapshots.")
+    snapshots: int | None = Field(description="How many completed snapshots it holds.")
+    free_bytes: int | None = Field(description="Free space (local: statvfs); null for S3.")
+
+
 class VolumePublic(BaseModel):
     """A registered volume as the api shows it: its config without the secret key."""
 
@@ -47,6 +72,9 @@ class VolumePublic(BaseModel):
     type: Literal["local", "s3"]
     config: dict[str, Any]
     created_at: datetime
+    usage: VolumeUsage | None = Field(
+        default=None, description="Usage, as far as the catalog and uploader answered in time."
+    )
 
 
 def public_config(volume: LocalVolumeCreate | S3VolumeCreate) -> dict[str, Any]:

@@ -4,15 +4,19 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from uuid import uuid4
 
 import aio_pika
 import httpx
 import pytest
-from faststream import TestApp
+from faststream import AckPolicy, TestApp
+from faststream.rabbit import RabbitBroker
 from pydantic import SecretStr
 
+from services.api.adapters.tokens import TokenRepository
 from services.api.app import build_app as build_api
 from services.api.settings import ApiSettings
+from services.api.tokens import new_token, token_hash
 from services.catalog.app import build_app as build_catalog
 from shared.settings import BrokerSettings, DatabaseSettings
 from shared.topology import Topology
@@ -31,24 +35,88 @@ def api_settings(broker_url: str, namespace: str, database_url: str, **extra: An
 
 @contextlib.asynccontextmanager
 async def running_api(settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]:
-    """The api app with its lifespan running, and a client that talks to it in-process."""
+    """The api app with its lifespan running, and a client that talks to it in-process
+    with a fresh token (`client.token`)."""
     app = build_api(settings)
     async with app.router.lifespan_context(app):
+        token = new_token()
+        tokens = TokenRepository(app.state.runtime.pool, settings.schema_name)
+        await tokens.add(uuid4(), "tests", token_hash(token))
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://api",
+            headers={"Authorization": f"Bearer {token}"},
+        ) as client:
+            client.token = token  # type: ignore[attr-defined]
             yield client
+
+
+DATABASES = ["shop", "crm", "postgres", "template1"]
+
+
+class FakeDumper:
+    """Answers the dumper's queries with `replies[op]`, and records what it was asked."""
+
+    def __init__(self) -> None:
+        self.replies: dict[str, dict[str, Any]] = {
+            "list_databases": {"ok": True, "databases": list(DATABASES)},
+        }
+        self.asked: list[dict[str, Any]] = []
+
+
+@contextlib.asynccontextmanager
+async def fake_service(
+    rabbit_url: str, queue: Any, replies: dict[str, dict[str, Any]], asked: list[Any]
+) -> AsyncIterator[None]:
+    """A responder on a query queue: `replies[op]` for each query, recorded in `asked`."""
+    broker = RabbitBroker(rabbit_url)
+
+    @broker.subscriber(queue, ack_policy=AckPolicy.ACK)
+    async def answer(body: dict[str, Any]) -> dict[str, Any]:
+        asked.append(body)
+        return replies.get(body.get("op", ""), {"ok": False, "error": "unknown query"})
+
+    async with broker:
+        await broker.start()
+        yield
+
+
+@pytest.fixture
+def dumper_running() -> bool:
+    """Whether a fake dumper answers; a test class may override this fixture."""
+    return True
+
+
+@pytest.fixture
+async def dumper(
+    rabbit_url: str, namespace: str, dumper_running: bool
+) -> AsyncIterator[FakeDumper | None]:
+    """A fake dumper answering list_databases (and whatever a test sets in `replies`)."""
+    if not dumper_running:
+        yield None
+        return
+    fake = FakeDumper()
+    queue = Topology(namespace, 2).dumper_queries
+    async with fake_service(rabbit_url, queue, fake.replies, fake.asked):
+        yield fake
 
 
 @pytest.fixture
 def api_options() -> dict[str, Any]:
     """Settings overrides for the api under test; a test class may override this fixture."""
-    return {"query_timeout": 3.0, "outbox_interval": 0.2}
+    return {"query_timeout": 3.0, "outbox_interval": 0.2, "usage_timeout": 0.3}
 
 
 @pytest.fixture
 async def api(
-    rabbit_url: str, namespace: str, pg_database: str, api_options: dict[str, Any]
+    rabbit_url: str,
+    namespace: str,
+    pg_database: str,
+    api_options: dict[str, Any],
+    dumper: FakeDumper | None,
 ) -> AsyncIterator[httpx.AsyncClient]:
+    del dumper  # answering before the api asks
     async with running_api(api_settings(rabbit_url, namespace, pg_database, **api_options)) as c:
         yield c
 

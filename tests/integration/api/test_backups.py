@@ -10,15 +10,12 @@ from urllib.parse import urlsplit
 
 import asyncpg
 import pytest
-from faststream import AckPolicy
-from faststream.rabbit import RabbitBroker
 from pydantic import SecretStr
 
 from shared.events import BackupRequested
 from shared.sealing import Sealer
 from shared.settings import DEV_SEAL_KEY
 from shared.specs import ConnectionSpec, LocalVolumeSpec
-from shared.topology import Topology
 from tests.integration.api.conftest import CLOSED_BROKER, api_settings, register, running_api
 
 pytestmark = pytest.mark.integration
@@ -87,36 +84,18 @@ class TestBackupRequest:
         assert response.json()["detail"].startswith("invalid request: ")
 
 
-@contextlib.asynccontextmanager
-async def fake_dumper(
-    rabbit_url: str, namespace: str, reply: dict[str, Any]
-) -> AsyncIterator[list]:
-    """Answers list_databases like the dumper would (interfaces.md #8); records the asks."""
-    asked: list[dict[str, Any]] = []
-    broker = RabbitBroker(rabbit_url)
-
-    @broker.subscriber(Topology(namespace, 2).dumper_queries, ack_policy=AckPolicy.ACK)
-    async def answer(body: dict[str, Any]) -> dict[str, Any]:
-        asked.append(body)
-        return reply
-
-    async with broker:
-        await broker.start()
-        yield asked
-
-
 class TestEveryDatabase:
-    async def test_one_snapshot_per_user_database(
-        self, api, rabbit_url, namespace, backup_requests
-    ):
+    async def test_one_snapshot_per_user_database(self, api, dumper, backup_requests):
         server_id, volume_id = await register(api)
-        reply = {"ok": True, "databases": ["shop", "postgres", "crm", "template1"]}
-        async with fake_dumper(rabbit_url, namespace, reply) as asked:
-            response = await api.post("/api/v1/backups", json=backup(server_id, volume_id, None))
+        dumper.replies["list_databases"] = {
+            "ok": True,
+            "databases": ["shop", "postgres", "crm", "template1"],
+        }
+        response = await api.post("/api/v1/backups", json=backup(server_id, volume_id, None))
         assert response.status_code == 202, response.text
         databases = sorted(s["database"] for s in response.json()["snapshots"])
         assert databases == ["crm", "shop"]
-        [query] = asked
+        [query] = dumper.asked
         assert query["op"] == "list_databases"
         assert "hunter2" not in json.dumps(query)
         published = {
@@ -125,20 +104,26 @@ class TestEveryDatabase:
         }
         assert published == {"crm", "shop"}
 
-    async def test_a_dumper_error_is_422_with_its_sentence(self, api, rabbit_url, namespace):
+    async def test_a_dumper_error_is_422_with_its_sentence(self, api, dumper):
         server_id, volume_id = await register(api)
         reply = {"ok": False, "error": "password authentication failed for user backup"}
-        async with fake_dumper(rabbit_url, namespace, reply):
-            response = await api.post("/api/v1/backups", json=backup(server_id, volume_id, None))
+        dumper.replies["list_databases"] = reply
+        response = await api.post("/api/v1/backups", json=backup(server_id, volume_id, None))
         assert response.status_code == 422
         assert response.json() == {
             "detail": "cannot list the databases of server 'prod': "
             "password authentication failed for user backup"
         }
 
+
+class TestNoDumper:
     @pytest.fixture
     def api_options(self) -> dict[str, Any]:
         return {"query_timeout": 0.5, "outbox_interval": 0.2}
+
+    @pytest.fixture
+    def dumper_running(self) -> bool:
+        return False
 
     async def test_no_dumper_answering_is_503(self, api):
         server_id, volume_id = await register(api)

@@ -93,15 +93,16 @@ class TestSnapshotStatus:
             await publish(DumpFailed(snapshot_id=UUID(snapshot_id), reason="x"))
             await wait_status(api, snapshot_id, "failed")
         everything = (await api.get("/api/v1/snapshots")).json()
-        assert [s["id"] for s in everything] == [snapshot_id]
+        assert [s["id"] for s in everything["items"]] == [snapshot_id]
+        assert everything["next_cursor"] is None
         failed = await api.get(
             "/api/v1/snapshots", params={"status": "failed", "server_id": server_id}
         )
-        assert [s["id"] for s in failed.json()] == [snapshot_id]
+        assert [s["id"] for s in failed.json()["items"]] == [snapshot_id]
         pending = await api.get("/api/v1/snapshots", params={"status": "pending"})
-        assert pending.json() == []
+        assert pending.json()["items"] == []
         other = await api.get("/api/v1/snapshots", params={"server_id": str(uuid4())})
-        assert other.json() == []
+        assert other.json()["items"] == []
 
     async def test_bad_status_filter_is_422(self, api):
         response = await api.get("/api/v1/snapshots", params={"status": "done"})
@@ -140,7 +141,7 @@ class TestCatalogLag:
         assert one.json()["status"] == "pending"
         assert one.json()["server_name"] == "prod"
         assert one.json()["server_id"] == server_id
-        assert [s["id"] for s in listing.json()] == [snapshot_id]
+        assert [s["id"] for s in listing.json()["items"]] == [snapshot_id]
 
 
 class TestCatalogAway:

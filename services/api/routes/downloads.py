@@ -1,0 +1,67 @@
+"""/api/v1/snapshots/{id}/download: the artifact, by redirect (S3) or streamed (local)."""
+
+from datetime import timedelta
+from pathlib import PurePosixPath
+from uuid import UUID
+
+from fastapi import APIRouter, status
+from fastapi.responses import RedirectResponse, StreamingResponse
+
+from services.api.deps import Authenticated, Link, Requests, SecretKeys, Servers, Volumes
+from services.api.errors import ConflictError, NotFoundError
+from services.api.routes.snapshots import find_snapshot
+from services.api.volumes import volume_spec
+from shared.logging import get_logger
+from shared.volumes import S3Volume, open_volume
+
+router = APIRouter(prefix="/api/v1/snapshots", tags=["snapshots"], dependencies=[Authenticated])
+log = get_logger(__name__)
+
+PRESIGNED_FOR = timedelta(minutes=15)
+MEDIA_TYPES = {".gz": "application/gzip", ".zst": "application/zstd"}
+
+
+@router.get(
+    "/{snapshot_id}/download",
+    response_class=StreamingResponse,
+    response_model=None,
+    responses={
+        200: {"content": {"application/octet-stream": {}}, "description": "The artifact."},
+        307: {"description": "A presigned GET URL of the artifact on S3, valid 15 minutes."},
+    },
+)
+async def download_snapshot(
+    snapshot_id: UUID,
+    *,
+    link: Link,
+    requests: Requests,
+    servers: Servers,
+    volumes: Volumes,
+    keys: SecretKeys,
+) -> StreamingResponse | RedirectResponse:
+    """Download a completed snapshot's artifact: a 307 to a presigned URL (valid 15 minutes)
+    for an S3 volume, or the file streamed for a local one. 409 until it is completed."""
+    snapshot = await find_snapshot(snapshot_id, link=link, requests=requests, servers=servers)
+    if snapshot.status != "completed" or snapshot.path is None:
+        raise ConflictError(f"snapshot {snapshot_id} is {snapshot.status}; nothing to download")
+    volume = await volumes.get(snapshot.volume_id) if snapshot.volume_id else None
+    if volume is None:
+        raise ConflictError(f"the volume of snapshot {snapshot_id} is no longer registered")
+    store = open_volume(volume_spec(volume, vault=keys.vault))
+    key = snapshot.path
+    if isinstance(store, S3Volume):
+        url = await store.presigned_url(key, expires=PRESIGNED_FOR)
+        log.info("snapshot_download_redirected", snapshot_id=str(snapshot_id))
+        return RedirectResponse(url, status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+    if not await store.exists(key):
+        raise NotFoundError(f"the artifact of snapshot {snapshot_id} is missing from its volume")
+    name = PurePosixPath(key).name
+    log.info("snapshot_download_streamed", snapshot_id=str(snapshot_id))
+    return StreamingResponse(
+        store.open_stream(key),
+        media_type=MEDIA_TYPES.get(PurePosixPath(key).suffix, "application/octet-stream"),
+        headers={
+            "content-disposition": f'attachment; filename="{name}"',
+            **({"content-length": str(snapshot.size)} if snapshot.size is not None else {}),
+        },
+    )

@@ -1,0 +1,63 @@
+"""Volume specs: built from a request, opened from the vault, merged with a change. Pure."""
+
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from services.api.errors import InvalidRequestError
+from services.api.models import Volume
+from services.api.schemas.volumes import (
+    LocalVolumeCreate,
+    S3VolumeCreate,
+    VolumeCreate,
+    VolumeUpdate,
+)
+from services.api.vault import Vault
+from shared.specs import LocalVolumeSpec, S3VolumeSpec, VolumeSpec
+
+_spec: TypeAdapter[LocalVolumeSpec | S3VolumeSpec] = TypeAdapter(VolumeSpec)
+_create: TypeAdapter[LocalVolumeCreate | S3VolumeCreate] = TypeAdapter(VolumeCreate)
+
+
+def spec_of(body: LocalVolumeCreate | S3VolumeCreate) -> LocalVolumeSpec | S3VolumeSpec:
+    """The full spec, secrets included, of a volume as asked for."""
+    if isinstance(body, LocalVolumeCreate):
+        return LocalVolumeSpec(config=body.config)
+    return S3VolumeSpec(config=body.config)
+
+
+def volume_spec(volume: Volume, *, vault: Vault) -> LocalVolumeSpec | S3VolumeSpec:
+    """The stored spec of `volume`, opened from the vault."""
+    return _spec.validate_python(vault.unseal(volume.spec_sealed))
+
+
+def changed_volume(
+    volume: Volume, change: VolumeUpdate, *, vault: Vault
+) -> LocalVolumeCreate | S3VolumeCreate:
+    """The volume as `change` leaves it, validated like a new one.
+
+    Config keys left out keep their values (the S3 secret key too) unless the type changes,
+    which needs a whole config.
+    """
+    new_type = change.type or volume.type
+    if new_type != volume.type and change.config is None:
+        raise InvalidRequestError("changing the volume type needs a whole new config")
+    config: dict[str, Any] = (
+        dict(volume_spec(volume, vault=vault).model_dump()["config"])
+        if new_type == volume.type
+        else {}
+    )
+    current = volume_spec(volume, vault=vault)
+    if new_type == volume.type and isinstance(current, S3VolumeSpec):
+        config["secret_key"] = current.config.secret_key.get_secret_value()
+    config |= change.config or {}
+    try:
+        return _create.validate_python(
+            {"name": change.name or volume.name, "type": new_type, "config": config}
+        )
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}"
+            for error in exc.errors()
+        )
+        raise InvalidRequestError(f"invalid request: {problems}") from None
