@@ -1,0 +1,240 @@
+"""The control plane's part of `make bench`: listing 100,000 snapshots, and POST /backups load.
+
+(e) 100,000 snapshot records are inserted straight into the stack's catalog table
+    (generate_series), then the first page of GET /api/v1/snapshots is timed with filters
+    (median of several, after a warm-up). Target: under 100 ms.
+(f) POST /api/v1/backups at 200 requests/s for 10 s from a second process
+    (scripts/load_backups.py, open loop); p50 and p99 latency. Target: p99 under 50 ms.
+
+`scripts/bench.py` runs both on its stack; `python scripts/bench_api.py` runs them alone on a
+stack of its own. BENCH_LIST_RECORDS, BENCH_LOAD_RATE, BENCH_LOAD_SECONDS change the sizes.
+"""
+
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.support.stack import Stack
+
+RECORDS = int(os.environ.get("BENCH_LIST_RECORDS", "100000"))
+LOAD_RATE = float(os.environ.get("BENCH_LOAD_RATE", "200"))
+LOAD_SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "10"))
+LIST_REPEATS = 9
+SERVERS = 20
+
+INSERT_SNAPSHOTS = """
+INSERT INTO {schema}.snapshots (
+    id, status, requested, server_id, server_name, database, volume_id, compression,
+    created_at, started_at, finished_at, bytes_dumped, size, sha256, path, error, last_event_at
+)
+SELECT
+    gen_random_uuid(),
+    (ARRAY['completed', 'completed', 'completed', 'failed', 'deleted'])[1 + g % 5],
+    true,
+    CASE WHEN g % $2 = 0 THEN $1::uuid ELSE md5('server' || (g % $2))::uuid END,
+    'bench-server-' || (g % $2),
+    'db_' || (g % 50),
+    $3::uuid,
+    'gzip',
+    now() - g * interval '1 minute',
+    now() - g * interval '1 minute' + interval '1 second',
+    now() - g * interval '1 minute' + interval '30 seconds',
+    g * 1000,
+    g * 300,
+    md5(g::text) || md5((g + 1)::text),
+    'bench/db_' || (g % 50) || '/' || g || '.sql.gz',
+    CASE WHEN g % 5 = 3 THEN 'pg_dump: connection refused' END,
+    now() - g * interval '1 minute' + interval '30 seconds'
+FROM generate_series(1, $4) AS g
+"""
+
+
+def timed_get(api: httpx.Client, params: dict[str, str]) -> tuple[float, int]:
+    start = time.perf_counter()
+    response = api.get("/api/v1/snapshots", params=params)
+    seconds = time.perf_counter() - start
+    response.raise_for_status()
+    return seconds, len(response.json()["items"])
+
+
+async def insert_records(stack: Stack, server_id: str, volume_id: str) -> None:
+    schema = stack.env.get("CATALOG_SCHEMA_NAME", "catalog")
+    conn = await asyncpg.connect(stack.env["DATABASE_URL"])
+    try:
+        await conn.execute(
+            INSERT_SNAPSHOTS.format(schema=schema), server_id, SERVERS, volume_id, RECORDS
+        )
+        await conn.execute(f"ANALYZE {schema}.snapshots")
+    finally:
+        await conn.close()
+
+
+def catalog_listing(stack: Stack, api: httpx.Client) -> None:
+    """(e): first-page latency of filtered listings over RECORDS snapshot records."""
+    server = register_server(api, "postgres", "bench-list")
+    volume = register_volume(api, Path("var/bench/list-volume"))
+    start = time.perf_counter()
+    asyncio.run(insert_records(stack, server["id"], volume["id"]))
+    print(
+        f"\n## listing {RECORDS} snapshot records (inserted in {time.perf_counter() - start:.1f}s)"
+    )
+    print("| filter | first page rows | median ms | p max ms |")
+    print("|---|---|---|---|")
+    filters = {
+        "server + status=completed": {"server_id": server["id"], "status": "completed"},
+        "database": {"database": "db_7"},
+        "volume, sort -size": {"volume_id": volume["id"], "sort": "-size"},
+        "status=failed, date range": {
+            "status": "failed",
+            "created_from": "2000-01-01T00:00:00+00:00",
+            "created_to": "2100-01-01T00:00:00+00:00",
+        },
+    }
+    worst = 0.0
+    for label, params in filters.items():
+        timed_get(api, params)  # warm-up: connections, plans, caches
+        runs = [timed_get(api, params) for _ in range(LIST_REPEATS)]
+        median = statistics.median(s for s, _ in runs) * 1000
+        worst = max(worst, median)
+        print(f"| {label} | {runs[0][1]} | {median:.1f} | {max(s for s, _ in runs) * 1000:.1f} |")
+    print(f"first page, median of the slowest filter: {worst:.1f} ms (target < 100 ms)", flush=True)
+
+
+def backup_load(stack: Stack, api: httpx.Client, database: str) -> None:
+    """(f): POST /backups latency at LOAD_RATE requests/s from a second process."""
+    server = register_server(api, "postgres", "bench-load")
+    volume = register_volume(api, Path("var/bench/load-volume"))
+    # One request first, so the server's database list is fetched (and cached) before the load.
+    api.post(
+        "/api/v1/backups",
+        json={"server_id": server["id"], "database": database, "volume_id": volume["id"]},
+    ).raise_for_status()
+    env = {**os.environ, "DATABASEMENT_TOKEN": stack.token}
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("load_backups.py")),
+            "--url",
+            stack.api_url,
+            "--server-id",
+            server["id"],
+            "--volume-id",
+            volume["id"],
+            "--database",
+            database,
+            "--rate",
+            str(LOAD_RATE),
+            "--seconds",
+            str(LOAD_SECONDS),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    print(
+        f"\n## POST /api/v1/backups at {LOAD_RATE:g} req/s for {LOAD_SECONDS:g}s (second process)"
+    )
+    print(
+        f"requests {result['requests']}, accepted {result['accepted']}, errors {result['errors']},"
+        f" achieved {result['rate']} req/s"
+    )
+    print(
+        f"latency p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, p99 {result['p99_ms']} ms"
+        f" (target < 50 ms), max {result['max_ms']} ms",
+        flush=True,
+    )
+
+
+def register_server(api: httpx.Client, database: str, prefix: str) -> dict[str, str]:
+    response = api.post(
+        "/api/v1/servers",
+        json={
+            "name": f"{prefix}-{uuid.uuid4().hex[:8]}",
+            "type": "postgresql",
+            "host": "127.0.0.1",
+            "port": 5432,
+            "username": "postgres",
+            "password": "trust-auth",
+            "database": database,
+        },
+    )
+    response.raise_for_status()
+    server: dict[str, str] = response.json()
+    return server
+
+
+def register_volume(api: httpx.Client, path: Path) -> dict[str, str]:
+    path.mkdir(parents=True, exist_ok=True)
+    response = api.post(
+        "/api/v1/volumes",
+        json={
+            "name": f"bench-{uuid.uuid4().hex[:8]}",
+            "type": "local",
+            "config": {"path": str(path.resolve())},
+        },
+    )
+    response.raise_for_status()
+    volume: dict[str, str] = response.json()
+    return volume
+
+
+async def ensure_tiny(admin_url: str, name: str = "dbm_bench_tiny") -> str:
+    """A database of one small table: the load's backups stay cheap."""
+    admin = await asyncpg.connect(admin_url)
+    try:
+        if not await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            await admin.execute(f'CREATE DATABASE "{name}"')
+            conn = await asyncpg.connect(admin_url.rsplit("/", 1)[0] + f"/{name}")
+            try:
+                await conn.execute("CREATE TABLE t AS SELECT g AS id FROM generate_series(1, 10) g")
+            finally:
+                await conn.close()
+    finally:
+        await admin.close()
+    return name
+
+
+def run_api_benchmarks(stack: Stack, admin_url: str) -> None:
+    """Both control-plane measurements on a running stack. Run last: the load leaves
+    a few thousand tiny backups queued, which the stack's shutdown discards."""
+    api = httpx.Client(
+        base_url=stack.api_url, timeout=60, headers={"Authorization": f"Bearer {stack.token}"}
+    )
+    with api:
+        catalog_listing(stack, api)
+        backup_load(stack, api, asyncio.run(ensure_tiny(admin_url)))
+
+
+def main() -> None:
+    from scripts.bench import PG_ADMIN, RABBIT, VAR, _create_db, _drop_db, pg_url  # noqa: PLC0415
+    from tests.fixtures.resources import delete_namespace  # noqa: PLC0415
+    from tests.support.stack import stack_env, start_stack  # noqa: PLC0415
+
+    VAR.mkdir(parents=True, exist_ok=True)
+    namespace, database = f"benchapi{os.getpid()}", f"dbm_bench_api_{os.getpid()}"
+    asyncio.run(_create_db(database))
+    env = stack_env(namespace=namespace, database_url=pg_url(database), staging=VAR / "staging")
+    stack = start_stack(env, VAR / "logs-api")
+    try:
+        run_api_benchmarks(stack, PG_ADMIN)
+    finally:
+        stack.stop()
+        asyncio.run(_drop_db(database))
+        asyncio.run(delete_namespace(RABBIT, namespace))
+
+
+if __name__ == "__main__":
+    main()
