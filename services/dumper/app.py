@@ -1,6 +1,7 @@
 """The dumper's composition root."""
 
 from pathlib import Path
+from uuid import uuid4
 
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
@@ -45,12 +46,17 @@ def build_dumper(settings: DumperSettings, broker: RabbitBroker, topology: Topol
     )
 
 
-def build_app(settings: DumperSettings) -> AsgiFastStream:
-    """Wire the dumper: broker, pool, migrations, subscribers, health endpoints."""
+def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFastStream:
+    """Wire the dumper: broker, pool, migrations, subscribers, health endpoints.
+
+    `replica` names this process's control queue; a fresh uuid unless given (the AsyncAPI
+    document fixes it to stay stable).
+    """
+    replica_id = replica or str(uuid4())
 
     def register(broker: RabbitBroker, topology: Topology, runtime: Runtime) -> None:
         dumper = build_dumper(settings, broker, topology)
-        handlers.register(broker, topology, runtime, settings, dumper)
+        handlers.register(broker, topology, runtime, settings, dumper, replica=replica_id)
 
     return build_service_app(
         service="dumper",

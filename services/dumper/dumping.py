@@ -7,26 +7,25 @@ propagates, so the message is not acked and comes back for a new attempt.
 
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from contextlib import AbstractAsyncContextManager
-from typing import Protocol
 from uuid import UUID, uuid4
 
 import structlog
 from pydantic import ValidationError
 
+from services.dumper.cancellation import Cancellations
+from services.dumper.checks import Check
 from services.dumper.compression import CompressionOptions, block_compressor
 from services.dumper.errors import DumpError, ToolFailedError
 from services.dumper.pipeline import (
-    BlockSource,
     Pipeline,
     PipelineConfig,
     PipelineResult,
     Progress,
     StagedChunk,
 )
+from services.dumper.ports import Gateway, Launch, Publish
 from services.dumper.settings import DumperSettings
-from services.dumper.stderr import StderrTail, tool_failure
+from services.dumper.stderr import tool_failure
 from services.dumper.tools import DumpPlan
 from shared.events import (
     BackupRequested,
@@ -35,7 +34,6 @@ from shared.events import (
     DumpFinished,
     DumpProgressed,
     DumpStarted,
-    Event,
     utc_now,
 )
 from shared.logging import get_logger
@@ -44,33 +42,6 @@ from shared.specs import ConnectionSpec
 from shared.staging import StagingArea, StagingError, attempt_prefix, chunk_key
 
 log = get_logger(__name__)
-
-Publish = Callable[[Event], Awaitable[None]]
-
-
-class RunningTool(BlockSource, Protocol):
-    """A started dump tool."""
-
-    stderr: StderrTail
-
-    async def wait(self) -> int:
-        """Its exit code."""
-
-    def close(self) -> None:
-        """Kill if running and release its pipes."""
-
-
-Launch = Callable[[Sequence[str], Mapping[str, str]], RunningTool]
-
-
-class Gateway(Protocol):
-    """Database servers as the dumper sees them."""
-
-    def plan(self, spec: ConnectionSpec, database: str) -> AbstractAsyncContextManager[DumpPlan]:
-        """A ready-to-run dump of `database`."""
-
-    async def databases(self, spec: ConnectionSpec) -> list[str]:
-        """User databases on the server."""
 
 
 class Dumper:
@@ -92,6 +63,7 @@ class Dumper:
         self._gateway = gateway
         self._launch = launch
         self._publish = publish
+        self.cancellations = Cancellations()
         self._compression = CompressionOptions(
             gzip_engine=settings.gzip_engine,
             isal_level=settings.isal_level,
@@ -120,14 +92,35 @@ class Dumper:
         """User databases on the server `spec` reaches."""
         return await self._gateway.databases(spec)
 
+    async def test_connection(self, spec: ConnectionSpec, database: str | None) -> list[Check]:
+        """Reachable, authenticated, server version, privileges, dump tool: each a Check."""
+        return await self._gateway.test_connection(spec, database)
+
+    async def refuse(self, request: BackupRequested, reason: str) -> DumpFailed:
+        """Answer a request for a cancelled snapshot without dumping anything."""
+        event = DumpFailed(
+            snapshot_id=request.snapshot_id, reason=reason, destination=request.destination
+        )
+        await self._publish(event)
+        log.warning("dump_refused", reason=reason)
+        return event
+
     async def dump(self, request: BackupRequested, *, attempt: int) -> DumpFinished | DumpFailed:
-        """One attempt; returns the terminal event it published."""
+        """One attempt; returns the terminal event it published.
+
+        A cancellation heard while it runs ends it with DumpFailed(reason of the cancel).
+        """
+        cancelled = self.cancellations.reason(request.snapshot_id)
+        if cancelled is not None:
+            return await self.refuse(request, cancelled)
         attempt_id = uuid4()
         prefix = attempt_prefix(request.snapshot_id, attempt_id)
         began = time.monotonic()
         with structlog.contextvars.bound_contextvars(attempt_id=str(attempt_id), attempt=attempt):
             try:
-                event: DumpFinished | DumpFailed = await self._attempt(request, attempt, attempt_id)
+                event: DumpFinished | DumpFailed = await self.cancellations.run(
+                    request.snapshot_id, self._attempt(request, attempt, attempt_id)
+                )
             except (DumpError, StagingError) as exc:
                 await self._staging.delete_prefix(prefix)
                 event = DumpFailed(

@@ -28,3 +28,7 @@ class ToolFailedError(DumpError):
 
 class StagingStalledError(DumpError):
     """Staged chunks were not taken by the uploader within the stall timeout."""
+
+
+class DumpCancelledError(DumpError):
+    """A user cancelled the snapshot; the attempt is discarded and the snapshot fails."""

@@ -1,4 +1,5 @@
-"""The dumper's subscribers: BackupRequested (work, one at a time) and its queries (RPC)."""
+"""The dumper's subscribers: its work queue (BackupRequested one at a time, and cancellations),
+its own control queue (cancellations of the dump it runs) and its queries (RPC)."""
 
 import asyncio
 import contextlib
@@ -8,10 +9,11 @@ from typing import Any
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 
+from services.dumper.adapters.db import cancel_reason, record_cancel
 from services.dumper.dumping import Dumper
 from services.dumper.queries import answer_query
 from services.dumper.settings import DumperSettings
-from shared.events import BackupRequested
+from shared.events import BackupRequested, SnapshotCancelRequested
 from shared.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
 from shared.service import Runtime
@@ -48,40 +50,77 @@ async def run_stoppable(runtime: Runtime, work: Coroutine[Any, Any, object]) -> 
             runtime.tasks.remove(task)
 
 
+def routed(routing_key: str) -> Any:
+    """A FastStream filter: messages published under `routing_key`."""
+
+    def matches(message: RabbitMessage) -> bool:
+        return message.raw_message.routing_key == routing_key
+
+    return matches
+
+
 def register(
     broker: RabbitBroker,
     topology: Topology,
     runtime: Runtime,
     settings: DumperSettings,
     dumper: Dumper,
+    *,
+    replica: str,
 ) -> None:
-    """Attach the dumper's subscribers to `broker`."""
+    """Attach the dumper's subscribers to `broker`; `replica` names its control queue."""
     schema = settings.schema_name
 
-    @broker.subscriber(
+    work = broker.subscriber(
         topology.queue("dumper"),
         topology.events,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         # One dump at a time per consumer, so replicas share the work.
         channel=Channel(prefetch_count=1),
-        title="dumper.backup_requested",
-        description="Dump one database into staged chunks; acked after its outcome is out.",
+        title="dumper.work",
+        description="Dump one database into staged chunks, acked after its outcome is out; "
+        "remember cancelled snapshots so their queued requests are refused.",
     )
+
+    @work(filter=routed(BackupRequested.routing_key))
     async def on_backup_requested(request: BackupRequested, message: RabbitMessage) -> None:
         if await was_handled(runtime.pool, schema=schema, event_id=request.event_id):
             log.info("request_skipped_duplicate")
             return
-        await run_stoppable(
-            runtime, dumper.dump(request, attempt=attempt_of(message.raw_message.headers))
-        )
+        reason = await cancel_reason(runtime.pool, schema, request.snapshot_id)
+        if reason is not None:
+            await dumper.refuse(request, reason)
+        else:
+            attempt = attempt_of(message.raw_message.headers)
+            await run_stoppable(runtime, dumper.dump(request, attempt=attempt))
         async with runtime.pool.acquire() as conn:
             await mark_handled(conn, schema=schema, event_id=request.event_id)
+
+    @work(filter=routed(SnapshotCancelRequested.routing_key))
+    async def on_cancel_recorded(cancel: SnapshotCancelRequested) -> None:
+        await record_cancel(runtime.pool, schema, cancel.snapshot_id, cancel.reason)
+        dumper.cancellations.cancel(cancel.snapshot_id, cancel.reason)
+        log.info("cancel_recorded")
+
+    @broker.subscriber(
+        topology.dumper_control(replica),
+        topology.events,
+        ack_policy=AckPolicy.ACK,
+        # Its own channel: heard while the work channel's one message is being dumped.
+        channel=Channel(prefetch_count=16),
+        title="dumper.control",
+        description="Every cancellation, on each replica's own queue: the replica running "
+        'that snapshot\'s dump kills it and publishes DumpFailed("cancelled").',
+    )
+    async def on_cancel_requested(cancel: SnapshotCancelRequested) -> None:
+        if dumper.cancellations.cancel(cancel.snapshot_id, cancel.reason):
+            log.info("dump_cancel_requested")
 
     @broker.subscriber(
         topology.dumper_queries,
         ack_policy=AckPolicy.ACK,
         title="dumper.queries",
-        description="Request/reply: list the databases of a server.",
+        description="Request/reply: list the databases of a server, test a connection.",
     )
     async def on_query(body: dict[str, Any]) -> dict[str, Any]:
         return await answer_query(dumper, body)

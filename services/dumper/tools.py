@@ -78,9 +78,17 @@ def choose_pg_dump(candidates: list[Tool], server_version: str) -> Tool:
     )
 
 
-def pg_environment(spec: ConnectionSpec, *, database: str, connect_timeout: int) -> dict[str, str]:
-    """Environment for psql/pg_dump: the connection (password included) without any argv."""
-    return {
+def pg_environment(
+    spec: ConnectionSpec, *, database: str, connect_timeout: int, ca_file: Path | None = None
+) -> dict[str, str]:
+    """Environment for psql/pg_dump: the connection (password included) without any argv.
+
+    TLS: `tls_mode` is libpq's sslmode itself; the CA, when given, sits in a 0600 file.
+    """
+    tls: dict[str, str] = {"PGSSLMODE": spec.tls_mode} if spec.tls_mode else {}
+    if ca_file is not None:
+        tls["PGSSLROOTCERT"] = str(ca_file)
+    return tls | {
         "PGHOST": spec.host,
         "PGPORT": str(spec.port),
         "PGUSER": spec.username,
@@ -97,7 +105,26 @@ def pg_dump_argv(tool: Tool) -> list[str]:
     return [str(tool.path), *PG_DUMP_FLAGS]
 
 
-def mysql_options(spec: ConnectionSpec, *, connect_timeout: int) -> str:
+def mysql_tls_options(spec: ConnectionSpec, *, ca_file: Path | None = None) -> list[str]:
+    """The MariaDB client's ssl options for a libpq-style `tls_mode`.
+
+    disable -> skip-ssl; prefer (or none) -> the client's default; require -> ssl;
+    verify-ca / verify-full -> ssl, ssl-verify-server-cert and the CA when given.
+    """
+    mode = spec.tls_mode
+    if mode == "disable":
+        return ["skip-ssl"]
+    lines = [] if mode in {None, "prefer"} else ["ssl"]
+    if ca_file is not None and mode in {"require", "verify-ca", "verify-full"}:
+        lines.append(f"ssl-ca={_quoted(str(ca_file))}")
+    if mode in {"verify-ca", "verify-full"}:
+        lines.append("ssl-verify-server-cert")
+    return lines
+
+
+def mysql_options(
+    spec: ConnectionSpec, *, connect_timeout: int, ca_file: Path | None = None
+) -> str:
     """The `[client]` options file a MySQL/MariaDB tool reads its connection from."""
     lines = [
         "[client]",
@@ -105,6 +132,7 @@ def mysql_options(spec: ConnectionSpec, *, connect_timeout: int) -> str:
         f"port={spec.port}",
         f"user={_quoted(spec.username)}",
         f"password={_quoted(spec.password.get_secret_value())}",
+        *mysql_tls_options(spec, ca_file=ca_file),
         # Only the interactive clients know connect-timeout; they probe the server first.
         "[mysql]",
         f"connect-timeout={connect_timeout}",

@@ -1,11 +1,10 @@
 """Talk to MySQL/MariaDB through their own clients, the password in a 0600 options file."""
 
 import contextlib
-import os
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from services.dumper.adapters.files import optional_file, private_file
 from services.dumper.adapters.process import run_captured
 from services.dumper.errors import ServerUnreachableError
 from services.dumper.stderr import sanitise
@@ -17,15 +16,12 @@ SYSTEM_DATABASES = frozenset({"mysql", "sys", "information_schema", "performance
 
 @contextlib.contextmanager
 def options_file(spec: ConnectionSpec, *, connect_timeout: int) -> Iterator[Path]:
-    """A private options file holding the connection; deleted when the block ends."""
-    fd, name = tempfile.mkstemp(prefix="databasement-", suffix=".cnf")  # created 0600
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.write(mysql_options(spec, connect_timeout=connect_timeout))
-        yield path
-    finally:
-        path.unlink(missing_ok=True)
+    """A private options file holding the connection (and a CA file beside it when the
+    connection names one); both deleted when the block ends."""
+    with optional_file(spec.tls_ca, suffix=".pem") as ca_file:
+        text = mysql_options(spec, connect_timeout=connect_timeout, ca_file=ca_file)
+        with private_file(text, suffix=".cnf") as path:
+            yield path
 
 
 async def query(
@@ -50,7 +46,7 @@ async def query(
 
 
 async def server_version(
-    client: Path, spec: ConnectionSpec, *, database: str, options: Path, within: float
+    client: Path, spec: ConnectionSpec, *, database: str | None, options: Path, within: float
 ) -> str:
     """`SELECT VERSION()` in `database`, so a missing database or bad login shows now."""
     rows = await query(
@@ -65,3 +61,11 @@ async def user_databases(
     """Databases a backup can take: the system schemas left out."""
     rows = await query(client, spec, "SHOW DATABASES", options=options, within=within)
     return sorted(name for name in rows if name not in SYSTEM_DATABASES)
+
+
+async def grants(client: Path, spec: ConnectionSpec, *, options: Path, within: float) -> list[str]:
+    """`SHOW GRANTS` of the connected user: one `GRANT ... ON ... TO ...` line each.
+
+    The lines may carry a password hash; they are parsed, never logged or returned.
+    """
+    return await query(client, spec, "SHOW GRANTS", options=options, within=within)

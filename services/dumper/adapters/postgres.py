@@ -1,8 +1,10 @@
 """Ask a PostgreSQL server its version and databases (asyncpg), with errors in words."""
 
 import socket
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Literal
 
 import asyncpg
 
@@ -15,10 +17,42 @@ SELECT datname FROM pg_database
 WHERE datallowconn AND NOT datistemplate AND datname <> 'postgres'
 ORDER BY datname
 """
+UNREADABLE = r"""
+SELECT n.nspname AS schema, c.relname AS name, c.relkind = 'S' AS is_sequence,
+       has_schema_privilege(n.oid, 'USAGE')
+       AND CASE WHEN c.relkind = 'S' THEN has_sequence_privilege(c.oid, 'SELECT')
+                ELSE has_table_privilege(c.oid, 'SELECT') END AS readable
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'S')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp%'
+ORDER BY 1, 2
+"""
+
+
+SslOption = Literal["prefer", "require", False] | ssl.SSLContext
+
+
+def ssl_option(spec: ConnectionSpec) -> SslOption:
+    """asyncpg's `ssl` for the connection's `tls_mode` (libpq sslmode semantics)."""
+    mode = spec.tls_mode or "prefer"
+    if mode == "disable":
+        return False
+    if mode == "prefer":
+        return "prefer"
+    if mode == "require":
+        return "require"
+    context = (
+        ssl.create_default_context(cadata=spec.tls_ca)
+        if spec.tls_ca
+        else ssl.create_default_context()
+    )
+    context.check_hostname = mode == "verify-full"
+    return context
 
 
 @asynccontextmanager
-async def _connected(
+async def connected(
     spec: ConnectionSpec, *, database: str, within: float
 ) -> AsyncIterator[asyncpg.Connection]:
     where = f"PostgreSQL at {spec.host}:{spec.port}"
@@ -30,7 +64,7 @@ async def _connected(
             password=spec.password.get_secret_value(),
             database=database,
             timeout=within,
-            ssl="prefer",
+            ssl=ssl_option(spec),
             server_settings={"application_name": "databasement-dumper"},
         )
     except asyncpg.InvalidCatalogNameError as exc:
@@ -61,13 +95,21 @@ def _os_reason(exc: OSError) -> str:
 
 async def server_version(spec: ConnectionSpec, *, database: str, within: float) -> str:
     """The server's version string, connecting to `database` (so a missing one shows now)."""
-    async with _connected(spec, database=database, within=within) as conn:
+    async with connected(spec, database=database, within=within) as conn:
         version: str = await conn.fetchval(VERSION)
         return version
 
 
 async def user_databases(spec: ConnectionSpec, *, within: float) -> list[str]:
     """Databases a backup can take: templates and `postgres` left out."""
-    async with _connected(spec, database="postgres", within=within) as conn:
+    async with connected(spec, database="postgres", within=within) as conn:
         rows = await conn.fetch(DATABASES)
         return [row["datname"] for row in rows]
+
+
+async def unreadable(conn: asyncpg.Connection) -> tuple[list[str], int, int]:
+    """(tables and sequences the user cannot SELECT, table count, sequence count)."""
+    rows = await conn.fetch(UNREADABLE)
+    missing = [f"{row['schema']}.{row['name']}" for row in rows if not row["readable"]]
+    sequences = sum(1 for row in rows if row["is_sequence"])
+    return missing, len(rows) - sequences, sequences

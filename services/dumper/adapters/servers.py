@@ -5,6 +5,9 @@ from contextlib import asynccontextmanager
 
 from services.dumper.adapters import mysql, postgres
 from services.dumper.adapters.discovery import ToolFinder
+from services.dumper.adapters.files import optional_file
+from services.dumper.adapters.probing import ConnectionTester
+from services.dumper.checks import Check
 from services.dumper.errors import ToolNotFoundError
 from services.dumper.tools import (
     MYSQL_CLIENTS,
@@ -26,6 +29,7 @@ class ServerGateway:
     def __init__(self, finder: ToolFinder, *, connect_timeout: int) -> None:
         self._finder = finder
         self._timeout = connect_timeout
+        self._tester = ConnectionTester(finder, timeout=connect_timeout)
 
     @asynccontextmanager
     async def plan(self, spec: ConnectionSpec, database: str) -> AsyncIterator[DumpPlan]:
@@ -34,8 +38,11 @@ class ServerGateway:
         if spec.type == "postgresql":
             version = await postgres.server_version(spec, database=database, within=self._timeout)
             tool = choose_pg_dump(await self._finder.pg_dumps(), version)
-            env = pg_environment(spec, database=database, connect_timeout=self._timeout)
-            yield DumpPlan(tool, pg_dump_argv(tool), env, version, secrets)
+            with optional_file(spec.tls_ca, suffix=".pem") as ca_file:
+                env = pg_environment(
+                    spec, database=database, connect_timeout=self._timeout, ca_file=ca_file
+                )
+                yield DumpPlan(tool, pg_dump_argv(tool), env, version, secrets)
             return
         client = await self._require(MYSQL_CLIENTS[spec.type])
         dump_tool = await self._require(MYSQL_DUMPS[spec.type])
@@ -55,6 +62,10 @@ class ServerGateway:
             return await mysql.user_databases(
                 client.path, spec, options=options, within=self._timeout
             )
+
+    async def test_connection(self, spec: ConnectionSpec, database: str | None) -> list[Check]:
+        """Reachable, authenticated, server version, privileges, dump tool."""
+        return await self._tester.run(spec, database)
 
     async def _require(self, names: tuple[str, ...]) -> Tool:
         tool = await self._finder.first(names)
