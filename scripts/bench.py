@@ -8,6 +8,9 @@ repeats:
   (d) Databasement with zstd.
 It prints the times, the ratios (c)/(a), (c)/(b), (d)/(b), the compressed sizes, and the
 dumper's and uploader's peak RSS. Databases are built once and reused between runs.
+Then, on the same stack, the control plane (scripts/bench_api.py): (e) the first page of
+GET /api/v1/snapshots with filters over 100,000 records, (f) POST /api/v1/backups p99 at
+200 req/s from a second process.
 
 Sizes are settable: BENCH_PG_SCALES (pgbench scale factors, default "10,140"),
 BENCH_MARIA_ROWS (default "400000,5000000"), BENCH_REPEATS (default 2).
@@ -32,6 +35,7 @@ import pymysql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from scripts.bench_api import run_api_benchmarks
 from tests.fixtures.resources import delete_namespace
 from tests.support.stack import Stack, stack_env, start_stack
 
@@ -303,6 +307,7 @@ def main() -> None:
             report(f"MariaDB {name}", measure(stack, "mariadb", name, volume))
             shutil.rmtree(volume, ignore_errors=True)
             volume.mkdir()
+        run_api_benchmarks(stack, PG_ADMIN)
     finally:
         stack.stop()
         asyncio.run(_drop_db(database))
