@@ -1,4 +1,4 @@
-"""No secret in any event, log line or process argv while backups run.
+"""No secret (passwords, keys, the API token) in any event, log line or argv while backups run.
 
 The event spy and the argv sampler run for the whole e2e session, so this scan also covers
 every backup the other end-to-end tests ran before it; this test adds one of its own with a
@@ -58,7 +58,9 @@ class TestNoSecretLeaks:
             "S3 secret key": s3_server.admin.secret_key,
             "seal key": stack.env["SEAL_KEY"],
             "credentials key": stack.env["API_CREDENTIALS_KEY"],
+            "API token": stack.token,
         }
+        assert stack.token, "the stack has no token: the scan would prove nothing"
         events = b"\n".join(event_spy.bodies).decode(errors="replace")
         assert event_spy.bodies, "the spy saw no events: the scan would prove nothing"
         logs = stack.logs()
