@@ -205,6 +205,7 @@ class Assembler:
                     manifest_path=manifest_path,
                     size=finished.size,
                     sha256=finished.sha256,
+                    manifest=manifest,
                 )
             )
         log.info("backup_stored", path=plan.upload.artifact_key, size=finished.size)

@@ -1,4 +1,5 @@
-"""The uploader's subscriber: chunks, finished dumps and failed dumps, on one queue."""
+"""The uploader's subscribers: chunks, finished and failed dumps and deletions on its work
+queue; volume tests and free space on its query queue (RPC)."""
 
 from typing import Any
 
@@ -9,7 +10,14 @@ from services.uploader.adapters.db import UploadRepository
 from services.uploader.adapters.volumes import VolumeOpener
 from services.uploader.assembly import Assembler
 from services.uploader.settings import UploaderSettings
-from shared.events import ChunkStaged, DumpFailed, DumpFinished, Event
+from services.uploader.volume_admin import answer_query, delete_snapshot
+from shared.events import (
+    ChunkStaged,
+    DumpFailed,
+    DumpFinished,
+    Event,
+    SnapshotDeleteRequested,
+)
 from shared.logging import get_logger
 from shared.messaging import publish_event
 from shared.sealing import Sealer
@@ -45,7 +53,8 @@ def register(
         # Several messages in hand at once, so chunks upload concurrently.
         channel=Channel(prefetch_count=settings.prefetch),
         title="uploader.events",
-        description="ChunkStaged, DumpFinished and DumpFailed: chunks into volumes.",
+        description="ChunkStaged, DumpFinished and DumpFailed: chunks into volumes; "
+        "SnapshotDeleteRequested: a snapshot's artifact and manifest removed.",
     )
     async def on_event(body: dict[str, Any], message: RabbitMessage) -> None:
         routing_key = message.raw_message.routing_key
@@ -55,5 +64,16 @@ def register(
             await assembler().dump_finished(DumpFinished.model_validate(body))
         elif routing_key == DumpFailed.routing_key:
             await assembler().dump_failed(DumpFailed.model_validate(body))
+        elif routing_key == SnapshotDeleteRequested.routing_key:
+            await delete_snapshot(volumes, SnapshotDeleteRequested.model_validate(body), publish)
         else:
             log.warning("event_ignored", routing_key=routing_key)
+
+    @broker.subscriber(
+        topology.uploader_queries,
+        ack_policy=AckPolicy.ACK,
+        title="uploader.queries",
+        description="Request/reply: test a volume (write, read, delete a probe), its free space.",
+    )
+    async def on_query(body: dict[str, Any]) -> dict[str, Any]:
+        return await answer_query(volumes, body)

@@ -27,7 +27,11 @@ class VolumeOpener:
 
     def open(self, destination: Destination) -> Volume:
         """The volume driver; raises `UnsealError` when the seal key does not open it."""
-        token = destination.volume
+        return self.open_sealed(destination.volume)
+
+    def open_sealed(self, token: str) -> Volume:
+        """The driver of a sealed volume spec; `UnsealError` or `ValidationError` if it won't
+        open."""
         volume = self._cache.get(token)
         if volume is None:
             volume = open_volume(self._specs.validate_python(self._sealer.unseal(token)))

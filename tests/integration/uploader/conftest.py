@@ -31,7 +31,13 @@ from shared.staging import LocalStaging, attempt_prefix, chunk_key
 from shared.topology import Topology
 
 MIB = 1024 * 1024
-WATCHED = ("chunk.stored", "backup.stored", "upload.failed")
+WATCHED = (
+    "chunk.stored",
+    "backup.stored",
+    "upload.failed",
+    "snapshot.deleted",
+    "snapshot.delete_failed",
+)
 
 
 def gzip_member(size: int) -> tuple[bytes, bytes]:
