@@ -124,6 +124,19 @@ async def _wait_serving(replica: Replica) -> None:
     raise AssertionError(f"the api replica did not serve within {START_TIMEOUT}s")
 
 
+async def wait_terminal(api, snapshot_id: str, timeout: float = 90) -> dict:
+    """Poll the stack's own api (it asks the catalog) until the snapshot is terminal;
+    404 until the relayed request reaches the catalog."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = await api.http.get(f"/api/v1/snapshots/{snapshot_id}")
+        assert response.status_code in {200, 404}, response.text
+        if response.status_code == 200 and response.json()["status"] in {"completed", "failed"}:
+            return response.json()
+        await asyncio.sleep(0.3)
+    raise AssertionError(f"snapshot {snapshot_id} not terminal after {timeout}s")
+
+
 class TestBrokerOutage:
     async def test_backup_accepted_while_broker_away_completes_when_it_returns(
         self, api, replica, broker_proxy, tiny_db, tmp_path: Path
@@ -172,5 +185,5 @@ class TestBrokerOutage:
 
             await broker_proxy.open()
 
-            done = await api.wait_terminal(snapshot["id"], timeout=90)
+            done = await wait_terminal(api, snapshot["id"])
             assert done["status"] == "completed", done.get("error")

@@ -23,7 +23,7 @@ EXIT_FAILED = 3
 
 @pytest.fixture
 def cli(stack) -> Cli:
-    return Cli(stack.api_url, getattr(stack, "token", None))
+    return Cli(stack.api_url, stack.token)
 
 
 @pytest.fixture
@@ -108,6 +108,29 @@ class TestCliBackup:
         [reason] = [line for line in result.stderr.splitlines() if "backup failed" in line]
         assert tiny_db in reason
         assert reason.split(":", 3)[-1].strip() != "no reason given"
+
+
+class TestCliTokens:
+    async def test_created_token_works_until_revoked(self, cli, stack):
+        name = unique("cli-token-")
+        created = await cli.run("tokens", "create", name)
+        assert created.returncode == 0, created.stderr
+        token = created.stdout.strip()
+        assert token.startswith("dbm_")
+        assert token not in created.stderr
+
+        assert (await cli.run("servers", "list", token=token)).returncode == 0
+        listed = await cli.run("tokens", "list", "--json")
+        assert listed.returncode == 0, listed.stderr
+        assert token not in listed.stdout
+        [mine] = [t for t in json.loads(listed.stdout) if t["name"] == name]
+        assert mine["last_used_at"] is not None
+
+        revoked = await cli.run("tokens", "revoke", mine["id"])
+        assert revoked.returncode == 0, revoked.stderr
+        refused = await cli.run("servers", "list", token=token)
+        assert_one_sentence(refused, "the API refused the token")
+        assert token not in stack.logs()
 
 
 class TestCliRefusals:

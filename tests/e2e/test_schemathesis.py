@@ -28,8 +28,8 @@ def api_schema(stack):
 
 
 def auth_headers(stack) -> dict[str, str]:
-    token = getattr(stack, "token", None)
-    return {"Authorization": f"Bearer {token}"} if token else {}
+    assert stack.token, "the stack has no token"
+    return {"Authorization": f"Bearer {stack.token}"}
 
 
 def fuzz(
@@ -52,7 +52,7 @@ def fuzz(
         if response.status_code >= 500:
             server_errors.append(
                 f"{operation.label}: {response.status_code} for {case.method}"
-                f" {case.formatted_path} {response.text[:200]}"
+                f" {case.formatted_path} body={case.body!r:.300} -> {response.text[:200]}"
             )
 
     exercise()
