@@ -69,7 +69,8 @@ def service_broker(service: str) -> RabbitBroker:
         broker: RabbitBroker = api.state.runtime.broker
         return broker
     if service == "dumper":
-        return _broker_of(build_dumper(DumperSettings(broker=_BROKER)))
+        # A fixed replica name keeps the control queue (one per process) stable in the doc.
+        return _broker_of(build_dumper(DumperSettings(broker=_BROKER), replica="<replica>"))
     if service == "uploader":
         return _broker_of(build_uploader(UploaderSettings(broker=_BROKER)))
     if service == "catalog":

@@ -123,4 +123,8 @@ def register(
         description="Request/reply: list the databases of a server, test a connection.",
     )
     async def on_query(body: dict[str, Any]) -> dict[str, Any]:
-        return await answer_query(dumper, body)
+        try:
+            return await answer_query(dumper, body)
+        except Exception:  # the asker gets a sentence, not a timeout
+            log.exception("query_failed")
+            return {"ok": False, "error": "the dumper failed to answer this query"}

@@ -76,4 +76,8 @@ def register(
         description="Request/reply: test a volume (write, read, delete a probe), its free space.",
     )
     async def on_query(body: dict[str, Any]) -> dict[str, Any]:
-        return await answer_query(volumes, body)
+        try:
+            return await answer_query(volumes, body)
+        except Exception:  # the asker gets a sentence, not a timeout
+            log.exception("query_failed")
+            return {"ok": False, "error": "the uploader failed to answer this query"}

@@ -153,6 +153,8 @@ class LocalVolume:
             yield
         except OSError as exc:
             raise self._explain(exc) from exc
+        except ValueError as exc:  # a path the OS refuses outright, e.g. with a NUL byte
+            raise VolumeError(f"the volume path is invalid: {exc}") from exc
 
     def _require_root(self) -> None:
         """Never create the volume's own directory: a missing one is a misconfiguration."""
