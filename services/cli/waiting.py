@@ -7,12 +7,14 @@ from rich.filesize import decimal
 from rich.progress import (
     BarColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
-    TransferSpeedColumn,
 )
+from rich.text import Text
 
 from services.cli.client import Client
 from services.cli.errors import CliError
@@ -20,6 +22,16 @@ from services.cli.render import err
 
 TERMINAL = frozenset({"completed", "failed", "deleted"})
 POLL_SECONDS = 0.5
+
+
+class RateColumn(ProgressColumn):
+    """Bytes per second: the recent rate, or the average while there are too few samples."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.speed
+        if speed is None and task.elapsed:
+            speed = task.completed / task.elapsed
+        return Text(f"{decimal(int(speed))}/s" if speed else "-", style="progress.data.speed")
 
 
 def bytes_dumped(snapshot: dict[str, Any]) -> int:
@@ -39,7 +51,7 @@ def wait_for(
         TextColumn("{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[status]:<11} {task.fields[dumped]:>10}"),
-        TransferSpeedColumn(),
+        RateColumn(),
         TimeElapsedColumn(),
         console=err,
     ) as progress:

@@ -33,10 +33,14 @@ async def tiny_db(postgres_url: str) -> AsyncIterator[str]:
     await drop_postgres(postgres_url, name)
 
 
-async def add_pg_server(cli: Cli, name: str, *, port: int = 5432) -> dict:
+async def add_pg_server(
+    cli: Cli, name: str, *, port: int = 5432, database: str | None = None
+) -> dict:
+    """The local PostgreSQL (trust auth); `database` scopes its connection test."""
+    scope = ["--database", database] if database else []
     result = await cli.run(
         "servers", "add", name, "--type", "postgresql", "--host", "127.0.0.1",
-        "--port", str(port), "--username", "postgres", "--password-stdin", "--json",
+        "--port", str(port), "--username", "postgres", "--password-stdin", "--json", *scope,
         stdin="trust-auth\n",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -52,7 +56,8 @@ async def add_local_volume(cli: Cli, name: str, path: Path) -> dict:
 class TestCliBackup:
     async def test_add_test_backup_list_and_download(self, cli, tiny_db, tmp_path):
         server_name, volume_name = unique("cli-pg-"), unique("cli-vol-")
-        server = await add_pg_server(cli, server_name)
+        # Scoped to its database, so the privilege check ignores other tests' databases.
+        server = await add_pg_server(cli, server_name, database=tiny_db)
         assert "password" not in json.dumps(server)
 
         tested = await cli.run("servers", "test", server_name, "--json")
@@ -90,6 +95,34 @@ class TestCliBackup:
         assert fetched.returncode == 0, fetched.stderr
         assert target.stat().st_size == snapshot["size"]
         subprocess.run(["gzip", "-t", str(target)], check=True)
+
+    async def test_s3_volume_download_follows_the_presigned_redirect(
+        self, cli, tiny_db, tmp_path, s3_server, s3_bucket
+    ):
+        server_name, volume_name = unique("cli-pg-"), unique("cli-s3-")
+        await add_pg_server(cli, server_name)
+        added = await cli.run(
+            "volumes", "add", volume_name, "--type", "s3", "--endpoint", s3_server.endpoint,
+            "--bucket", s3_bucket, "--access-key", s3_server.admin.access_key,
+            "--secret-key-stdin", "--insecure", "--json",
+            stdin=s3_server.admin.secret_key + "\n",
+        )  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        assert s3_server.admin.secret_key not in added.stdout
+        backed_up = await cli.run(
+            "backup", server_name, "--database", tiny_db, "--volume", volume_name, "--json"
+        )
+        assert backed_up.returncode == 0, backed_up.stderr
+        [snapshot] = json.loads(backed_up.stdout)
+
+        fetched = await cli.run("snapshots", "download", snapshot["id"], "-o", str(tmp_path))
+
+        assert fetched.returncode == 0, fetched.stderr
+        artifact = Path(fetched.stdout.strip())
+        assert artifact.parent == tmp_path
+        assert artifact.name.endswith(".sql.gz")
+        assert artifact.stat().st_size == snapshot["size"]
+        subprocess.run(["gzip", "-t", str(artifact)], check=True)
 
     async def test_failed_backup_exits_3_with_the_reason(self, cli, tiny_db, tmp_path):
         """The volume's directory cannot be created (its parent is a file): the upload fails."""
