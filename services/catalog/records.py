@@ -16,8 +16,8 @@ from services.catalog.status import (
     apply_event,
     fail,
     is_snapshot_event,
-    stuck_reason,
 )
+from services.catalog.timeouts import stuck_reason
 from shared.events import Event
 from shared.idempotency import handle_once
 

@@ -11,7 +11,7 @@ one keeps running until the dumper's DumpFailed("cancelled") (or the sweeper) en
 SnapshotDeleteFailed keeps the status and records `delete_error`.
 """
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -121,9 +121,23 @@ def apply_event(record: SnapshotRecord | None, event: Event, *, now: datetime) -
         return _requested(current, event)
     if isinstance(event, DELETION):
         return _deletion(current, event)
+    if isinstance(event, DumpFinished) and _stored_attempt(current, event):
+        # Overtaken by its BackupStored: the status stands, the dump's totals fill in.
+        return current.model_copy(
+            update={
+                "bytes_dumped": max(current.bytes_dumped, event.raw_size),
+                "bytes_compressed": event.size,
+                "chunks_staged": event.chunk_count,
+                "started_at": event.started_at,
+            }
+        )
     if current.terminal:
         return current
     return _moved(current, event)
+
+
+def _stored_attempt(record: SnapshotRecord, event: DumpFinished) -> bool:
+    return record.status == "completed" and record.attempt_id == event.attempt_id
 
 
 def _moved(current: SnapshotRecord, event: Event) -> SnapshotRecord:
@@ -237,18 +251,3 @@ def _newer_attempt(record: SnapshotRecord, event: Activity) -> bool:
     if not isinstance(event, DumpStarted | DumpProgressed):
         return False
     return event.occurred_at >= record.started_at
-
-
-def stuck_reason(
-    record: SnapshotRecord, *, now: datetime, progress_timeout: float, pending_timeout: float
-) -> str | None:
-    """Why a record that no event moves any more must fail, or None while it may still move."""
-    if record.status == "in_progress" and now - record.last_event_at >= _span(progress_timeout):
-        return f"no progress for {progress_timeout:g} s"
-    if record.status == "pending" and now - record.created_at >= _span(pending_timeout):
-        return f"not started within {pending_timeout:g} s"
-    return None
-
-
-def _span(seconds: float) -> timedelta:
-    return timedelta(seconds=seconds)

@@ -135,3 +135,21 @@ class TestDetail:
     def test_an_unexpected_payload_falls_back_to_the_event_type(self):
         assert summarise("DumpStarted", {}) == "DumpStarted"
         assert summarise("SomethingNew", {"x": 1}) == "SomethingNew"
+
+
+class TestLateDumpFinished:
+    def test_a_dump_finished_after_its_backup_stored_fills_the_totals(self):
+        sid, attempt = uuid4(), uuid4()
+        record = fold([requested(sid), stored(sid, attempt, 9), finished(sid, attempt, 3, 8192)])
+        assert record.status == "completed"
+        assert (record.bytes_dumped, record.bytes_compressed, record.chunks_staged) == (
+            8192,
+            100,
+            1,
+        )
+        assert record.started_at == at(1)
+
+    def test_a_dump_finished_of_another_attempt_changes_nothing(self):
+        sid, attempt = uuid4(), uuid4()
+        record = fold([requested(sid), stored(sid, attempt, 9), finished(sid, uuid4(), 3, 8192)])
+        assert record.bytes_dumped == 0

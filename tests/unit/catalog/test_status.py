@@ -2,7 +2,8 @@
 
 from uuid import uuid4
 
-from services.catalog.status import SnapshotRecord, apply_event, fail, stuck_reason
+from services.catalog.status import SnapshotRecord, apply_event, fail
+from services.catalog.timeouts import stuck_reason
 from shared.events import ChunkStaged, ChunkStored, DumpFailed, Event, UploadFailed
 from tests.support.snapshot_events import (
     at,
