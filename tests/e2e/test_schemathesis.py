@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, Phase
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(150)]
 
-EXAMPLES_PER_OPERATION = 12
+EXAMPLES_PER_OPERATION = 30
 BUDGET_SECONDS = 75.0
 """Operations not started within this budget are reported, and fail the test."""
 
