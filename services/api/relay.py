@@ -33,8 +33,11 @@ class OutboxRelay:
             self._wake.clear()
             if await self.drain():
                 continue
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow the shutdown's
+            # cancellation when the wake-up lands at the same moment, and the relay never ends.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._interval)
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
 
     async def drain(self) -> int:
         """One batch; how many events were published. Never raises but on cancellation."""

@@ -55,14 +55,15 @@ async def running_api(settings: ApiSettings) -> AsyncIterator[httpx.AsyncClient]
 DATABASES = ["shop", "crm", "postgres", "template1"]
 
 
-class FakeDumper:
-    """Answers the dumper's queries with `replies[op]`, and records what it was asked."""
+class FakeService:
+    """Answers a service's queries with `replies[op]`, and records what it was asked."""
 
-    def __init__(self) -> None:
-        self.replies: dict[str, dict[str, Any]] = {
-            "list_databases": {"ok": True, "databases": list(DATABASES)},
-        }
+    def __init__(self, replies: dict[str, dict[str, Any]] | None = None) -> None:
+        self.replies: dict[str, dict[str, Any]] = replies or {}
         self.asked: list[dict[str, Any]] = []
+
+
+FakeDumper = FakeService
 
 
 @contextlib.asynccontextmanager
@@ -96,10 +97,37 @@ async def dumper(
     if not dumper_running:
         yield None
         return
-    fake = FakeDumper()
+    fake = FakeService({"list_databases": {"ok": True, "databases": list(DATABASES)}})
     queue = Topology(namespace, 2).dumper_queries
     async with fake_service(rabbit_url, queue, fake.replies, fake.asked):
         yield fake
+
+
+@pytest.fixture
+async def fake_catalog(rabbit_url: str, namespace: str) -> AsyncIterator[FakeService]:
+    """A catalog answering whatever a test puts in `replies` (not with `catalog_app`)."""
+    fake = FakeService()
+    queue = Topology(namespace, 2).catalog_queries
+    async with fake_service(rabbit_url, queue, fake.replies, fake.asked):
+        yield fake
+
+
+@pytest.fixture
+async def fake_uploader(rabbit_url: str, namespace: str) -> AsyncIterator[FakeService]:
+    """An uploader answering whatever a test puts in `replies`."""
+    fake = FakeService()
+    queue = Topology(namespace, 2).uploader_queries
+    async with fake_service(rabbit_url, queue, fake.replies, fake.asked):
+        yield fake
+
+
+@pytest.fixture
+async def snapshot_requests(rabbit_url: str, namespace: str) -> AsyncIterator[Callable[[], Any]]:
+    """A test queue bound to the api's deletion and cancellation events."""
+    async with event_queue(
+        rabbit_url, namespace, ("snapshot.delete_requested", "snapshot.cancel_requested")
+    ) as next_message:
+        yield next_message
 
 
 @pytest.fixture
@@ -131,6 +159,15 @@ async def catalog_app(rabbit_url: str, namespace: str, pg_database: str) -> Asyn
 @pytest.fixture
 async def backup_requests(rabbit_url: str, namespace: str) -> AsyncIterator[Callable[[], Any]]:
     """A test queue bound to `backup.requested`; call the fixture to get the next message."""
+    async with event_queue(rabbit_url, namespace, ("backup.requested",)) as next_message:
+        yield next_message
+
+
+@contextlib.asynccontextmanager
+async def event_queue(
+    rabbit_url: str, namespace: str, keys: tuple[str, ...]
+) -> AsyncIterator[Callable[..., Any]]:
+    """An exclusive queue bound to `keys`; yields a function awaiting its next message."""
     connection = await aio_pika.connect(rabbit_url)
     async with connection:
         channel = await connection.channel()
@@ -139,7 +176,8 @@ async def backup_requests(rabbit_url: str, namespace: str) -> AsyncIterator[Call
             topology.events.name, aio_pika.ExchangeType.TOPIC, durable=True
         )
         queue = await channel.declare_queue(exclusive=True)
-        await queue.bind(exchange, routing_key="backup.requested")
+        for key in keys:
+            await queue.bind(exchange, routing_key=key)
 
         async def next_message(timeout: float = 10) -> aio_pika.abc.AbstractIncomingMessage:
             async with asyncio.timeout(timeout):
