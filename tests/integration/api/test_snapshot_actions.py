@@ -1,0 +1,291 @@
+"""Snapshots: list filters and pages, detail, download, delete and cancel through the outbox."""
+
+import io
+from pathlib import Path
+from typing import Any
+from uuid import uuid4
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from shared.events import SnapshotCancelRequested, SnapshotDeleteRequested
+from shared.sealing import Sealer
+from shared.settings import DEV_SEAL_KEY
+from tests.integration.api.conftest import register
+
+pytestmark = pytest.mark.integration
+
+KEY = "prod/shop/20260101T000000Z_x.sql.gz"
+
+
+def snapshot(volume_id: str, **changes: Any) -> dict[str, Any]:
+    """A snapshot as the catalog answers get_snapshot."""
+    return {
+        "id": str(uuid4()),
+        "status": "completed",
+        "server_id": str(uuid4()),
+        "server_name": "prod",
+        "database": "shop",
+        "volume_id": volume_id,
+        "compression": "gzip",
+        "created_at": "2026-01-01T00:00:00+00:00",
+        "started_at": "2026-01-01T00:00:01+00:00",
+        "finished_at": "2026-01-01T00:00:04+00:00",
+        "bytes_dumped": 100,
+        "size": 11,
+        "sha256": "ab" * 32,
+        "path": KEY,
+        "error": None,
+    } | changes
+
+
+def answer(fake_catalog, found: dict[str, Any] | None) -> None:
+    fake_catalog.replies["get_snapshot"] = (
+        {"ok": True, "snapshot": found} if found else {"ok": False, "error": "not_found"}
+    )
+
+
+class TestList:
+    async def test_filters_sort_and_cursor_are_passed_to_the_catalog(self, api, fake_catalog):
+        item = snapshot(str(uuid4()))
+        fake_catalog.replies["list_snapshots"] = {
+            "ok": True,
+            "snapshots": [item],
+            "next_cursor": "abc",
+        }
+        server_id, volume_id = str(uuid4()), str(uuid4())
+        params = {
+            "server_id": server_id,
+            "database": "shop",
+            "volume_id": volume_id,
+            "status": "completed",
+            "created_from": "2026-01-01T00:00:00Z",
+            "created_to": "2026-02-01T00:00:00",
+            "sort": "-size",
+            "limit": 10,
+            "cursor": "xyz",
+        }
+        response = await api.get("/api/v1/snapshots", params=params)
+        assert response.status_code == 200, response.text
+        assert response.json()["next_cursor"] == "abc"
+        assert [s["id"] for s in response.json()["items"]] == [item["id"]]
+        asked = fake_catalog.asked[-1]
+        assert asked["op"] == "list_snapshots"
+        assert {k: asked[k] for k in ("server_id", "database", "volume_id", "status")} == {
+            "server_id": server_id,
+            "database": "shop",
+            "volume_id": volume_id,
+            "status": "completed",
+        }
+        assert (asked["sort"], asked["limit"], asked["cursor"]) == ("-size", 10, "xyz")
+        assert asked["created_from"] == "2026-01-01T00:00:00+00:00"
+        assert asked["created_to"] == "2026-02-01T00:00:00+00:00"
+
+    async def test_defaults_are_newest_first_fifty(self, api, fake_catalog):
+        fake_catalog.replies["list_snapshots"] = {"ok": True, "snapshots": [], "next_cursor": None}
+        response = await api.get("/api/v1/snapshots")
+        assert response.json() == {"items": [], "next_cursor": None}
+        asked = fake_catalog.asked[-1]
+        assert (asked["sort"], asked["limit"], asked["cursor"]) == ("-created_at", 50, None)
+
+    @pytest.mark.parametrize(
+        "params",
+        [{"limit": 0}, {"limit": 501}, {"sort": "name"}, {"status": "done"}, {"server_id": "x"}],
+    )
+    async def test_invalid_parameters_are_422(self, api, params):
+        response = await api.get("/api/v1/snapshots", params=params)
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith("invalid request: ")
+
+    async def test_a_cursor_the_catalog_refuses_is_422(self, api, fake_catalog):
+        fake_catalog.replies["list_snapshots"] = {
+            "ok": False,
+            "error": "invalid query: cursor (the cursor is malformed)",
+        }
+        response = await api.get("/api/v1/snapshots", params={"cursor": "bogus"})
+        assert response.status_code == 422
+        assert "cursor" in response.json()["detail"]
+
+    async def test_pending_requests_merge_only_into_the_first_unfiltered_page(
+        self, api, fake_catalog
+    ):
+        fake_catalog.replies["list_snapshots"] = {"ok": True, "snapshots": [], "next_cursor": None}
+        answer(fake_catalog, None)
+        server_id, volume_id = await register(api)
+        body = {"server_id": server_id, "database": "shop", "volume_id": volume_id}
+        accepted = (await api.post("/api/v1/backups", json=body)).json()["snapshots"][0]
+        first = (await api.get("/api/v1/snapshots")).json()["items"]
+        assert [s["id"] for s in first] == [accepted["id"]]
+        for params in ({"cursor": "next"}, {"database": "shop"}, {"sort": "size"}):
+            assert (await api.get("/api/v1/snapshots", params=params)).json()["items"] == []
+
+
+class TestDetail:
+    async def test_manifest_timeline_progress_and_duration_pass_through(self, api, fake_catalog):
+        detail = snapshot(str(uuid4())) | {
+            "progress": {"bytes_dumped": 100, "bytes_compressed": 11, "chunks_staged": 1},
+            "duration_seconds": 3.0,
+            "manifest_path": "prod/shop/x.manifest.json",
+            "manifest": {"format": 1, "chunks": []},
+            "timeline": [
+                {
+                    "event_type": "BackupRequested",
+                    "occurred_at": "2026-01-01T00:00:00+00:00",
+                    "summary": "backup of shop on prod requested",
+                }
+            ],
+        }
+        answer(fake_catalog, detail)
+        response = await api.get(f"/api/v1/snapshots/{detail['id']}")
+        assert response.status_code == 200
+        body = response.json()
+        assert body["manifest"] == {"format": 1, "chunks": []}
+        assert body["duration_seconds"] == 3.0
+        assert body["progress"]["chunks_staged"] == 1
+        assert body["timeline"][0]["summary"] == "backup of shop on prod requested"
+
+
+class TestDelete:
+    async def test_a_completed_snapshot_is_deleted_through_the_outbox(
+        self, api, fake_catalog, snapshot_requests
+    ):
+        _, volume_id = await register(api)
+        found = snapshot(volume_id)
+        answer(fake_catalog, found)
+        response = await api.delete(f"/api/v1/snapshots/{found['id']}")
+        assert response.status_code == 202
+        assert response.json() == {"id": found["id"], "status": "deleting"}
+        event = SnapshotDeleteRequested.model_validate_json((await snapshot_requests()).body)
+        assert str(event.snapshot_id) == found["id"]
+        assert str(event.volume_id) == volume_id
+        assert event.path == KEY
+        assert event.manifest_path == "prod/shop/20260101T000000Z_x.manifest.json"
+        volume = Sealer(SecretStr(DEV_SEAL_KEY)).unseal(event.volume)
+        assert volume == {"type": "local", "config": {"path": "/srv/backups"}}
+
+    @pytest.mark.parametrize("status", ["pending", "in_progress", "deleted"])
+    async def test_a_running_or_deleted_snapshot_is_409(self, api, fake_catalog, status):
+        _, volume_id = await register(api)
+        found = snapshot(volume_id, status=status)
+        answer(fake_catalog, found)
+        response = await api.delete(f"/api/v1/snapshots/{found['id']}")
+        assert response.status_code == 409
+        assert response.json()["detail"].startswith(f"snapshot {found['id']} is ")
+
+    async def test_unknown_snapshot_is_404(self, api, fake_catalog):
+        answer(fake_catalog, None)
+        missing = uuid4()
+        response = await api.delete(f"/api/v1/snapshots/{missing}")
+        assert response.status_code == 404
+        assert response.json() == {"detail": f"snapshot {missing} does not exist"}
+
+
+class TestCancel:
+    async def test_a_running_snapshot_is_cancelled_through_the_outbox(
+        self, api, fake_catalog, snapshot_requests
+    ):
+        found = snapshot(str(uuid4()), status="in_progress")
+        answer(fake_catalog, found)
+        response = await api.post(f"/api/v1/snapshots/{found['id']}/cancel")
+        assert response.status_code == 202
+        assert response.json() == {"id": found["id"], "status": "cancelling"}
+        event = SnapshotCancelRequested.model_validate_json((await snapshot_requests()).body)
+        assert str(event.snapshot_id) == found["id"]
+        assert event.reason == "cancelled"
+
+    async def test_a_request_the_catalog_has_not_seen_can_be_cancelled(
+        self, api, fake_catalog, snapshot_requests
+    ):
+        answer(fake_catalog, None)
+        server_id, volume_id = await register(api)
+        body = {"server_id": server_id, "database": "shop", "volume_id": volume_id}
+        accepted = (await api.post("/api/v1/backups", json=body)).json()["snapshots"][0]
+        response = await api.post(f"/api/v1/snapshots/{accepted['id']}/cancel")
+        assert response.status_code == 202
+        event = SnapshotCancelRequested.model_validate_json((await snapshot_requests()).body)
+        assert str(event.snapshot_id) == accepted["id"]
+
+    @pytest.mark.parametrize("status", ["completed", "failed", "deleted"])
+    async def test_a_finished_snapshot_is_409(self, api, fake_catalog, status):
+        found = snapshot(str(uuid4()), status=status)
+        answer(fake_catalog, found)
+        response = await api.post(f"/api/v1/snapshots/{found['id']}/cancel")
+        assert response.status_code == 409
+        assert response.json() == {
+            "detail": f"snapshot {found['id']} is {status}; nothing to cancel"
+        }
+
+    async def test_unknown_snapshot_is_404(self, api, fake_catalog):
+        answer(fake_catalog, None)
+        assert (await api.post(f"/api/v1/snapshots/{uuid4()}/cancel")).status_code == 404
+
+
+class TestDownload:
+    async def test_a_local_artifact_is_streamed_as_an_attachment(
+        self, api, fake_catalog, tmp_path: Path
+    ):
+        (tmp_path / "prod" / "shop").mkdir(parents=True)
+        (tmp_path / KEY).write_bytes(b"dump-bytes!")
+        volume = await api.post(
+            "/api/v1/volumes",
+            json={"name": "here", "type": "local", "config": {"path": str(tmp_path)}},
+        )
+        found = snapshot(volume.json()["id"])
+        answer(fake_catalog, found)
+        response = await api.get(f"/api/v1/snapshots/{found['id']}/download")
+        assert response.status_code == 200
+        assert response.content == b"dump-bytes!"
+        assert response.headers["content-disposition"] == (
+            'attachment; filename="20260101T000000Z_x.sql.gz"'
+        )
+
+    async def test_an_s3_artifact_is_a_307_to_a_working_presigned_url(
+        self, api, fake_catalog, s3_server, s3_bucket
+    ):
+        client = s3_server.client()
+        client.put_object(s3_bucket, f"db/{KEY}", io.BytesIO(b"s3-dump"), 7)
+        config = {
+            "endpoint": s3_server.endpoint,
+            "bucket": s3_bucket,
+            "prefix": "db",
+            "region": "us-east-1",
+            "access_key": s3_server.admin.access_key,
+            "secret_key": s3_server.admin.secret_key,
+            "secure": False,
+        }
+        volume = await api.post(
+            "/api/v1/volumes", json={"name": "s3", "type": "s3", "config": config}
+        )
+        assert volume.status_code == 201, volume.text
+        found = snapshot(volume.json()["id"], size=7)
+        answer(fake_catalog, found)
+        response = await api.get(f"/api/v1/snapshots/{found['id']}/download")
+        assert response.status_code == 307
+        url = response.headers["location"]
+        assert s3_server.admin.secret_key not in url
+        async with httpx.AsyncClient() as plain:
+            fetched = await plain.get(url)
+        assert fetched.status_code == 200
+        assert fetched.content == b"s3-dump"
+
+    async def test_an_unfinished_snapshot_is_409(self, api, fake_catalog):
+        _, volume_id = await register(api)
+        found = snapshot(volume_id, status="in_progress", path=None)
+        answer(fake_catalog, found)
+        response = await api.get(f"/api/v1/snapshots/{found['id']}/download")
+        assert response.status_code == 409
+        assert response.json() == {
+            "detail": f"snapshot {found['id']} is in_progress; nothing to download"
+        }
+
+    async def test_a_missing_local_file_is_404(self, api, fake_catalog, tmp_path: Path):
+        volume = await api.post(
+            "/api/v1/volumes",
+            json={"name": "here", "type": "local", "config": {"path": str(tmp_path)}},
+        )
+        found = snapshot(volume.json()["id"])
+        answer(fake_catalog, found)
+        response = await api.get(f"/api/v1/snapshots/{found['id']}/download")
+        assert response.status_code == 404
+        assert "missing" in response.json()["detail"]
