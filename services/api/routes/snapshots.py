@@ -18,6 +18,7 @@ from services.api.deps import (
 )
 from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
 from services.api.schemas import SnapshotDetail, SnapshotPage
+from services.api.schemas._text import PRINTABLE
 from services.api.schemas.snapshots import SnapshotActionAccepted, SnapshotSort
 from services.api.snapshots import merge_pending, pending_snapshot
 from services.api.volumes import volume_spec
@@ -67,14 +68,14 @@ async def list_snapshots(
     requests: Requests,
     servers: Servers,
     server_id: UUID | None = None,
-    database: Annotated[str | None, Query(min_length=1, max_length=255)] = None,
+    database: Annotated[str | None, Query(min_length=1, max_length=255, pattern=PRINTABLE)] = None,
     volume_id: UUID | None = None,
     status: SnapshotStatus | None = None,
     created_from: datetime | None = None,
     created_to: datetime | None = None,
     sort: SnapshotSort = DEFAULT_SORT,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(min_length=1, max_length=1000)] = None,
+    cursor: Annotated[str | None, Query(min_length=1, max_length=1000, pattern=PRINTABLE)] = None,
 ) -> SnapshotPage:
     """Snapshots, newest first by default, one page at a time.
 

@@ -5,6 +5,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.api.schemas._text import Text
 from shared.events import Compression
 
 
@@ -14,8 +15,8 @@ class BackupCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     server_id: UUID
-    database: str | None = Field(
-        min_length=1, description="The database, or null for every non-system database."
+    database: Text | None = Field(
+        description="The database, or null for every non-system database."
     )
     volume_id: UUID
     compression: Compression = "gzip"

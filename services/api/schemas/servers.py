@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, SecretStr
 
 from services.api.models import Server
+from services.api.schemas._text import Host, Name, NoNul, Text
 from shared.events import ServerType
 from shared.specs import TlsMode
 
@@ -23,7 +24,7 @@ def _unique(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
-Tag = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\s,]+$")]
+Tag = Annotated[str, Field(min_length=1, max_length=50, pattern=r"^[^\s,\x00-\x1f\x7f]+$")]
 Tags = Annotated[list[Tag], Field(max_length=20), AfterValidator(_unique)]
 
 
@@ -37,7 +38,7 @@ class TlsOptions(BaseModel):
         "`verify-ca` checks the certificate, `verify-full` also the host name.",
         examples=["verify-full"],
     )
-    ca: Annotated[str | None, AfterValidator(_pem)] = Field(
+    ca: Annotated[str | None, NoNul, AfterValidator(_pem)] = Field(
         default=None,
         max_length=65536,
         description="PEM of the CA that signed the server's certificate; null for the system's.",
@@ -49,14 +50,14 @@ class ServerCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, examples=["prod-db"])
+    name: Name = Field(examples=["prod-db"])
     type: ServerType = Field(examples=["postgresql"])
-    host: str = Field(min_length=1, max_length=255, examples=["db.internal"])
+    host: Host = Field(examples=["db.internal"])
     port: int = Field(ge=1, le=65535, examples=[5432])
-    username: str = Field(min_length=1, max_length=255, examples=["backup"])
-    password: SecretStr = Field(max_length=1024, examples=["s3cret"])
-    database: str | None = Field(
-        default=None, min_length=1, description="A database to connect to, when needed."
+    username: Text = Field(examples=["backup"])
+    password: Annotated[SecretStr, NoNul] = Field(max_length=1024, examples=["s3cret"])
+    database: Text | None = Field(
+        default=None, description="A database to connect to, when needed."
     )
     tags: Tags = Field(
         default_factory=list, description="Labels to find it by.", examples=[["prod"]]
@@ -69,13 +70,13 @@ class ServerUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: Name | None = None
     type: ServerType | None = None
-    host: str | None = Field(default=None, min_length=1, max_length=255)
+    host: Host | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
-    username: str | None = Field(default=None, min_length=1, max_length=255)
-    password: SecretStr | None = Field(default=None, max_length=1024)
-    database: str | None = Field(default=None, min_length=1)
+    username: Text | None = None
+    password: Annotated[SecretStr, NoNul] | None = Field(default=None, max_length=1024)
+    database: Text | None = None
     tags: Tags | None = None
     tls: TlsOptions | None = None
 

@@ -5,13 +5,15 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.api.schemas._text import Name
+
 
 class TokenCreate(BaseModel):
     """A new API token, named for whoever or whatever will use it."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, examples=["ci"])
+    name: Name = Field(examples=["ci"])
 
 
 class TokenPublic(BaseModel):

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from services.api.schemas._text import Name, NoNul, no_nul
 from shared.specs import LocalVolumeConfig, S3VolumeConfig
 
 
@@ -16,14 +17,19 @@ def _absolute(config: LocalVolumeConfig) -> LocalVolumeConfig:
     return config
 
 
+def _secret_without_nul(config: S3VolumeConfig) -> S3VolumeConfig:
+    no_nul(config.secret_key)
+    return config
+
+
 class LocalVolumeCreate(BaseModel):
     """A directory the uploader writes to (it creates the directory if needed)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, examples=["nas"])
+    name: Name = Field(examples=["nas"])
     type: Literal["local"]
-    config: Annotated[LocalVolumeConfig, AfterValidator(_absolute)]
+    config: Annotated[LocalVolumeConfig, NoNul, AfterValidator(_absolute)]
 
 
 class S3VolumeCreate(BaseModel):
@@ -31,9 +37,9 @@ class S3VolumeCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=100, examples=["offsite"])
+    name: Name = Field(examples=["offsite"])
     type: Literal["s3"]
-    config: S3VolumeConfig
+    config: Annotated[S3VolumeConfig, NoNul, AfterValidator(_secret_without_nul)]
 
 
 VolumeCreate = Annotated[LocalVolumeCreate | S3VolumeCreate, Field(discriminator="type")]
@@ -47,9 +53,9 @@ class VolumeUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str | None = Field(default=None, min_length=1, max_length=100)
+    name: Name | None = None
     type: Literal["local", "s3"] | None = None
-    config: dict[str, Any] | None = Field(
+    config: Annotated[dict[str, Any], NoNul] | None = Field(
         default=None, examples=[{"bucket": "backups-2"}], description="Config keys to change."
     )
 
