@@ -3,6 +3,8 @@
 No staged chunk and no part file may survive a failed backup, and nothing stays in progress.
 What the dumper can tell before dumping (wrong password, unreachable server, no such
 database) is refused at request time (issue 5): 422 with the sentence, and nothing queued.
+When the same causes arise after a backup was accepted, the snapshot ends failed with the
+dumper's sentence (issue 4).
 """
 
 import subprocess
@@ -16,6 +18,7 @@ from tests.e2e.artifacts import assert_no_leftovers
 from tests.e2e.client import Api
 from tests.fixtures.resources import MariaDB, database_url, unique
 from tests.support.env import free_port
+from tests.support.proxy import TcpProxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -115,3 +118,76 @@ async def _drop_pg_database(postgres_url: str, name: str) -> None:
     admin = await asyncpg.connect(postgres_url)
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
+
+
+async def accepted_then_failed(api: Api, server: dict, database: str, volume: dict) -> dict:
+    """A backup accepted on the api's remembered database list, which then fails in the dumper."""
+    [pending] = await api.backup(server["id"], database, volume["id"])
+    return await api.wait_terminal(pending["id"])
+
+
+class TestFailuresAfterAcceptance:
+    """What changes between the api's check and the dump ends failed with the dumper's reason.
+
+    The api remembers a server's database list for `API_DATABASE_LIST_TTL` seconds, so a first
+    successful backup warms it; then the world changes under the accepted second one.
+    """
+
+    async def test_password_changed_on_the_server_fails_naming_access_denied(
+        self, api, stack, mariadb, maria_user, volume_dir
+    ):
+        user, password, database = maria_user
+        server = await api.add_maria_server(mariadb, username=user, password=password)
+        volume = await api.add_local_volume(volume_dir)
+        first = await accepted_then_failed(api, server, database, volume)
+        assert first["status"] == "completed", first.get("error")
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"ALTER USER '{user}'@'%' IDENTIFIED BY 'rotated-elsewhere'")
+
+        snapshot = await accepted_then_failed(api, server, database, volume)
+
+        assert snapshot["status"] == "failed"
+        assert "access denied" in snapshot["error"].lower(), snapshot["error"]
+        assert password not in snapshot["error"]
+        assert_no_leftovers(stack, volume_dir, snapshot["id"])
+
+    async def test_database_dropped_after_the_check_fails_naming_it(
+        self, api, stack, mariadb, volume_dir
+    ):
+        database = unique("dbm_gone_")
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{database}`")
+            cur.execute(f"CREATE TABLE `{database}`.t (id INT PRIMARY KEY)")
+        server = await api.add_maria_server(mariadb)
+        volume = await api.add_local_volume(volume_dir)
+        first = await accepted_then_failed(api, server, database, volume)
+        assert first["status"] == "completed", first.get("error")
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE `{database}`")
+
+        snapshot = await accepted_then_failed(api, server, database, volume)
+
+        assert snapshot["status"] == "failed"
+        assert database in snapshot["error"], snapshot["error"]
+        assert_no_leftovers(stack, volume_dir, snapshot["id"])
+
+    async def test_server_unreachable_after_the_check_fails_naming_the_connection(
+        self, api, stack, pg_source, volume_dir
+    ):
+        proxy = TcpProxy("127.0.0.1", 5432)
+        await proxy.open()
+        try:
+            server = await api.add_postgres_server(port=proxy.port)
+            volume = await api.add_local_volume(volume_dir)
+            first = await accepted_then_failed(api, server, pg_source, volume)
+            assert first["status"] == "completed", first.get("error")
+            await proxy.close()
+
+            snapshot = await accepted_then_failed(api, server, pg_source, volume)
+        finally:
+            await proxy.close()
+
+        assert snapshot["status"] == "failed"
+        error = snapshot["error"].lower()
+        assert "connect" in error or "unreachable" in error or "refused" in error, error
+        assert_no_leftovers(stack, volume_dir, snapshot["id"])
