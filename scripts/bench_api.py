@@ -13,6 +13,7 @@ stack of its own. BENCH_LIST_RECORDS, BENCH_LOAD_RATE, BENCH_LOAD_SECONDS change
 import asyncio
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -112,7 +113,13 @@ def catalog_listing(stack: Stack, api: httpx.Client) -> None:
 
 
 def backup_load(stack: Stack, api: httpx.Client, database: str) -> None:
-    """(f): POST /backups latency at LOAD_RATE requests/s from a second process."""
+    """(f): POST /backups latency at LOAD_RATE requests/s from a second process.
+
+    Measured twice. First the api tier alone: the workers are stopped after a warm-up, as in a
+    deployment where they run on other hosts, and the accepted backups wait in the queue.
+    Then with every worker draining the queue on the same two cores, which shows what the
+    backups themselves cost the api here.
+    """
     server = register_server(api, "postgres", "bench-load")
     volume = register_volume(api, Path("var/bench/load-volume"))
     # One request first, so the server's database list is fetched (and cached) before the load.
@@ -120,6 +127,16 @@ def backup_load(stack: Stack, api: httpx.Client, database: str) -> None:
         "/api/v1/backups",
         json={"server_id": server["id"], "database": database, "volume_id": volume["id"]},
     ).raise_for_status()
+    workers = ("dumper", "uploader", "catalog")
+    for service in workers:
+        stack.kill(service, signal.SIGTERM)
+    run_load(stack, server["id"], volume["id"], database, "the api tier alone, workers stopped")
+    for service in workers:
+        stack.start(service)
+    run_load(stack, server["id"], volume["id"], database, "workers draining on the same cores")
+
+
+def run_load(stack: Stack, server_id: str, volume_id: str, database: str, label: str) -> None:
     env = {**os.environ, "DATABASEMENT_TOKEN": stack.token}
     done = subprocess.run(
         [
@@ -128,9 +145,9 @@ def backup_load(stack: Stack, api: httpx.Client, database: str) -> None:
             "--url",
             stack.api_url,
             "--server-id",
-            server["id"],
+            server_id,
             "--volume-id",
-            volume["id"],
+            volume_id,
             "--database",
             database,
             "--rate",
@@ -145,7 +162,8 @@ def backup_load(stack: Stack, api: httpx.Client, database: str) -> None:
     )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     print(
-        f"\n## POST /api/v1/backups at {LOAD_RATE:g} req/s for {LOAD_SECONDS:g}s (second process)"
+        f"\n## POST /api/v1/backups at {LOAD_RATE:g} req/s for {LOAD_SECONDS:g}s"
+        f" (second process): {label}"
     )
     print(
         f"requests {result['requests']}, accepted {result['accepted']}, errors {result['errors']},"
