@@ -13,7 +13,10 @@ from shared.settings import CommonSettings
 
 S = TypeVar("S", bound=CommonSettings)
 
-USAGE = "usage: python -m services.{name} [serve|migrate]"
+USAGE = (
+    "usage: python -m services.{name} [serve|migrate]"
+    " (the api also has create-token and rotate-credentials-key)"
+)
 
 
 def run_service(
