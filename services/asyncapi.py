@@ -34,6 +34,7 @@ PUBLISHED_BY: dict[str, tuple[type[events.Event], ...]] = {
         events.BackupRequested,
         events.SnapshotDeleteRequested,
         events.SnapshotCancelRequested,
+        events.RestoreRequested,
     ),
     "dumper": (
         events.DumpStarted,
@@ -41,6 +42,10 @@ PUBLISHED_BY: dict[str, tuple[type[events.Event], ...]] = {
         events.DumpProgressed,
         events.DumpFinished,
         events.DumpFailed,
+        events.RestoreStarted,
+        events.RestoreProgressed,
+        events.RestoreFinished,
+        events.RestoreFailed,
     ),
     "uploader": (
         events.ChunkStored,

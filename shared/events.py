@@ -255,6 +255,114 @@ class SnapshotCancelRequested(Event):
     reason: str = Field(default="cancelled", description="Shown as the snapshot's error.")
 
 
+_EXAMPLE_RESTORE = "7e6d5c4b-3a29-4817-a6f5-e4d3c2b1a098"  # fixed: the AsyncAPI doc is committed
+
+
+class RestoreSource(BaseModel):
+    """Where a restore reads the snapshot from."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    volume_id: UUID = Field(description="The volume holding the artifact.")
+    volume: Sealed = Field(description="The sealed volume spec.")
+    artifact_key: str = Field(description="Key of the artifact relative to the volume root.")
+    manifest_key: str = Field(description="Key of the manifest beside it.")
+    compression: Compression = Field(description="How the artifact is compressed.")
+
+
+RestoreMode = Literal["restore", "verify"]
+
+
+class RestoreRequested(Event):
+    """Published by the api (through its outbox) when a restore or a verify is accepted.
+
+    `snapshot_id` is the snapshot being restored; `restore_id` names this restore.
+    """
+
+    routing_key: ClassVar[str] = "restore.requested"
+
+    restore_id: UUID = Field(description="This restore.", examples=[_EXAMPLE_RESTORE])
+    mode: RestoreMode = Field(
+        description="restore: into `database`; verify: into a scratch database that is "
+        "dropped after the row counts are compared with the manifest.",
+        examples=["restore"],
+    )
+    server_id: UUID = Field(description="The target server.")
+    server_type: ServerType = Field(description="Engine of the target server.")
+    connection: Sealed = Field(description="Sealed connection to the target server.")
+    database: str = Field(description="The target database.", examples=["shop_restored"])
+    overwrite: bool = Field(
+        default=False, description="Replace an existing target database's content."
+    )
+    source: RestoreSource = Field(description="Where the snapshot is read from.")
+    requested_at: AwareDatetime = Field(description="When the api accepted the request.")
+
+
+class RestoreStarted(Event):
+    """Published by the dumper when it starts writing into the target."""
+
+    routing_key: ClassVar[str] = "restore.started"
+
+    restore_id: UUID = Field(description="The restore.", examples=[_EXAMPLE_RESTORE])
+    attempt_id: UUID = Field(description="This try at the restore.")
+    tool: str = Field(description="The client tool run.", examples=["psql"])
+    tool_version: str = Field(description="Its version line.", examples=["psql 15.20"])
+    created_database: bool = Field(description="Whether the restore created the target.")
+
+
+class RestoreProgressed(Event):
+    """Published by the dumper at most once a second while a restore runs."""
+
+    routing_key: ClassVar[str] = "restore.progressed"
+
+    restore_id: UUID = Field(description="The restore.", examples=[_EXAMPLE_RESTORE])
+    bytes_read: int = Field(ge=0, description="Compressed bytes of the artifact read so far.")
+    bytes_restored: int = Field(ge=0, description="Uncompressed bytes fed to the client.")
+    chunks_verified: int = Field(ge=0, description="Chunks whose sha256 matched the manifest.")
+
+
+class TableDifference(BaseModel):
+    """One table whose restored row count differs from the manifest."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    table: str = Field(description="Schema-qualified table name.", examples=["public.orders"])
+    expected: int | None = Field(description="Rows in the manifest; None if not listed.")
+    actual: int | None = Field(description="Rows restored; None if the table is missing.")
+
+
+class RestoreFinished(Event):
+    """Published by the dumper when a restore (or verify) completed."""
+
+    routing_key: ClassVar[str] = "restore.finished"
+
+    restore_id: UUID = Field(description="The restore.", examples=[_EXAMPLE_RESTORE])
+    mode: RestoreMode = Field(description="What was done.", examples=["verify"])
+    bytes_restored: int = Field(ge=0, description="Uncompressed bytes fed to the client.")
+    verify_ok: bool | None = Field(
+        default=None, description="For a verify: whether every table's row count matched."
+    )
+    table_differences: list[TableDifference] = Field(
+        default_factory=list, description="For a verify: the tables that differ."
+    )
+
+
+class RestoreFailed(Event):
+    """Published by the dumper when a restore (or verify) cannot complete."""
+
+    routing_key: ClassVar[str] = "restore.failed"
+
+    restore_id: UUID = Field(description="The restore.", examples=[_EXAMPLE_RESTORE])
+    mode: RestoreMode = Field(description="What was tried.", examples=["restore"])
+    reason: str = Field(
+        description="A sentence a person can act on.",
+        examples=["artifact corrupt at chunk 3: sha256 does not match the manifest"],
+    )
+    target_dropped: bool = Field(
+        default=False, description="Whether a database the restore had created was dropped."
+    )
+
+
 SnapshotStatus = Literal["pending", "in_progress", "completed", "failed", "deleted"]
 
 
@@ -281,6 +389,11 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     SnapshotDeleted,
     SnapshotDeleteFailed,
     SnapshotCancelRequested,
+    RestoreRequested,
+    RestoreStarted,
+    RestoreProgressed,
+    RestoreFinished,
+    RestoreFailed,
     SnapshotStatusChanged,
 )
 EVENTS_BY_KEY: dict[str, type[Event]] = {e.routing_key: e for e in ALL_EVENTS}

@@ -18,6 +18,7 @@ from shared.events import (
     DumpFailed,
     DumpFinished,
     Event,
+    RestoreRequested,
     SnapshotCancelRequested,
     SnapshotDeleteRequested,
 )
@@ -25,7 +26,11 @@ from shared.events import (
 ServiceName = Literal["api", "dumper", "uploader", "catalog"]
 
 CONSUMED_KEYS: dict[str, tuple[str, ...]] = {
-    "dumper": (BackupRequested.routing_key, SnapshotCancelRequested.routing_key),
+    "dumper": (
+        BackupRequested.routing_key,
+        SnapshotCancelRequested.routing_key,
+        RestoreRequested.routing_key,
+    ),
     "uploader": (
         ChunkStaged.routing_key,
         DumpFinished.routing_key,
