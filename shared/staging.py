@@ -19,7 +19,7 @@ from minio.deleteobjects import DeleteObject
 
 from shared.settings import StagingSettings
 from shared.volumes import ObjectMissingError
-from shared.volumes.s3client import bare_endpoint, build_client, explain
+from shared.volumes.s3client import bare_endpoint, build_client, explain, read_object
 
 T = TypeVar("T")
 
@@ -156,15 +156,7 @@ class S3Staging:
         )
 
     async def get(self, key: str) -> bytes:
-        def read() -> bytes:
-            response = self.client.get_object(self.bucket, key)
-            try:
-                return bytes(response.read())
-            finally:
-                response.close()
-                response.release_conn()
-
-        return await self._run(read)
+        return await self._run(lambda: read_object(self.client, self.bucket, key))
 
     async def delete(self, key: str) -> None:
         await self._run(lambda: self.client.remove_object(self.bucket, key))

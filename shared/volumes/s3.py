@@ -34,7 +34,7 @@ from shared.volumes._base import (
     UploadTarget,
     Usage,
 )
-from shared.volumes.s3client import bare_endpoint, build_client, s3_errors
+from shared.volumes.s3client import bare_endpoint, build_client, read_object, s3_errors
 
 BLOCK = 1024 * 1024
 T = TypeVar("T")
@@ -145,16 +145,7 @@ class S3Volume:
 
     async def read(self, key: str) -> bytes:
         name = self.object_name(key)
-
-        def read() -> bytes:
-            response = self.client.get_object(self.bucket, name)
-            try:
-                return bytes(response.read())
-            finally:
-                response.close()
-                response.release_conn()
-
-        return await self._run(read)
+        return await self._run(lambda: read_object(self.client, self.bucket, name))
 
     async def open_stream(self, key: str) -> AsyncIterator[bytes]:
         name = self.object_name(key)

@@ -30,6 +30,16 @@ _DENIED = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "AllAc
 _MISSING_OBJECT = {"NoSuchKey", "NoSuchObject"}
 
 
+def read_object(client: Minio, bucket: str, name: str) -> bytes:
+    """A whole object's bytes, with the HTTP connection handed back to the pool."""
+    response = client.get_object(bucket, name)
+    try:
+        return bytes(response.read())
+    finally:
+        response.close()
+        response.release_conn()
+
+
 def bare_endpoint(endpoint: str) -> str:
     """`host[:port]` from what a person typed, with or without a scheme and trailing slash."""
     for scheme in ("https://", "http://"):

@@ -5,8 +5,9 @@ from typing import Annotated, Any
 
 import typer
 
+from services.cli.checks import run_checks
 from services.cli.client import resolve
-from services.cli.errors import EXIT_FAILED, CliError
+from services.cli.errors import CliError
 from services.cli.prompts import read_secret
 from services.cli.render import Column, field, out, output, when
 from services.cli.session import client_of
@@ -35,11 +36,6 @@ DETAILS: list[Column] = [
     ("tags", field("tags")),
     ("tls", field("tls")),
     ("created", lambda s: when(s.get("created_at"))),
-]
-CHECK_COLUMNS: list[Column] = [
-    ("CHECK", field("check")),
-    ("OK", lambda c: "[green]yes[/]" if c["ok"] else "[red]no[/]"),
-    ("DETAIL", field("detail")),
 ]
 
 
@@ -107,15 +103,7 @@ def show(ctx: typer.Context, server: ServerRef, *, as_json: JsonFlag = False) ->
 @app.command("test")
 def check_(ctx: typer.Context, server: ServerRef, *, as_json: JsonFlag = False) -> None:
     """Connect and report each check; exit code 3 when one fails."""
-    client = client_of(ctx)
-    found = resolve(client, "servers", server)
-    checks = client.post(f"/api/v1/servers/{found['id']}/test")["checks"]
-    output(checks, as_json=as_json, columns=CHECK_COLUMNS, title=f"server {found['name']}")
-    failed = [c["check"] for c in checks if not c["ok"]]
-    if failed:
-        raise CliError(
-            f"server {found['name']!r} failed: {', '.join(failed)}", exit_code=EXIT_FAILED
-        )
+    run_checks(client_of(ctx), "servers", server, as_json=as_json)
 
 
 @app.command("databases")

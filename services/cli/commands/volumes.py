@@ -5,8 +5,9 @@ from typing import Annotated, Any
 
 import typer
 
+from services.cli.checks import run_checks
 from services.cli.client import resolve
-from services.cli.errors import EXIT_FAILED, CliError
+from services.cli.errors import CliError
 from services.cli.prompts import read_secret
 from services.cli.render import Column, field, out, output, size, when
 from services.cli.session import client_of
@@ -35,11 +36,6 @@ COLUMNS: list[Column] = [
     ("USED", _usage("bytes")),
     ("FREE", _usage("free_bytes")),
     ("ID", field("id")),
-]
-CHECK_COLUMNS: list[Column] = [
-    ("CHECK", field("check")),
-    ("OK", lambda c: "[green]yes[/]" if c["ok"] else "[red]no[/]"),
-    ("DETAIL", field("detail")),
 ]
 
 
@@ -99,15 +95,7 @@ def list_(ctx: typer.Context, *, as_json: JsonFlag = False) -> None:
 @app.command("test")
 def check_(ctx: typer.Context, volume: VolumeRef, *, as_json: JsonFlag = False) -> None:
     """Write, read and delete a probe object; exit code 3 when a step fails."""
-    client = client_of(ctx)
-    found = resolve(client, "volumes", volume)
-    checks = client.post(f"/api/v1/volumes/{found['id']}/test")["checks"]
-    output(checks, as_json=as_json, columns=CHECK_COLUMNS, title=f"volume {found['name']}")
-    failed = [c["check"] for c in checks if not c["ok"]]
-    if failed:
-        raise CliError(
-            f"volume {found['name']!r} failed: {', '.join(failed)}", exit_code=EXIT_FAILED
-        )
+    run_checks(client_of(ctx), "volumes", volume, as_json=as_json)
 
 
 @app.command("rm")
