@@ -7,7 +7,7 @@ from typing import Any
 
 from services.catalog.status import SnapshotRecord
 
-QUIET_EVENTS = ("DumpProgressed", "ChunkStaged", "ChunkStored")
+QUIET_EVENTS = ("DumpProgressed", "ChunkStaged", "ChunkStored", "RestoreProgressed")
 """Per-second and per-chunk events: the record's progress sums them up, the timeline skips
 them so it stays short for a backup of any size."""
 TIMELINE_LIMIT = 200
@@ -29,8 +29,13 @@ def duration_seconds(record: SnapshotRecord) -> float | None:
     return round(max((record.finished_at - record.started_at).total_seconds(), 0.0), 3)
 
 
-def snapshot_detail(record: SnapshotRecord, timeline: Iterable[TimelineEntry]) -> dict[str, Any]:
-    """The get_snapshot answer: the public record and everything that explains it."""
+def snapshot_detail(
+    record: SnapshotRecord,
+    timeline: Iterable[TimelineEntry],
+    restores: Iterable[dict[str, Any]] = (),
+) -> dict[str, Any]:
+    """The get_snapshot answer: the public record and everything that explains it, its
+    restores (newest first) and its last verify."""
     return record.public() | {
         "progress": {
             "bytes_dumped": record.bytes_dumped,
@@ -48,6 +53,9 @@ def snapshot_detail(record: SnapshotRecord, timeline: Iterable[TimelineEntry]) -
             }
             for entry in timeline
         ],
+        "restores": list(restores),
+        "verified_at": None if record.verified_at is None else record.verified_at.isoformat(),
+        "verify_result": record.verify_result,
     }
 
 
@@ -81,6 +89,22 @@ def _stored(p: dict[str, Any]) -> str:
     return f"stored as {p['path']} ({p['size']} bytes)"
 
 
+def _restore_requested(p: dict[str, Any]) -> str:
+    if p["mode"] == "verify":
+        return f"verify requested (scratch database {p['database']})"
+    overwrite = ", overwriting it" if p.get("overwrite") else ""
+    return f"restore into {p['database']} requested{overwrite}"
+
+
+def _restore_finished(p: dict[str, Any]) -> str:
+    if p["mode"] != "verify":
+        return f"restore finished: {p['bytes_restored']} bytes restored"
+    if p.get("verify_ok"):
+        return "verify passed: every table's row count matches the manifest"
+    tables = ", ".join(d["table"] for d in p.get("table_differences") or [])
+    return f"verify failed: row counts differ in {tables}"
+
+
 def _status(p: dict[str, Any]) -> str:
     error = p.get("error")
     return f"status became {p['status']}" + (f": {error}" if error else "")
@@ -98,4 +122,8 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "SnapshotDeleted": lambda _: "artifact and manifest deleted",
     "SnapshotDeleteFailed": lambda p: f"delete failed: {p['reason']}",
     "SnapshotStatusChanged": _status,
+    "RestoreRequested": _restore_requested,
+    "RestoreStarted": lambda p: f"restore started with {p['tool_version']}",
+    "RestoreFinished": _restore_finished,
+    "RestoreFailed": lambda p: f"{p['mode']} failed: {p['reason']}",
 }

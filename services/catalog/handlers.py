@@ -11,6 +11,7 @@ from services.catalog.deadletters import dead_letter_reason
 from services.catalog.errors import UnknownEventError
 from services.catalog.queries import answer_query
 from services.catalog.records import fail_snapshot, record_event
+from services.catalog.restore_records import fail_restore_now
 from services.catalog.settings import CatalogSettings
 from shared.events import EVENTS_BY_KEY, Event, utc_now
 from shared.logging import get_logger
@@ -63,6 +64,13 @@ def register(
             delivery_limit=topology.delivery_limit,
             message_type=message.raw_message.type,
         )
+        restore_id = _uuid(body, "restore_id")
+        if restore_id is not None:
+            # A restore's message: the restore fails, its snapshot stays as it is.
+            await fail_restore_now(
+                runtime.pool, schema, restore_id, snapshot_id, reason, now=utc_now()
+            )
+            return
         change = await fail_snapshot(runtime.pool, schema, snapshot_id, reason, now=utc_now())
         log.warning("snapshot_given_up", snapshot_id=str(snapshot_id), reason=reason)
         await announce(broker, topology, [change])
@@ -71,7 +79,8 @@ def register(
         topology.catalog_queries,
         ack_policy=AckPolicy.REJECT_ON_ERROR,
         title="catalog.queries",
-        description="get_snapshot / list_snapshots, answered to the asker's reply queue.",
+        description="get_snapshot / list_snapshots / get_restore / list_restores / ..., "
+        "answered to the asker's reply queue.",
     )
     async def on_query(body: Any) -> dict[str, Any]:
         return await answer_query(runtime.pool, schema, body)
@@ -94,9 +103,13 @@ async def apply_event(runtime: Runtime, schema: str, event: Event) -> None:
 
 
 def _snapshot_id(body: Any) -> UUID | None:
-    if not isinstance(body, dict):
+    return _uuid(body, "snapshot_id")
+
+
+def _uuid(body: Any, key: str) -> UUID | None:
+    if not isinstance(body, dict) or body.get(key) is None:
         return None
     try:
-        return UUID(str(body.get("snapshot_id")))
+        return UUID(str(body.get(key)))
     except ValueError:
         return None

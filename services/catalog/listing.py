@@ -51,9 +51,13 @@ def descending(sort: Sort) -> bool:
 
 def encode_cursor(record: SnapshotRecord, sort: Sort) -> str:
     """The opaque cursor of the page after `record`."""
-    key = sort_key(record, sort)
+    return encode_position(sort, sort_key(record, sort), record.id)
+
+
+def encode_position(sort: Sort, key: SortKey, row_id: UUID) -> str:
+    """The opaque cursor of the page after the row with this sort key and id."""
     value = key.isoformat() if isinstance(key, datetime) else key
-    raw = json.dumps({"s": sort, "k": value, "i": str(record.id)}, separators=(",", ":"))
+    raw = json.dumps({"s": sort, "k": value, "i": str(row_id)}, separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 

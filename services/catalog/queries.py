@@ -1,4 +1,5 @@
-"""Answers to snapshot queries asked over the broker (interfaces.md #8, issue 5)."""
+"""Answers to snapshot and restore queries asked over the broker (interfaces.md #8, issues
+5 and 6)."""
 
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -7,6 +8,7 @@ from asyncpg import Pool
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from services.catalog.adapters import db
+from services.catalog.adapters.restores import server_restores
 from services.catalog.detail import snapshot_detail
 from services.catalog.listing import (
     DEFAULT_LIMIT,
@@ -16,6 +18,13 @@ from services.catalog.listing import (
     Sort,
     decode_cursor,
     next_cursor,
+)
+from services.catalog.restore_queries import (
+    GetRestore,
+    ListRestores,
+    TargetActivity,
+    answer_restore_query,
+    snapshot_restores,
 )
 from shared.events import SnapshotStatus
 
@@ -57,7 +66,16 @@ class VolumeActivity(_Op):
     volume_id: UUID
 
 
-AnyQuery = GetSnapshot | ListSnapshots | VolumeUsage | ServerActivity | VolumeActivity
+AnyQuery = (
+    GetSnapshot
+    | ListSnapshots
+    | VolumeUsage
+    | ServerActivity
+    | VolumeActivity
+    | GetRestore
+    | ListRestores
+    | TargetActivity
+)
 Query = TypeAdapter[AnyQuery](Annotated[AnyQuery, Field(discriminator="op")])
 FILTER_FIELDS = ("server_id", "database", "volume_id", "status", "created_from", "created_to")
 
@@ -84,12 +102,15 @@ async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:
             return {"ok": True, "bytes": size, "snapshots": count}
         case ServerActivity():
             running, count = await db.server_activity(conn, schema, query.server_id)
-            return {"ok": True, "in_progress": running, "snapshots": count}
+            restores = await server_restores(conn, schema, query.server_id)
+            return {"ok": True, "in_progress": running, "snapshots": count, "restores": restores}
         case VolumeActivity():
             return {
                 "ok": True,
                 "snapshots": await db.volume_activity(conn, schema, query.volume_id),
             }
+        case GetRestore() | ListRestores() | TargetActivity():
+            return await answer_restore_query(conn, schema, query)
 
 
 async def _detail(conn: Any, schema: str, snapshot_id: UUID) -> dict[str, Any]:
@@ -97,7 +118,8 @@ async def _detail(conn: Any, schema: str, snapshot_id: UUID) -> dict[str, Any]:
     if record is None:
         return {"ok": False, "error": "not_found"}
     timeline = await db.timeline(conn, schema, snapshot_id)
-    return {"ok": True, "snapshot": snapshot_detail(record, timeline)}
+    restores = await snapshot_restores(conn, schema, snapshot_id)
+    return {"ok": True, "snapshot": snapshot_detail(record, timeline, restores)}
 
 
 async def _list(conn: Any, schema: str, query: ListSnapshots) -> dict[str, Any]:

@@ -11,6 +11,8 @@ from uuid import UUID
 from asyncpg import Pool
 
 from services.catalog.adapters import db
+from services.catalog.restore_records import fold_restore
+from services.catalog.restores import RESTORE_EVENTS
 from services.catalog.status import (
     SnapshotRecord,
     apply_event,
@@ -37,11 +39,15 @@ class Change:
 
 
 async def record_event(pool: Pool, schema: str, event: Event, *, now: datetime) -> Change | None:
-    """Fold `event` into its snapshot once; None for a duplicate or a non-snapshot event."""
+    """Fold `event` into its snapshot (or restore) once; None for a duplicate, a restore
+    event or a non-snapshot event."""
     async with handle_once(pool, schema=schema, event_id=event.event_id) as conn:
         if conn is None:
             return None
         await db.record_timeline(conn, schema, event)
+        if isinstance(event, RESTORE_EVENTS):
+            await fold_restore(conn, schema, event, now=now)
+            return None
         if not is_snapshot_event(event):
             return None
         before = await db.lock_snapshot(conn, schema, event.snapshot_id, now=now)

@@ -27,6 +27,7 @@ from shared.events import (
     DumpProgressed,
     DumpStarted,
     Event,
+    ServerType,
     SnapshotCancelRequested,
     SnapshotDeleted,
     SnapshotDeleteFailed,
@@ -55,6 +56,7 @@ PUBLIC_FIELDS = (
     "status",
     "server_id",
     "server_name",
+    "server_type",
     "database",
     "volume_id",
     "compression",
@@ -81,6 +83,7 @@ class SnapshotRecord(BaseModel):
     requested: bool = False
     server_id: UUID | None = None
     server_name: str | None = None
+    server_type: ServerType | None = None
     database: str | None = None
     volume_id: UUID | None = None
     compression: str | None = None
@@ -99,6 +102,9 @@ class SnapshotRecord(BaseModel):
     manifest: dict[str, Any] | None = None
     manifest_path: str | None = None
     delete_error: str | None = None
+    verified_at: datetime | None = None
+    verify_result: dict[str, Any] | None = None
+    """Written only by a verify's end (restores.py), never by `save_snapshot`."""
 
     @property
     def terminal(self) -> bool:
@@ -200,6 +206,7 @@ def _requested(record: SnapshotRecord, event: BackupRequested) -> SnapshotRecord
             "requested": True,
             "server_id": event.server_id,
             "server_name": event.server_name,
+            "server_type": event.server_type,
             "database": event.database,
             "volume_id": event.destination.volume_id,
             "compression": event.destination.compression,

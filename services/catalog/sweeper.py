@@ -1,10 +1,12 @@
-"""The periodic sweep that fails snapshots nothing moves any more: nothing stays stuck."""
+"""The periodic sweep that fails snapshots and restores nothing moves any more: nothing stays
+stuck."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
 
 from services.catalog.announcer import announce
 from services.catalog.records import sweep
+from services.catalog.restore_records import sweep_restores
 from services.catalog.settings import CatalogSettings
 from shared.events import utc_now
 from shared.logging import get_logger
@@ -32,6 +34,14 @@ async def run_sweeper(runtime: Runtime, settings: CatalogSettings) -> None:
                 )
             if changes and runtime.broker is not None and runtime.topology is not None:
                 await announce(runtime.broker, runtime.topology, changes)
+            # Each restore's failure is logged by restore_records as its status changes.
+            await sweep_restores(
+                runtime.pool,
+                settings.schema_name,
+                now=utc_now(),
+                progress_timeout=settings.progress_timeout,
+                pending_timeout=settings.pending_timeout,
+            )
         except asyncio.CancelledError:
             raise
         except Exception:

@@ -1,12 +1,22 @@
-"""When a snapshot nothing moves any more must fail (the sweeper's rule). Pure."""
+"""When a snapshot or restore nothing moves any more must fail (the sweeper's rule). Pure."""
 
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from services.catalog.status import SnapshotRecord
+
+class Tracked(Protocol):
+    """A snapshot's or a restore's record: its status and when it last moved."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+    @property
+    def last_event_at(self) -> datetime: ...
 
 
 def stuck_reason(
-    record: SnapshotRecord, *, now: datetime, progress_timeout: float, pending_timeout: float
+    record: Tracked, *, now: datetime, progress_timeout: float, pending_timeout: float
 ) -> str | None:
     """Why a record that no event moves any more must fail, or None while it may still move."""
     if record.status == "in_progress" and now - record.last_event_at >= _span(progress_timeout):

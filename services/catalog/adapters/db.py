@@ -23,7 +23,7 @@ COLUMNS = (
     "id, status, requested, server_id, server_name, database, volume_id, compression, "
     "created_at, started_at, finished_at, bytes_dumped, size, sha256, path, error, "
     "attempt_id, last_event_at, bytes_compressed, chunks_staged, manifest, manifest_path, "
-    "delete_error"
+    "delete_error, server_type, verified_at, verify_result"
 )
 ENSURE_ROW = """
 INSERT INTO {schema}.snapshots (id, status, created_at, last_event_at)
@@ -81,7 +81,7 @@ UPDATE {schema}.snapshots SET
     volume_id = $7, compression = $8, created_at = $9, started_at = $10, finished_at = $11,
     bytes_dumped = $12, size = $13, sha256 = $14, path = $15, error = $16, attempt_id = $17,
     last_event_at = $18, bytes_compressed = $19, chunks_staged = $20, manifest = $21::jsonb,
-    manifest_path = $22, delete_error = $23
+    manifest_path = $22, delete_error = $23, server_type = $24
 WHERE id = $1
 """
 
@@ -151,8 +151,9 @@ async def lock_snapshot(
 
 def _record(row: Any) -> SnapshotRecord:
     values = dict(row)
-    if isinstance(values.get("manifest"), str):
-        values["manifest"] = json.loads(values["manifest"])
+    for column in ("manifest", "verify_result"):
+        if isinstance(values.get(column), str):
+            values[column] = json.loads(values[column])
     return SnapshotRecord.model_validate(values)
 
 
@@ -183,6 +184,7 @@ async def save_snapshot(conn: Conn, schema: str, record: SnapshotRecord) -> None
         None if record.manifest is None else json.dumps(record.manifest),
         record.manifest_path,
         record.delete_error,
+        record.server_type,
     )
 
 

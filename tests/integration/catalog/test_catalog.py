@@ -32,11 +32,13 @@ class TestSnapshotLife:
         assert done["finished_at"] is not None
         assert done["bytes_dumped"] == 8192
         assert set(done) == {
-            "id", "status", "server_id", "server_name", "database", "volume_id", "compression",
-            "created_at", "started_at", "finished_at", "bytes_dumped", "size", "sha256",
-            "path", "error", "delete_error", "progress", "duration_seconds", "manifest_path",
-            "manifest", "timeline",
+            "id", "status", "server_id", "server_name", "server_type", "database", "volume_id",
+            "compression", "created_at", "started_at", "finished_at", "bytes_dumped", "size",
+            "sha256", "path", "error", "delete_error", "progress", "duration_seconds",
+            "manifest_path", "manifest", "timeline", "restores", "verified_at", "verify_result",
         }  # fmt: skip
+        assert done["server_type"] == "postgresql"
+        assert (done["restores"], done["verified_at"], done["verify_result"]) == ([], None, None)
         assert done["progress"] == {
             "bytes_dumped": 8192, "bytes_compressed": 100, "chunks_staged": 1
         }  # fmt: skip

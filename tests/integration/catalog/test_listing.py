@@ -185,7 +185,7 @@ class TestActivityAndUsage:
         usage = await catalog.ask({"op": "volume_usage", "volume_id": str(volume)})
         assert usage == {"ok": True, "bytes": 123, "snapshots": 1}
         activity = await catalog.ask({"op": "server_activity", "server_id": str(server)})
-        assert activity == {"ok": True, "in_progress": 1, "snapshots": 2}
+        assert activity == {"ok": True, "in_progress": 1, "snapshots": 2, "restores": 0}
         on_volume = await catalog.ask({"op": "volume_activity", "volume_id": str(volume)})
         assert on_volume == {"ok": True, "snapshots": 2}
         empty = await catalog.ask({"op": "volume_activity", "volume_id": str(uuid4())})
