@@ -4,7 +4,7 @@ from typing import Annotated, Any
 
 import typer
 
-from services.cli.commands import backups, servers, snapshots, tokens, volumes
+from services.cli.commands import backups, restores, servers, snapshots, tokens, volumes
 from services.cli.errors import EXIT_ERROR, CliError
 from services.cli.render import failure
 from services.cli.session import Session
@@ -31,7 +31,8 @@ class Cli(typer.Typer):
 
 app = Cli(
     name="databasement",
-    help="Back up MySQL, MariaDB and PostgreSQL servers through the Databasement API.",
+    help="Back up, restore and verify MySQL, MariaDB and PostgreSQL databases through the "
+    "Databasement API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
@@ -63,3 +64,5 @@ app.add_typer(volumes.app, name="volumes")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(tokens.app, name="tokens")
 app.command("backup")(backups.backup)
+app.command("restore")(restores.restore)
+app.command("verify")(restores.verify)

@@ -79,3 +79,45 @@ def wait_for(
                     raise CliError(f"still running after {timeout:g}s: {', '.join(waiting)}")
                 time.sleep(POLL_SECONDS)
     return [final[s["id"]] for s in snapshots]
+
+
+RESTORE_TERMINAL = frozenset({"completed", "failed"})
+
+
+def wait_for_restore(
+    client: Client,
+    restore: dict[str, Any],
+    *,
+    label: str,
+    total: int | None = None,
+    timeout: float | None = None,
+) -> dict[str, Any]:
+    """Poll one restore (or verify) until it is completed or failed; its final record.
+
+    The bar counts uncompressed bytes fed to the client tool, against `total` (the
+    snapshot's dump size) when it is known.
+    """
+    deadline = None if timeout is None else time.monotonic() + timeout
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[status]:<11} {task.fields[restored]:>10}"),
+        RateColumn(),
+        TimeElapsedColumn(),
+        console=err,
+    ) as progress:
+        task = progress.add_task(label, total=total or None, status="pending", restored="0 B")
+        while True:
+            record: dict[str, Any] = client.get(f"/api/v1/restores/{restore['id']}")
+            done = int(record.get("bytes_restored") or 0)
+            status = record["status"]
+            progress.update(task, completed=done, status=status, restored=decimal(done))
+            if status in RESTORE_TERMINAL:
+                if status == "completed":
+                    progress.update(task, total=max(done, 1), completed=max(done, 1))
+                progress.stop_task(task)
+                return record
+            if deadline is not None and time.monotonic() > deadline:
+                raise CliError(f"still running after {timeout:g}s: {restore['id']}")
+            time.sleep(POLL_SECONDS)
