@@ -11,6 +11,7 @@ from services.dumper.adapters.discovery import ToolFinder
 from services.dumper.adapters.process import ToolProcess
 from services.dumper.adapters.servers import ServerGateway
 from services.dumper.dumping import Dumper
+from services.dumper.restoring import Restorer
 from services.dumper.settings import DumperSettings
 from shared.events import Event
 from shared.messaging import publish_event
@@ -56,7 +57,10 @@ def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFa
 
     def register(broker: RabbitBroker, topology: Topology, runtime: Runtime) -> None:
         dumper = build_dumper(settings, broker, topology)
-        handlers.register(broker, topology, runtime, settings, dumper, replica=replica_id)
+        restorer = Restorer(publish=lambda event: publish_event(broker, topology, event))
+        handlers.register(
+            broker, topology, runtime, settings, dumper, restorer=restorer, replica=replica_id
+        )
 
     return build_service_app(
         service="dumper",

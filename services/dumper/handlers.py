@@ -3,8 +3,9 @@ its own control queue (cancellations of the dump it runs) and its queries (RPC).
 
 import asyncio
 import contextlib
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
+from uuid import UUID
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
@@ -12,8 +13,9 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 from services.dumper.adapters.db import cancel_reason, record_cancel
 from services.dumper.dumping import Dumper
 from services.dumper.queries import answer_query
+from services.dumper.restoring import Restorer
 from services.dumper.settings import DumperSettings
-from shared.events import BackupRequested, SnapshotCancelRequested
+from shared.events import BackupRequested, RestoreRequested, SnapshotCancelRequested
 from shared.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
 from shared.service import Runtime
@@ -50,6 +52,21 @@ async def run_stoppable(runtime: Runtime, work: Coroutine[Any, Any, object]) -> 
             runtime.tasks.remove(task)
 
 
+async def handle_once(
+    runtime: Runtime,
+    schema: str,
+    event_id: UUID,
+    work: Callable[[], Coroutine[Any, Any, object]],
+) -> None:
+    """Run `work` (stoppable) unless `event_id` was handled already, then remember it."""
+    if await was_handled(runtime.pool, schema=schema, event_id=event_id):
+        log.info("request_skipped_duplicate")
+        return
+    await run_stoppable(runtime, work())
+    async with runtime.pool.acquire() as conn:
+        await mark_handled(conn, schema=schema, event_id=event_id)
+
+
 def routed(routing_key: str) -> Any:
     """A FastStream filter: messages published under `routing_key`."""
 
@@ -66,6 +83,7 @@ def register(
     settings: DumperSettings,
     dumper: Dumper,
     *,
+    restorer: Restorer,
     replica: str,
 ) -> None:
     """Attach the dumper's subscribers to `broker`; `replica` names its control queue."""
@@ -79,6 +97,7 @@ def register(
         channel=Channel(prefetch_count=1),
         title="dumper.work",
         description="Dump one database into staged chunks, acked after its outcome is out; "
+        "restore a snapshot into a database, acked after its outcome is out; "
         "remember cancelled snapshots so their queued requests are refused.",
     )
 
@@ -95,6 +114,10 @@ def register(
             await run_stoppable(runtime, dumper.dump(request, attempt=attempt))
         async with runtime.pool.acquire() as conn:
             await mark_handled(conn, schema=schema, event_id=request.event_id)
+
+    @work(filter=routed(RestoreRequested.routing_key))
+    async def on_restore_requested(request: RestoreRequested) -> None:
+        await handle_once(runtime, schema, request.event_id, lambda: restorer.restore(request))
 
     @work(filter=routed(SnapshotCancelRequested.routing_key))
     async def on_cancel_recorded(cancel: SnapshotCancelRequested) -> None:
