@@ -122,3 +122,68 @@ class Api:
 
     async def add_local_volume(self, path: Path) -> dict[str, Any]:
         return await self.add_volume(unique("local-"), "local", {"path": str(path)})
+
+    # Issue 6: restores and verifies.
+
+    async def restore(
+        self, snapshot_id: str, server_id: str, database: str, *, overwrite: bool = False
+    ) -> dict[str, Any]:
+        """POST /api/v1/restores, which must be accepted (202, pending)."""
+        response = await self.request_restore(snapshot_id, server_id, database, overwrite)
+        assert response.status_code == 202, response.text
+        accepted: dict[str, Any] = response.json()
+        assert accepted["status"] == "pending", accepted
+        return accepted
+
+    async def refused_restore(
+        self, snapshot_id: str, server_id: str, database: str, *, status: int
+    ) -> str:
+        """POST /api/v1/restores, which must be refused with `status`; its sentence."""
+        response = await self.request_restore(snapshot_id, server_id, database, False)
+        assert response.status_code == status, response.text
+        detail: str = response.json()["detail"]
+        return detail
+
+    async def request_restore(
+        self, snapshot_id: str, server_id: str, database: str, overwrite: bool
+    ) -> httpx.Response:
+        body = {
+            "snapshot_id": snapshot_id,
+            "server_id": server_id,
+            "database": database,
+            "overwrite": overwrite,
+        }
+        return await self.http.post("/api/v1/restores", json=body)
+
+    async def verify(self, snapshot_id: str, server_id: str) -> dict[str, Any]:
+        response = await self.http.post(
+            f"/api/v1/snapshots/{snapshot_id}/verify", json={"server_id": server_id}
+        )
+        assert response.status_code == 202, response.text
+        accepted: dict[str, Any] = response.json()
+        return accepted
+
+    async def restore_record(self, restore_id: str) -> dict[str, Any]:
+        response = await self.http.get(f"/api/v1/restores/{restore_id}")
+        assert response.status_code == 200, response.text
+        record: dict[str, Any] = response.json()
+        return record
+
+    async def restores(self, **filters: Any) -> list[dict[str, Any]]:
+        """One page of GET /api/v1/restores (`{"items": [...], "next_cursor": ...}`)."""
+        response = await self.http.get("/api/v1/restores", params=filters)
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["items"]
+        return items
+
+    async def wait_restore(self, restore_id: str, timeout: float = 120) -> dict[str, Any]:
+        """Poll until the restore is completed or failed; fail the test if it never is."""
+        deadline = time.monotonic() + timeout
+        while True:
+            record = await self.restore_record(restore_id)
+            if record["status"] in TERMINAL:
+                return record
+            if time.monotonic() > deadline:
+                msg = f"restore {restore_id} still {record['status']} after {timeout}s"
+                raise AssertionError(msg)
+            await asyncio.sleep(0.3)
