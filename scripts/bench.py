@@ -8,9 +8,10 @@ repeats:
   (d) Databasement with zstd.
 It prints the times, the ratios (c)/(a), (c)/(b), (d)/(b), the compressed sizes, and the
 dumper's and uploader's peak RSS. Databases are built once and reused between runs.
-Then, on the same stack, the control plane (scripts/bench_api.py): (e) the first page of
-GET /api/v1/snapshots with filters over 100,000 records, (f) POST /api/v1/backups p99 at
-200 req/s from a second process.
+Then, on the same stack, a restore of the largest PostgreSQL gzip snapshot against plain
+`gunzip -c | psql` (scripts/bench_restore.py: (g), (h)), and the control plane
+(scripts/bench_api.py): (e) the first page of GET /api/v1/snapshots with filters over
+100,000 records, (f) POST /api/v1/backups p99 at 200 req/s from a second process.
 
 Sizes are settable: BENCH_PG_SCALES (pgbench scale factors, default "10,140"),
 BENCH_MARIA_ROWS (default "400000,5000000"), BENCH_REPEATS (default 2).
@@ -27,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -36,6 +38,7 @@ import pymysql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from scripts.bench_api import run_api_benchmarks
+from scripts.bench_restore import report_restore, run_restore_benchmark
 from tests.fixtures.resources import delete_namespace
 from tests.support.stack import Stack, stack_env, start_stack
 
@@ -190,8 +193,8 @@ class RssWatch(threading.Thread):
 
 def databasement(
     api: httpx.Client, server_id: str, volume_id: str, database: str, compression: str
-) -> tuple[float, int, int]:
-    """(c)/(d): from the POST until the snapshot is completed; (seconds, size, dump size)."""
+) -> tuple[float, dict[str, Any]]:
+    """(c)/(d): from the POST until the snapshot is completed; (seconds, the snapshot)."""
     start = time.perf_counter()
     response = api.post(
         "/api/v1/backups",
@@ -212,7 +215,7 @@ def databasement(
     seconds = time.perf_counter() - start
     if snapshot["status"] != "completed":
         raise SystemExit(f"bench: backup failed: {snapshot.get('error')}")
-    return seconds, int(snapshot["size"]), int(snapshot["bytes_dumped"])
+    return seconds, snapshot
 
 
 def measure(stack: Stack, kind: str, database: str, volume: Path) -> dict[str, object]:
@@ -246,16 +249,23 @@ def measure(stack: Stack, kind: str, database: str, volume: Path) -> dict[str, o
         seconds, sizes["a"] = reference(kind, database, volume)
         times["a"].append(seconds)
         times["b"].append(raw_dump(kind, database))
-        seconds, sizes["c"], sizes["plain"] = databasement(
-            api, server["id"], vol["id"], database, "gzip"
-        )
+        seconds, gzip_snapshot = databasement(api, server["id"], vol["id"], database, "gzip")
+        sizes["c"], sizes["plain"] = int(gzip_snapshot["size"]), int(gzip_snapshot["bytes_dumped"])
         times["c"].append(seconds)
-        seconds, sizes["d"], _ = databasement(api, server["id"], vol["id"], database, "zstd")
+        seconds, zstd_snapshot = databasement(api, server["id"], vol["id"], database, "zstd")
+        sizes["d"] = int(zstd_snapshot["size"])
         times["d"].append(seconds)
     watch.stopping.set()
     watch.join()
     medians = {k: statistics.median(v) for k, v in times.items()}
-    return {"medians": medians, "sizes": sizes, "rss": watch.peak}
+    return {
+        "medians": medians,
+        "sizes": sizes,
+        "rss": watch.peak,
+        "api": api,
+        "server_id": server["id"],
+        "snapshot": gzip_snapshot,
+    }
 
 
 def report(label: str, result: dict[str, object]) -> None:
@@ -300,7 +310,20 @@ def main() -> None:
     stack = start_stack(env, VAR / "logs")
     try:
         for name in pg:
-            report(f"PostgreSQL {name}", measure(stack, "postgresql", name, volume))
+            result = measure(stack, "postgresql", name, volume)
+            report(f"PostgreSQL {name}", result)
+            if name == pg[-1]:  # the largest scale: BENCH_PG_SCALES ascends
+                api: httpx.Client = result["api"]  # type: ignore[assignment]
+                snapshot: dict[str, Any] = result["snapshot"]  # type: ignore[assignment]
+                medians = run_restore_benchmark(
+                    api,
+                    admin_url=PG_ADMIN,
+                    snapshot=snapshot,
+                    server_id=str(result["server_id"]),
+                    volume=volume,
+                    repeats=REPEATS,
+                )
+                report_restore(f"PostgreSQL {name}", snapshot, medians)
             shutil.rmtree(volume, ignore_errors=True)
             volume.mkdir()
         for name in maria:
