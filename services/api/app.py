@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
+from services.api import ui
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.outbox import Outbox
 from services.api.databases import DatabaseLists
@@ -23,7 +24,15 @@ from services.api.errors import (
     UnavailableError,
 )
 from services.api.relay import OutboxRelay
-from services.api.routes import backups, downloads, servers, snapshots, tokens, volumes
+from services.api.routes import (
+    backups,
+    downloads,
+    restores,
+    servers,
+    snapshots,
+    tokens,
+    volumes,
+)
 from services.api.settings import DEV_CREDENTIALS_KEY, ApiSettings
 from services.api.vault import Vault, VaultError, parse_keys
 from shared.health import Readiness, broker_check, database_check, health_routes
@@ -99,9 +108,11 @@ def build_app(settings: ApiSettings) -> FastAPI:
     app.state.link = link
     app.state.keys = Keys(vault=build_vault(settings), sealer=Sealer(settings.seal.key))
     app.state.database_lists = DatabaseLists(ttl=settings.database_list_ttl)
-    routers = (servers, volumes, backups, snapshots, downloads, tokens)
+    routers = (servers, volumes, backups, snapshots, downloads, restores, tokens)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(ui.router)
+    app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     for path, endpoint in health_routes(readiness, registry):
         app.router.routes.append(Route(path, endpoint, methods=["GET"], include_in_schema=False))
     _add_error_handlers(app)

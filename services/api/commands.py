@@ -1,4 +1,4 @@
-"""The api host's own commands: `create-token` and `rotate-credentials-key`.
+"""The api host's own commands: `create-token`, `create-admin` and `rotate-credentials-key`.
 
 They talk to the api's database directly (no HTTP), so the first token can be made on the
 host before any token exists. Output is only what is asked for, on stdout; logs go to stderr.
@@ -17,12 +17,13 @@ from services.api.adapters.tokens import TokenRepository
 from services.api.app import build_settings, build_vault, migrations_folder
 from services.api.settings import ApiSettings
 from services.api.tokens import new_token, token_hash
+from services.api.ui.admins import create_admin, read_password
 from services.api.vault import Vault, VaultError, parse_keys
 from shared.database import create_pool
 from shared.logging import configure_logging, get_logger
 from shared.migrations import migrate
 
-COMMANDS = ("create-token", "rotate-credentials-key")
+COMMANDS = ("create-token", "create-admin", "rotate-credentials-key")
 log = get_logger("services.api")
 
 
@@ -32,6 +33,14 @@ def run_command(argv: list[str]) -> None:
     sub = parser.add_subparsers(dest="command", required=True)
     create = sub.add_parser("create-token", help="create an API token and print it")
     create.add_argument("--name", required=True, help="who or what will use the token")
+    admin = sub.add_parser(
+        "create-admin",
+        help="set the web UI's admin password (asked without echo; never on the command line)",
+    )
+    admin.add_argument("--name", default="admin", help="the name to sign in with")
+    admin.add_argument(
+        "--password-stdin", action="store_true", help="read the password from stdin's first line"
+    )
     rotate = sub.add_parser(
         "rotate-credentials-key", help="re-encrypt every stored secret with a new key"
     )
@@ -48,6 +57,12 @@ def run_command(argv: list[str]) -> None:
     configure_logging(settings.log_level)
     if args.command == "create-token":
         print(asyncio.run(create_token(settings, args.name)))  # noqa: T201 - the command's output
+    elif args.command == "create-admin":
+        password = read_password(from_stdin=args.password_stdin)
+        asyncio.run(
+            create_admin(settings, args.name, password, migrations_folder=migrations_folder)
+        )
+        print(f"admin {args.name!r} can now sign in to the web UI at /ui/")  # noqa: T201 - the command's output
     else:
         new_key = _new_key(settings, args.new_key_file)
         try:

@@ -50,4 +50,11 @@ class ApiSettings(CommonSettings):
     outbox_interval: float = Field(
         default=0.5, gt=0, description="Seconds between outbox relay passes when idle."
     )
+    ui_session_hours: float = Field(
+        default=12.0, gt=0, description="Hours a web UI sign-in lasts before asking again."
+    )
+    ui_secure_cookie: bool = Field(
+        default=False,
+        description="Mark the web UI's session cookie Secure (set it when serving over TLS).",
+    )
     seal: SealSettings = Field(default_factory=SealSettings)

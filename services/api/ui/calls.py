@@ -1,0 +1,84 @@
+"""The api's own route functions, called in-process: the UI shows what the JSON API does
+and enforces no rule of its own (issue 7)."""
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Request
+
+from services.api import deps
+from services.api.adapters.broker import BrokerLink
+from services.api.adapters.db import ServerRepository, VolumeRepository
+from services.api.adapters.outbox import BackupRequests, Outbox
+from services.api.databases import DatabaseLists
+from services.api.relay import OutboxRelay
+from services.api.routes import servers as server_routes
+from services.api.routes import snapshots as snapshot_routes
+from services.api.routes import volumes as volume_routes
+from services.api.schemas import ServerPublic, SnapshotPage, SnapshotPublic, VolumePublic
+from services.api.settings import ApiSettings
+
+
+@dataclass(frozen=True)
+class ApiParts:
+    """What the JSON routes are given by FastAPI, gathered once per UI request."""
+
+    settings: ApiSettings
+    servers: ServerRepository
+    volumes: VolumeRepository
+    requests: BackupRequests
+    outbox: Outbox
+    link: BrokerLink
+    relay: OutboxRelay
+    keys: deps.Keys
+    lists: DatabaseLists
+
+    @property
+    def snapshot_deps(self) -> dict[str, Any]:
+        return {"link": self.link, "requests": self.requests, "servers": self.servers}
+
+
+def api_parts(request: Request) -> ApiParts:
+    return ApiParts(
+        settings=deps.get_settings(request),
+        servers=deps.get_servers(request),
+        volumes=deps.get_volumes(request),
+        requests=deps.get_requests(request),
+        outbox=deps.get_outbox(request),
+        link=deps.get_link(request),
+        relay=deps.get_relay(request),
+        keys=deps.get_keys(request),
+        lists=deps.get_database_lists(request),
+    )
+
+
+Parts = Annotated[ApiParts, Depends(api_parts)]
+
+
+async def list_servers(api: ApiParts) -> list[ServerPublic]:
+    return await server_routes.list_servers(api.servers)
+
+
+async def list_volumes(api: ApiParts) -> list[VolumePublic]:
+    return await volume_routes.list_volumes(api.volumes, api.link, api.keys, api.settings)
+
+
+async def volume_names(api: ApiParts) -> dict[UUID, str]:
+    """Names by id, from the api's table (no usage asked: cheap enough for every poll)."""
+    return {volume.id: volume.name for volume in await api.volumes.list()}
+
+
+async def list_snapshots(api: ApiParts, **filters: Any) -> SnapshotPage:
+    return await snapshot_routes.list_snapshots(**api.snapshot_deps, **filters)
+
+
+async def last_snapshots(api: ApiParts, servers: list[ServerPublic]) -> dict[UUID, SnapshotPublic]:
+    """Each server's newest snapshot (deleted ones left out), where it has one."""
+    pages = await asyncio.gather(
+        *(list_snapshots(api, server_id=server.id, limit=1) for server in servers)
+    )
+    return {
+        server.id: page.items[0] for server, page in zip(servers, pages, strict=True) if page.items
+    }

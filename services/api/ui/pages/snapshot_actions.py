@@ -1,0 +1,135 @@
+"""What can be done to one snapshot: download, restore, verify, cancel, delete."""
+
+import re
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from services.api.errors import ApiError
+from services.api.routes import downloads as download_routes
+from services.api.routes import snapshots as snapshot_routes
+from services.api.ui.auth import Posted, SignedIn, UiRoute
+from services.api.ui.calls import Parts, list_servers
+from services.api.ui.forms import form_values
+from services.api.ui.rendering import render
+from services.api.ui.restores import request_restore, request_verify
+from services.api.vault import VaultError
+from shared.volumes import VolumeError
+
+router = APIRouter(prefix="/ui/snapshots", route_class=UiRoute, include_in_schema=False)
+SENTENCE_ERRORS = (ApiError, VaultError, VolumeError)
+
+
+@router.get("/{snapshot_id}/download", response_model=None)
+async def download(request: Request, snapshot_id: UUID, _: SignedIn, api: Parts) -> Response:
+    try:
+        return await download_routes.download_snapshot(
+            snapshot_id,
+            link=api.link,
+            requests=api.requests,
+            servers=api.servers,
+            volumes=api.volumes,
+            keys=api.keys,
+        )
+    except SENTENCE_ERRORS as exc:
+        return render(request, "refused.html", {"message": str(exc)}, status_code=409)
+
+
+@router.post("/{snapshot_id}/cancel")
+async def cancel(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
+    try:
+        await snapshot_routes.cancel_snapshot(
+            snapshot_id, **api.snapshot_deps, outbox=api.outbox, relay=api.relay
+        )
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    message = "Cancelling: the dump stops and the snapshot ends failed with “cancelled”."
+    return render(request, "_notice.html", {"message": message})
+
+
+@router.get("/{snapshot_id}/delete")
+async def delete_dialog(request: Request, snapshot_id: UUID, _: SignedIn, api: Parts) -> Response:
+    try:
+        snapshot = await snapshot_routes.get_snapshot(snapshot_id, **api.snapshot_deps)
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    return render(request, "delete_dialog.html", {"s": snapshot})
+
+
+@router.post("/{snapshot_id}/delete")
+async def delete(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
+    try:
+        await snapshot_routes.delete_snapshot(
+            snapshot_id,
+            **api.snapshot_deps,
+            volumes=api.volumes,
+            outbox=api.outbox,
+            relay=api.relay,
+            keys=api.keys,
+        )
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    message = "Deleting: the file and its manifest are removed, then the status becomes deleted."
+    live = f"/ui/snapshots/{snapshot_id}/live"
+    return render(request, "_notice.html", {"message": message, "live": live})
+
+
+def _suggested_name(database: str | None) -> str:
+    base = re.sub(r"[^A-Za-z0-9_]", "_", database or "restored")[:40]
+    return f"{base}_restored"
+
+
+@router.get("/{snapshot_id}/restore")
+async def restore_dialog(request: Request, snapshot_id: UUID, _: SignedIn, api: Parts) -> Response:
+    try:
+        snapshot = await snapshot_routes.get_snapshot(snapshot_id, **api.snapshot_deps)
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    context = {
+        "s": snapshot,
+        "servers": await list_servers(api),
+        "suggested": _suggested_name(snapshot.database),
+        "mode": request.query_params.get("mode", "restore"),
+    }
+    return render(request, "restore_dialog.html", context)
+
+
+@router.post("/{snapshot_id}/restore")
+async def restore(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
+    values = form_values(await request.form())
+    try:
+        server_id = UUID(values.get("server_id", ""))
+    except ValueError:
+        return render(request, "_error.html", {"error": "Choose the server to restore into."})
+    database = values.get("database", "")
+    if not database:
+        return render(request, "_error.html", {"error": "Name the database to restore into."})
+    try:
+        restore_id = await request_restore(
+            api,
+            snapshot_id,
+            server_id=server_id,
+            database=database,
+            overwrite=values.get("overwrite") == "on",
+        )
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    message = f"Restore queued into database “{database}” (restore {restore_id}): follow it below."
+    live = f"/ui/snapshots/{snapshot_id}/live"
+    return render(request, "_notice.html", {"message": message, "live": live})
+
+
+@router.post("/{snapshot_id}/verify")
+async def verify(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
+    values = form_values(await request.form())
+    try:
+        server_id = UUID(values.get("server_id", ""))
+    except ValueError:
+        return render(request, "_error.html", {"error": "Choose the server to verify on."})
+    try:
+        restore_id = await request_verify(api, snapshot_id, server_id=server_id)
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    message = f"Verify queued (restore {restore_id}): its result shows below when it ends."
+    live = f"/ui/snapshots/{snapshot_id}/live"
+    return render(request, "_notice.html", {"message": message, "live": live})

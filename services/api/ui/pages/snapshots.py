@@ -1,0 +1,104 @@
+"""Snapshots: the table with filters and pages, live without reloading; the details view."""
+
+import asyncio
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from services.api.errors import ApiError
+from services.api.routes import snapshots as snapshot_routes
+from services.api.schemas import SnapshotPublic
+from services.api.ui.auth import SignedIn, UiRoute
+from services.api.ui.calls import ApiParts, Parts, list_servers, list_snapshots, volume_names
+from services.api.ui.listing import RUNNING, SnapshotFilters, poll_every, share
+from services.api.ui.rendering import render
+from services.api.ui.restores import restores_of
+
+router = APIRouter(prefix="/ui/snapshots", route_class=UiRoute, include_in_schema=False)
+
+
+async def _estimates(api: ApiParts, snapshots: list[SnapshotPublic]) -> dict[UUID, float | None]:
+    """For each running dump, how far along it is against the last completed one."""
+    running = [s for s in snapshots if s.status == "in_progress" and s.server_id and s.database]
+    pages = await asyncio.gather(
+        *(
+            list_snapshots(
+                api, server_id=s.server_id, database=s.database, status="completed", limit=1
+            )
+            for s in running
+        )
+    )
+    return {
+        s.id: share(s.bytes_dumped, page.items[0].bytes_dumped if page.items else None)
+        for s, page in zip(running, pages, strict=True)
+    }
+
+
+async def _rows_context(api: ApiParts, filters: SnapshotFilters) -> dict[str, Any]:
+    error = None
+    items: list[SnapshotPublic] = []
+    next_cursor = None
+    try:
+        page = await list_snapshots(api, **filters.api_filters())
+        items, next_cursor = page.items, page.next_cursor
+    except ApiError as exc:
+        error = str(exc)
+    return {
+        "snapshots": items,
+        "next_cursor": next_cursor,
+        "error": error,
+        "filters": filters,
+        "volume_names": await volume_names(api),
+        "estimates": await _estimates(api, items),
+        "poll": poll_every([s.status for s in items]),
+    }
+
+
+@router.get("")
+async def snapshots_page(request: Request, _: SignedIn, api: Parts) -> Response:
+    filters = SnapshotFilters.of(dict(request.query_params))
+    context = await _rows_context(api, filters)
+    context["servers"] = await list_servers(api)
+    return render(request, "snapshots.html", context)
+
+
+@router.get("/rows")
+async def snapshot_rows(request: Request, _: SignedIn, api: Parts) -> Response:
+    """The table body alone: what the page polls to stay live without reloading."""
+    filters = SnapshotFilters.of(dict(request.query_params))
+    return render(request, "_snapshot_rows.html", await _rows_context(api, filters))
+
+
+async def _detail_context(api: ApiParts, snapshot_id: UUID) -> dict[str, Any]:
+    snapshot = await snapshot_routes.get_snapshot(snapshot_id, **api.snapshot_deps)
+    restores = await restores_of(api, snapshot)
+    names = await volume_names(api)
+    running = snapshot.status in RUNNING or any(r.get("status") in RUNNING for r in restores)
+    estimates = await _estimates(api, [snapshot])
+    return {
+        "s": snapshot,
+        "restores": restores,
+        "volume_name": names.get(snapshot.volume_id) if snapshot.volume_id else None,
+        "estimate": estimates.get(snapshot.id),
+        "poll": "every 1s" if running else None,
+    }
+
+
+@router.get("/{snapshot_id}")
+async def snapshot_page(request: Request, snapshot_id: UUID, _: SignedIn, api: Parts) -> Response:
+    try:
+        context = await _detail_context(api, snapshot_id)
+    except ApiError as exc:
+        return render(request, "refused.html", {"message": str(exc)}, status_code=404)
+    return render(request, "snapshot.html", context)
+
+
+@router.get("/{snapshot_id}/live")
+async def snapshot_live(request: Request, snapshot_id: UUID, _: SignedIn, api: Parts) -> Response:
+    """The details' changing part, polled while the snapshot or a restore of it runs."""
+    try:
+        context = await _detail_context(api, snapshot_id)
+    except ApiError as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    return render(request, "_snapshot_live.html", context)
