@@ -10,6 +10,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.outbox import BackupRequests, Outbox
+from services.api.adapters.restores import RestoreRequests
 from services.api.adapters.tokens import TokenRepository
 from services.api.databases import DatabaseLists
 from services.api.errors import UnauthenticatedError
@@ -50,6 +51,10 @@ def get_volumes(request: Request) -> VolumeRepository:
 
 def get_requests(request: Request) -> BackupRequests:
     return BackupRequests(_runtime(request).pool, get_settings(request).schema_name)
+
+
+def get_restore_requests(request: Request) -> RestoreRequests:
+    return RestoreRequests(_runtime(request).pool, get_settings(request).schema_name)
 
 
 def get_outbox(request: Request) -> Outbox:
@@ -103,6 +108,7 @@ Settings = Annotated[ApiSettings, Depends(get_settings)]
 Servers = Annotated[ServerRepository, Depends(get_servers)]
 Volumes = Annotated[VolumeRepository, Depends(get_volumes)]
 Requests = Annotated[BackupRequests, Depends(get_requests)]
+Restores = Annotated[RestoreRequests, Depends(get_restore_requests)]
 Link = Annotated[BrokerLink, Depends(get_link)]
 Relay = Annotated[OutboxRelay, Depends(get_relay)]
 SecretKeys = Annotated[Keys, Depends(get_keys)]

@@ -1,4 +1,4 @@
-"""What the api keeps: registered servers and volumes, and accepted backup requests."""
+"""What the api keeps: registered servers and volumes, accepted backup and restore requests."""
 
 from datetime import datetime
 from typing import Any
@@ -6,7 +6,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.events import Compression, ServerType
+from shared.events import Compression, RestoreMode, ServerType
 from shared.specs import TlsMode
 
 
@@ -65,3 +65,17 @@ class ApiToken(BaseModel):
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+
+
+class RestoreRequest(BaseModel):
+    """One accepted restore (or verify): a row of `restores_requested`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: UUID
+    snapshot_id: UUID
+    mode: RestoreMode
+    server_id: UUID
+    database: str
+    overwrite: bool
+    requested_at: datetime

@@ -3,10 +3,12 @@
 - `get_restore {restore_id}` -> `{"ok", "restore"}` or `{"ok": false, "error": "not_found"}`
 - `list_restores {snapshot_id?, status?, server_id?, database?, limit?, cursor?}` ->
   `{"ok", "restores", "next_cursor"}`, newest first
-- `target_activity {server_id, database, requested?: [snapshot ids]}` -> `{"ok", "backups",
-  "restores"}`: what runs on that database now: the backups taken from it (and those of
-  `requested` the catalog has not recorded yet, which are pending by definition), and the
-  restores writing into it. The api refuses a restore into such a database.
+- `target_activity {server_id, database, requested?: [snapshot ids], requested_restores?:
+  [restore ids]}` -> `{"ok", "backups": [snapshot ids], "restores": [restore ids]}`: what runs
+  on that database now: the backups taken from it and the restores writing into it, plus
+  those of the api's recent requests the catalog has not recorded yet (pending by
+  definition: the outbox may be a moment ahead of the catalog). The api refuses a restore
+  into such a database.
 """
 
 from typing import Any, Literal
@@ -55,6 +57,7 @@ class TargetActivity(_Op):
     server_id: UUID
     database: str
     requested: list[UUID] = Field(default_factory=list, max_length=1000)
+    requested_restores: list[UUID] = Field(default_factory=list, max_length=1000)
 
 
 RestoreQuery = GetRestore | ListRestores | TargetActivity
@@ -100,11 +103,17 @@ async def _target_activity(conn: Any, schema: str, query: TargetActivity) -> dic
     if query.requested:
         known = await db.known_snapshots(conn, schema, query.requested)
         backups += [sid for sid in query.requested if sid not in known and sid not in backups]
-    restores = await db.running_restores(conn, schema, query.server_id, query.database)
+    restores = [
+        record.id
+        for record in await db.running_restores(conn, schema, query.server_id, query.database)
+    ]
+    if query.requested_restores:
+        recorded = await db.known_restores(conn, schema, query.requested_restores)
+        restores += [rid for rid in query.requested_restores if rid not in recorded]
     return {
         "ok": True,
         "backups": [str(sid) for sid in backups],
-        "restores": [record.public() for record in restores],
+        "restores": [str(rid) for rid in dict.fromkeys(restores)],
     }
 
 

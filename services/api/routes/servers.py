@@ -85,8 +85,8 @@ async def update_server(
 
 @router.delete("/{server_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_server(server_id: UUID, servers: Servers, link: Link, lists: Lists) -> Response:
-    """Forget a server. Refused (409) while a snapshot of it is pending or in progress;
-    its finished snapshots stay listed."""
+    """Forget a server. Refused (409) while a snapshot of it, or a restore into it, is
+    pending or in progress; its finished snapshots stay listed."""
     server = await _server(server_id, servers)
     activity = await ask_activity(link, "server_activity", server_id=server_id)
     running = activity.get("in_progress") or 0
@@ -94,6 +94,12 @@ async def delete_server(server_id: UUID, servers: Servers, link: Link, lists: Li
         raise ConflictError(
             f"server {server.name!r} has {running} snapshot(s) pending or in progress; "
             "wait for them or cancel them first"
+        )
+    restoring = activity.get("restores") or 0
+    if restoring:
+        raise ConflictError(
+            f"server {server.name!r} has {restoring} restore(s) pending or in progress into "
+            "it; wait for them first"
         )
     if not await servers.delete(server_id):
         raise NotFoundError(f"server {server_id} does not exist")

@@ -135,7 +135,8 @@ async def delete_snapshot(
     keys: SecretKeys,
 ) -> SnapshotActionAccepted:
     """Delete a finished snapshot: its artifact and manifest are removed from the volume,
-    then its status becomes `deleted`. Refused (409) while it is pending or in progress."""
+    then its status becomes `deleted`. Refused (409) while it is pending or in progress, or
+    while a restore or verify of it is."""
     snapshot = await find_snapshot(snapshot_id, link=link, requests=requests, servers=servers)
     if snapshot.status in RUNNING:
         raise ConflictError(
@@ -143,6 +144,12 @@ async def delete_snapshot(
         )
     if snapshot.status == "deleted":
         raise ConflictError(f"snapshot {snapshot_id} is already deleted")
+    restoring = [r.id for r in snapshot.restores if r.status in RUNNING]
+    if restoring:
+        raise ConflictError(
+            f"snapshot {snapshot_id} is being restored (restore {restoring[0]}); "
+            "wait for the restore to finish before deleting it"
+        )
     volume = await volumes.get(snapshot.volume_id) if snapshot.volume_id else None
     if volume is None:
         raise ConflictError(f"the volume of snapshot {snapshot_id} is no longer registered")

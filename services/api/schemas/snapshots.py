@@ -6,7 +6,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field
 
-from shared.events import SnapshotStatus
+from services.api.schemas.restores import RestorePublic
+from shared.events import ServerType, SnapshotStatus
 
 
 class SnapshotPublic(BaseModel):
@@ -16,6 +17,7 @@ class SnapshotPublic(BaseModel):
     status: SnapshotStatus
     server_id: UUID | None
     server_name: str | None
+    server_type: ServerType | None = Field(default=None, description="Engine it was taken from.")
     database: str | None
     volume_id: UUID | None
     compression: str | None
@@ -58,6 +60,19 @@ class SnapshotDetail(SnapshotPublic):
         default=None, description="Why the last deletion failed, when it did."
     )
     timeline: list[TimelineEntry] = Field(default_factory=list)
+    restores: list[RestorePublic] = Field(
+        default_factory=list, description="Its restores and verifies, newest first (50 at most)."
+    )
+    verified_at: datetime | None = Field(default=None, description="When its last verify ended.")
+    verify_result: dict[str, Any] | None = Field(
+        default=None,
+        description='The last verify\'s outcome: `{"ok": true}`, `{"ok": false, "tables": '
+        '[{"table", "expected", "actual"}]}` when row counts differ, or `{"ok": false, '
+        '"error": "<reason>"}` when the verify could not be carried out.',
+        examples=[
+            {"ok": False, "tables": [{"table": "public.orders", "expected": 12, "actual": 11}]}
+        ],
+    )
 
 
 class SnapshotPage(BaseModel):

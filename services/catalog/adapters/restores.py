@@ -68,7 +68,15 @@ SELECT id FROM {schema}.snapshots
 WHERE server_id = $1 AND database = $2 AND status IN ('pending', 'in_progress')
 ORDER BY created_at, id
 """
-KNOWN_SNAPSHOTS = "SELECT id FROM {schema}.snapshots WHERE id = ANY($1::uuid[]) AND requested"
+# Known: its request was recorded (its status and target are then the catalog's), or it ended.
+KNOWN_SNAPSHOTS = """
+SELECT id FROM {schema}.snapshots
+WHERE id = ANY($1::uuid[]) AND (requested OR status IN ('completed', 'failed', 'deleted'))
+"""
+KNOWN_RESTORES = """
+SELECT id FROM {schema}.restores
+WHERE id = ANY($1::uuid[]) AND (requested OR status IN ('completed', 'failed'))
+"""
 SET_VERIFICATION = """
 UPDATE {schema}.snapshots SET verified_at = $2, verify_result = $3::jsonb
 WHERE id = $1 AND (verified_at IS NULL OR verified_at <= $2)
@@ -161,8 +169,14 @@ async def running_backups(conn: Conn, schema: str, server_id: UUID, database: st
 
 
 async def known_snapshots(conn: Conn, schema: str, ids: list[UUID]) -> set[UUID]:
-    """Which of `ids` the catalog has seen the BackupRequested of."""
+    """Which of `ids` the catalog knows the whereabouts of (requested or ended)."""
     rows = await conn.fetch(KNOWN_SNAPSHOTS.format(schema=schema), ids)
+    return {row["id"] for row in rows}
+
+
+async def known_restores(conn: Conn, schema: str, ids: list[UUID]) -> set[UUID]:
+    """Which of `ids` the catalog knows the whereabouts of (requested or ended)."""
+    rows = await conn.fetch(KNOWN_RESTORES.format(schema=schema), ids)
     return {row["id"] for row in rows}
 
 
