@@ -10,6 +10,7 @@ from services.dumper import handlers
 from services.dumper.adapters.discovery import ToolFinder
 from services.dumper.adapters.process import ToolProcess
 from services.dumper.adapters.servers import ServerGateway
+from services.dumper.adapters.targets import TargetGateway
 from services.dumper.dumping import Dumper
 from services.dumper.restoring import Restorer
 from services.dumper.settings import DumperSettings
@@ -20,6 +21,7 @@ from shared.service import Runtime, build_service_app, migrate_only
 from shared.settings import refuse_dev_secrets
 from shared.staging import open_staging
 from shared.topology import Topology
+from shared.volumes import open_volume
 
 migrations_folder = Path(__file__).parent / "migrations"
 
@@ -47,6 +49,22 @@ def build_dumper(settings: DumperSettings, broker: RabbitBroker, topology: Topol
     )
 
 
+def build_restorer(settings: DumperSettings, broker: RabbitBroker, topology: Topology) -> Restorer:
+    """The restore engine, wired to real servers, volumes and the broker."""
+
+    async def publish(event: Event) -> None:
+        await publish_event(broker, topology, event)
+
+    finder = ToolFinder(postgres_glob=settings.postgres_bin_glob, search_dirs=settings.search_dirs)
+    return Restorer(
+        sealer=Sealer(settings.seal.key),
+        targets=TargetGateway(finder, connect_timeout=settings.connect_timeout),
+        open_volume=open_volume,
+        publish=publish,
+        progress_interval=settings.progress_interval,
+    )
+
+
 def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFastStream:
     """Wire the dumper: broker, pool, migrations, subscribers, health endpoints.
 
@@ -57,7 +75,7 @@ def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFa
 
     def register(broker: RabbitBroker, topology: Topology, runtime: Runtime) -> None:
         dumper = build_dumper(settings, broker, topology)
-        restorer = Restorer(publish=lambda event: publish_event(broker, topology, event))
+        restorer = build_restorer(settings, broker, topology)
         handlers.register(
             broker, topology, runtime, settings, dumper, restorer=restorer, replica=replica_id
         )

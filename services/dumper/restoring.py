@@ -1,36 +1,244 @@
 """Restore one snapshot into a target database for one RestoreRequested delivery.
 
 Every request ends with RestoreFinished or RestoreFailed published; the handler acks after.
-Until the restore engine is in place, a request is answered with RestoreFailed saying so.
+The artifact is streamed from the volume chunk by chunk, each chunk's sha256 checked against
+the manifest before it is decompressed and fed to the client tool; nothing is copied whole.
+A target the restore created (or replaced) is dropped when the restore fails.
 """
 
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Protocol
+from uuid import uuid4
+
+from pydantic import TypeAdapter, ValidationError
+
+from services.dumper.adapters.targets import ClientFailedError, TargetGateway
+from services.dumper.artifact import (
+    ArtifactError,
+    ChunkEntry,
+    Decompressor,
+    Manifest,
+    check_chunk,
+    chunks_of,
+    parse_manifest,
+)
+from services.dumper.errors import DumpError
 from services.dumper.ports import Publish
-from shared.events import RestoreFailed, RestoreFinished, RestoreRequested
+from services.dumper.tools import Tool
+from shared.events import (
+    RestoreFailed,
+    RestoreFinished,
+    RestoreProgressed,
+    RestoreRequested,
+    RestoreStarted,
+)
 from shared.logging import get_logger
+from shared.sealing import Sealer, UnsealError
+from shared.specs import ConnectionSpec, VolumeSpec
+from shared.volumes import ObjectMissingError, VolumeError
 
 log = get_logger(__name__)
 
-NOT_AVAILABLE = "restores are not available in this version yet"
+NOT_AVAILABLE = "verify is not available in this version yet"
+
+
+class RestoreError(Exception):
+    """A restore cannot go on; the message is a sentence for a person."""
+
+
+class Source(Protocol):
+    """The volume a restore reads from."""
+
+    async def read(self, key: str) -> bytes: ...
+
+    def open_stream(self, key: str) -> AsyncIterator[bytes]: ...
+
+
+OpenVolume = Callable[[VolumeSpec], Source]
 
 
 class Restorer:
-    """Runs restores and verifies: reads the artifact, feeds the client tool, tells about it."""
+    """Runs restores: reads the artifact, feeds the client tool, tells about it."""
 
-    def __init__(self, *, publish: Publish) -> None:
+    def __init__(
+        self,
+        *,
+        sealer: Sealer,
+        targets: TargetGateway,
+        open_volume: OpenVolume,
+        publish: Publish,
+        progress_interval: float = 1.0,
+    ) -> None:
+        self._sealer = sealer
+        self._targets = targets
+        self._open_volume = open_volume
         self._publish = publish
+        self._interval = progress_interval
+        self._volume_specs: TypeAdapter[VolumeSpec] = TypeAdapter(VolumeSpec)
 
     async def refuse(self, request: RestoreRequested, reason: str) -> RestoreFailed:
         """Answer a request without touching any target."""
+        return await self._failed(request, reason, dropped=False)
+
+    async def _failed(
+        self, request: RestoreRequested, reason: str, *, dropped: bool
+    ) -> RestoreFailed:
         event = RestoreFailed(
             snapshot_id=request.snapshot_id,
             restore_id=request.restore_id,
             mode=request.mode,
             reason=reason,
+            target_dropped=dropped,
         )
         await self._publish(event)
-        log.warning("restore_refused", reason=reason)
+        log.warning("restore_failed", reason=reason, target_dropped=dropped)
         return event
 
     async def restore(self, request: RestoreRequested) -> RestoreFinished | RestoreFailed:
-        """One restore (or verify); returns the terminal event it published."""
-        return await self.refuse(request, NOT_AVAILABLE)
+        """One restore; returns the terminal event it published."""
+        if request.mode != "restore":
+            return await self.refuse(request, NOT_AVAILABLE)
+        try:
+            spec, volume = self._unseal(request)
+            manifest = await self._manifest(volume, request.source.manifest_key)
+            tool = await self._targets.client_tool(spec)
+            self._check_versions(spec, manifest, tool.major)
+            existed = await self._target_exists(spec, request)
+            if existed:
+                await self._verify_only(volume, request, manifest)
+        except (RestoreError, ArtifactError, VolumeError, DumpError) as exc:
+            return await self.refuse(request, str(exc))
+        return await self._into_target(request, spec, volume, manifest, tool, existed=existed)
+
+    async def _into_target(
+        self,
+        request: RestoreRequested,
+        spec: ConnectionSpec,
+        volume: Source,
+        manifest: Manifest,
+        tool: Tool,
+        *,
+        existed: bool,
+    ) -> RestoreFinished | RestoreFailed:
+        began = time.monotonic()
+        try:
+            if existed:
+                await self._targets.drop(spec, request.database)
+            await self._targets.create(spec, request.database)
+        except (DumpError, VolumeError) as exc:
+            return await self.refuse(request, str(exc))
+        await self._publish(
+            RestoreStarted(
+                snapshot_id=request.snapshot_id,
+                restore_id=request.restore_id,
+                attempt_id=uuid4(),
+                tool=tool.name,
+                tool_version=tool.version,
+                created_database=not existed,
+            )
+        )
+        try:
+            restored = await self._feed(request, spec, volume, manifest, tool)
+        except (ArtifactError, VolumeError, ClientFailedError, DumpError) as exc:
+            await self._targets.drop(spec, request.database)
+            return await self._failed(request, str(exc), dropped=True)
+        except BaseException:
+            await asyncio.shield(self._targets.drop(spec, request.database))
+            raise
+        finished = RestoreFinished(
+            snapshot_id=request.snapshot_id,
+            restore_id=request.restore_id,
+            mode=request.mode,
+            bytes_restored=restored,
+        )
+        await self._publish(finished)
+        log.info("restore_finished", bytes_restored=restored, seconds=time.monotonic() - began)
+        return finished
+
+    async def _feed(
+        self,
+        request: RestoreRequested,
+        spec: ConnectionSpec,
+        volume: Source,
+        manifest: Manifest,
+        tool: Tool,
+    ) -> int:
+        """Stream, check, decompress and pipe the artifact; the uncompressed bytes fed."""
+        decompressor = Decompressor(manifest.compression)
+        read = restored = verified = 0
+        last = time.monotonic()
+        async with self._targets.feeding(spec, request.database, tool) as client:
+            stream = volume.open_stream(request.source.artifact_key)
+            async for chunk, data in chunks_of(stream, manifest):
+                text = await asyncio.to_thread(_check_and_inflate, chunk, data, decompressor)
+                read += len(data)
+                verified += 1
+                await client.write(text)
+                restored += len(text)
+                if time.monotonic() - last >= self._interval:
+                    last = time.monotonic()
+                    await self._publish(
+                        RestoreProgressed(
+                            snapshot_id=request.snapshot_id,
+                            restore_id=request.restore_id,
+                            bytes_read=read,
+                            bytes_restored=restored,
+                            chunks_verified=verified,
+                        )
+                    )
+            decompressor.finish()
+            await client.finish()
+        return restored
+
+    async def _verify_only(
+        self, volume: Source, request: RestoreRequested, manifest: Manifest
+    ) -> None:
+        """Read the whole artifact and check every chunk, touching nothing."""
+        stream = volume.open_stream(request.source.artifact_key)
+        async for chunk, data in chunks_of(stream, manifest):
+            await asyncio.to_thread(check_chunk, chunk, data)
+
+    async def _target_exists(self, spec: ConnectionSpec, request: RestoreRequested) -> bool:
+        """Whether the target database exists; RestoreError if it does without overwrite."""
+        existed = await self._targets.exists(spec, request.database)
+        if existed and not request.overwrite:
+            raise RestoreError(f"database {request.database} already exists")
+        return existed
+
+    def _unseal(self, request: RestoreRequested) -> tuple[ConnectionSpec, Source]:
+        try:
+            spec = ConnectionSpec.model_validate(self._sealer.unseal(request.connection))
+            volume_spec = self._volume_specs.validate_python(
+                self._sealer.unseal(request.source.volume)
+            )
+        except UnsealError as exc:
+            raise RestoreError(str(exc)) from None
+        except ValidationError:
+            raise RestoreError("the connection or volume is malformed") from None
+        return spec, self._open_volume(volume_spec)
+
+    @staticmethod
+    async def _manifest(volume: Source, key: str) -> Manifest:
+        try:
+            data = await volume.read(key)
+        except ObjectMissingError:
+            raise RestoreError(f"manifest missing: {key}") from None
+        return parse_manifest(data, key)
+
+    @staticmethod
+    def _check_versions(spec: ConnectionSpec, manifest: Manifest, client_major: int | None) -> None:
+        made_by = manifest.tool_major
+        if spec.type != "postgresql" or made_by is None or client_major is None:
+            return
+        if client_major < made_by:
+            raise RestoreError(
+                f"psql {client_major} cannot restore a dump made by pg_dump {made_by}; "
+                f"install postgresql-client-{made_by}"
+            )
+
+
+def _check_and_inflate(chunk: ChunkEntry, data: bytes, decompressor: Decompressor) -> bytes:
+    check_chunk(chunk, data)
+    return decompressor.feed(data)

@@ -1,27 +1,98 @@
-"""The dumper's restores on the real broker."""
+"""The dumper's restores on the real broker: a real dump's artifact on a local volume, read
+back chunk by chunk into a new PostgreSQL database, and the failures that leave no target."""
 
 import asyncio
+import hashlib
+import json
+from pathlib import Path
 from uuid import uuid4
 
+import asyncpg
 import pytest
 
 from shared.events import (
     DumpFailed,
+    DumpFinished,
     DumpStarted,
     RestoreFailed,
     RestoreFinished,
     RestoreRequested,
     RestoreSource,
+    RestoreStarted,
     utc_now,
 )
 from shared.specs import LocalVolumeConfig, LocalVolumeSpec
-from tests.integration.dumper.conftest import DumperStack, pg_spec
+from tests.fixtures.resources import unique
+from tests.integration.dumper.conftest import DumperStack, pg_spec, pg_url
 
 pytestmark = pytest.mark.integration
 
+ARTIFACT = "itest/shop.sql"
+PIECES = 4
+SOURCE_SQL = """
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE items (
+    id int PRIMARY KEY, txt text, blob bytea, m mood,
+    twice int GENERATED ALWAYS AS (id * 2) STORED
+);
+INSERT INTO items (id, txt, blob, m)
+SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE md5(g::text) || 'żółw ✓' END,
+       decode(md5(g::text), 'hex'), (ARRAY['sad','ok','happy']::mood[])[g % 3 + 1]
+FROM generate_series(1, 60000) g;
+CREATE VIEW happy AS SELECT id FROM items WHERE m = 'happy';
+"""
+FINGERPRINT = (
+    "SELECT count(*), md5(string_agg(concat_ws('|', id, txt, encode(blob, 'hex'), m, twice),"
+    " ',' ORDER BY id)) FROM items"
+)
 
-def restore_request(stack: DumperStack, postgres_url: str, database: str) -> RestoreRequested:
-    volume = LocalVolumeSpec(config=LocalVolumeConfig(path="/srv/unused"))
+
+async def backup_to_volume(
+    stack: DumperStack, postgres_url: str, source: str, root: Path, compression: str
+) -> tuple[str, str]:
+    """Dump `source` with the real dumper and lay its artifact and manifest on `root`."""
+    request = stack.request(pg_spec(postgres_url), source, compression=compression)
+    await stack.publish(request)
+    finished = await stack.outcome(request.snapshot_id)
+    assert isinstance(finished, DumpFinished), finished
+    artifact = stack.artifact(finished)
+    assert len(artifact) == finished.size
+    # Re-cut into several chunks whose ends fall inside compressed members and frames.
+    step = len(artifact) // PIECES + 1
+    chunks = [
+        {
+            "seq": seq,
+            "offset": offset,
+            "size": len(artifact[offset : offset + step]),
+            "sha256": hashlib.sha256(artifact[offset : offset + step]).hexdigest(),
+        }
+        for seq, offset in enumerate(range(0, len(artifact), step))
+    ]
+    key = f"{ARTIFACT}.{'gz' if compression == 'gzip' else 'zst'}"
+    manifest = {
+        "compression": compression,
+        "size": finished.size,
+        "tool": finished.tool,
+        "tool_version": finished.tool_version,
+        "table_rows": dict(finished.table_rows),
+        "chunks": chunks,
+    }
+    (root / key).parent.mkdir(parents=True, exist_ok=True)
+    (root / key).write_bytes(artifact)
+    (root / f"{key}.manifest.json").write_text(json.dumps(manifest))
+    return key, f"{key}.manifest.json"
+
+
+def restore_request(
+    stack: DumperStack,
+    postgres_url: str,
+    database: str,
+    *,
+    root: Path,
+    keys: tuple[str, str] = ("itest/none.sql.gz", "itest/none.sql.gz.manifest.json"),
+    overwrite: bool = False,
+) -> RestoreRequested:
+    volume = LocalVolumeSpec(config=LocalVolumeConfig(path=str(root)))
     return RestoreRequested(
         snapshot_id=uuid4(),
         restore_id=uuid4(),
@@ -30,12 +101,13 @@ def restore_request(stack: DumperStack, postgres_url: str, database: str) -> Res
         server_type="postgresql",
         connection=stack.sealer.seal(pg_spec(postgres_url)),
         database=database,
+        overwrite=overwrite,
         source=RestoreSource(
             volume_id=uuid4(),
             volume=stack.sealer.seal(volume),
-            artifact_key="itest/x.sql.gz",
-            manifest_key="itest/x.sql.gz.manifest.json",
-            compression="gzip",
+            artifact_key=keys[0],
+            manifest_key=keys[1],
+            compression="gzip" if keys[0].endswith(".gz") else "zstd",
         ),
         requested_at=utc_now(),
     )
@@ -48,28 +120,154 @@ async def restore_outcome(stack: DumperStack, request: RestoreRequested, timeout
                 request.snapshot_id, RestoreFailed
             )
             if done:
-                return done
+                return done[0]
             await asyncio.sleep(0.05)
 
 
-class TestRestoreRequests:
-    async def test_a_restore_request_gets_exactly_one_outcome_and_is_acked(
-        self, dumper, postgres_url
+async def database_exists(postgres_url: str, name: str) -> bool:
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        return bool(await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name))
+    finally:
+        await admin.close()
+
+
+async def fingerprint(postgres_url: str, name: str) -> tuple[object, ...]:
+    conn = await asyncpg.connect(pg_url(postgres_url, name))
+    try:
+        return tuple(await conn.fetchrow(FINGERPRINT))
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+async def target(postgres_url):
+    """A database name that does not exist yet; dropped after the test."""
+    name = unique("dbm_restore_")
+    yield name
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def shop(dumper, postgres_url, pg_source):
+    """A source database with enums, generated columns, NULLs, bytea and non-ASCII text."""
+    source = await pg_source()
+    conn = await asyncpg.connect(pg_url(postgres_url, source))
+    try:
+        await conn.execute(SOURCE_SQL)
+    finally:
+        await conn.close()
+    return source
+
+
+class TestRestoreIntoNewDatabase:
+    @pytest.mark.parametrize("compression", ["gzip", "zstd"])
+    async def test_a_dumped_artifact_restores_into_a_new_database_exactly(
+        self, dumper, postgres_url, shop, target, tmp_path, compression
     ):
-        request = restore_request(dumper, postgres_url, "dbm_never_made")
+        keys = await backup_to_volume(dumper, postgres_url, shop, tmp_path, compression)
+        request = restore_request(dumper, postgres_url, target, root=tmp_path, keys=keys)
         await dumper.publish(request)
-        outcomes = await restore_outcome(dumper, request)
-        await asyncio.sleep(0.5)
+        outcome = await restore_outcome(dumper, request)
+
+        assert isinstance(outcome, RestoreFinished), outcome
+        assert outcome.restore_id == request.restore_id
+        started = dumper.of(request.snapshot_id, RestoreStarted)
+        assert started
+        assert started[0].created_database
+        assert started[0].tool == "psql"
+        assert await fingerprint(postgres_url, target) == await fingerprint(postgres_url, shop)
+        assert not dumper.of(request.snapshot_id, DumpStarted)
+        assert not dumper.of(request.snapshot_id, DumpFailed)
+
+
+class TestRestoreRefusals:
+    async def test_a_flipped_byte_fails_naming_the_chunk_and_drops_the_target(
+        self, dumper, postgres_url, shop, target, tmp_path
+    ):
+        keys = await backup_to_volume(dumper, postgres_url, shop, tmp_path, "gzip")
+        manifest = json.loads((tmp_path / keys[1]).read_text())
+        artifact = tmp_path / keys[0]
+        data = bytearray(artifact.read_bytes())
+        data[manifest["chunks"][1]["offset"] + 100] ^= 0x01
+        artifact.write_bytes(bytes(data))
+        request = restore_request(dumper, postgres_url, target, root=tmp_path, keys=keys)
+        await dumper.publish(request)
+        outcome = await restore_outcome(dumper, request)
+
+        assert isinstance(outcome, RestoreFailed), outcome
+        assert outcome.reason.startswith("artifact corrupt at chunk 1"), outcome.reason
+        assert outcome.target_dropped
+        assert not await database_exists(postgres_url, target)
+
+    async def test_a_truncated_artifact_fails_and_drops_the_target(
+        self, dumper, postgres_url, shop, target, tmp_path
+    ):
+        keys = await backup_to_volume(dumper, postgres_url, shop, tmp_path, "zstd")
+        artifact = tmp_path / keys[0]
+        artifact.write_bytes(artifact.read_bytes()[:-10])
+        request = restore_request(dumper, postgres_url, target, root=tmp_path, keys=keys)
+        await dumper.publish(request)
+        outcome = await restore_outcome(dumper, request)
+
+        assert isinstance(outcome, RestoreFailed), outcome
+        assert outcome.reason.startswith("artifact truncated at chunk"), outcome.reason
+        assert not await database_exists(postgres_url, target)
+
+    async def test_a_missing_manifest_is_named_and_no_target_is_made(
+        self, dumper, postgres_url, target, tmp_path
+    ):
+        request = restore_request(dumper, postgres_url, target, root=tmp_path)
+        await dumper.publish(request)
+        outcome = await restore_outcome(dumper, request)
+        await asyncio.sleep(0.3)
+
+        assert isinstance(outcome, RestoreFailed), outcome
+        assert outcome.reason == "manifest missing: itest/none.sql.gz.manifest.json"
+        assert not outcome.target_dropped
+        assert not await database_exists(postgres_url, target)
         outcomes = dumper.of(request.snapshot_id, RestoreFinished) + dumper.of(
             request.snapshot_id, RestoreFailed
         )
         assert len(outcomes) == 1
-        assert outcomes[0].restore_id == request.restore_id
-        assert outcomes[0].mode == "restore"
 
-    async def test_a_restore_request_is_not_taken_for_a_backup(self, dumper, postgres_url):
-        request = restore_request(dumper, postgres_url, "dbm_never_made")
+    async def test_an_existing_database_without_overwrite_is_left_alone(
+        self, dumper, postgres_url, shop, tmp_path
+    ):
+        keys = await backup_to_volume(dumper, postgres_url, shop, tmp_path, "gzip")
+        before = await fingerprint(postgres_url, shop)
+        request = restore_request(dumper, postgres_url, shop, root=tmp_path, keys=keys)
         await dumper.publish(request)
-        await restore_outcome(dumper, request)
-        assert not dumper.of(request.snapshot_id, DumpStarted)
-        assert not dumper.of(request.snapshot_id, DumpFailed)
+        outcome = await restore_outcome(dumper, request)
+
+        assert isinstance(outcome, RestoreFailed), outcome
+        assert outcome.reason == f"database {shop} already exists"
+        assert await fingerprint(postgres_url, shop) == before
+
+    async def test_overwrite_replaces_the_content_of_an_existing_database(
+        self, dumper, postgres_url, shop, target, tmp_path
+    ):
+        keys = await backup_to_volume(dumper, postgres_url, shop, tmp_path, "gzip")
+        admin = await asyncpg.connect(postgres_url)
+        await admin.execute(f'CREATE DATABASE "{target}"')
+        await admin.close()
+        conn = await asyncpg.connect(pg_url(postgres_url, target))
+        await conn.execute("CREATE TABLE old_stuff (x int)")
+        await conn.close()
+        request = restore_request(
+            dumper, postgres_url, target, root=tmp_path, keys=keys, overwrite=True
+        )
+        await dumper.publish(request)
+        outcome = await restore_outcome(dumper, request)
+
+        assert isinstance(outcome, RestoreFinished), outcome
+        assert await fingerprint(postgres_url, target) == await fingerprint(postgres_url, shop)
+        conn = await asyncpg.connect(pg_url(postgres_url, target))
+        try:
+            assert await conn.fetchval("SELECT to_regclass('old_stuff')") is None
+        finally:
+            await conn.close()

@@ -1,9 +1,13 @@
-"""Restorer answers without the engine: one RestoreFailed saying so, about this restore."""
+"""Restorer: a verify (not built yet) is answered with one RestoreFailed saying so."""
 
 from uuid import uuid4
 
+from pydantic import SecretStr
+
 from services.dumper.restoring import NOT_AVAILABLE, Restorer
 from shared.events import Event, RestoreFailed, RestoreRequested, RestoreSource, utc_now
+from shared.sealing import Sealer
+from shared.settings import DEV_SEAL_KEY
 
 
 def request() -> RestoreRequested:
@@ -34,7 +38,13 @@ class TestRestorer:
             published.append(event)
 
         asked = request()
-        outcome = await Restorer(publish=publish).restore(asked)
+        restorer = Restorer(
+            sealer=Sealer(SecretStr(DEV_SEAL_KEY)),
+            targets=None,  # type: ignore[arg-type]
+            open_volume=None,  # type: ignore[arg-type]
+            publish=publish,
+        )
+        outcome = await restorer.restore(asked)
         assert published == [outcome]
         assert isinstance(outcome, RestoreFailed)
         assert (outcome.restore_id, outcome.snapshot_id) == (asked.restore_id, asked.snapshot_id)
