@@ -21,9 +21,9 @@ from shared.events import (
     RestoreStarted,
     utc_now,
 )
-from shared.specs import LocalVolumeConfig, LocalVolumeSpec
-from tests.fixtures.resources import unique
-from tests.integration.dumper.conftest import DumperStack, pg_spec, pg_url
+from shared.specs import ConnectionSpec, LocalVolumeConfig, LocalVolumeSpec
+from tests.fixtures.resources import MariaDB, unique
+from tests.integration.dumper.conftest import DumperStack, maria_spec, pg_spec, pg_url
 
 pytestmark = pytest.mark.integration
 
@@ -32,26 +32,28 @@ PIECES = 4
 SOURCE_SQL = """
 CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
 CREATE TABLE items (
-    id int PRIMARY KEY, txt text, blob bytea, m mood,
+    id int PRIMARY KEY, txt text, bin bytea, m mood,
     twice int GENERATED ALWAYS AS (id * 2) STORED
 );
-INSERT INTO items (id, txt, blob, m)
+INSERT INTO items (id, txt, bin, m)
 SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE md5(g::text) || 'żółw ✓' END,
        decode(md5(g::text), 'hex'), (ARRAY['sad','ok','happy']::mood[])[g % 3 + 1]
 FROM generate_series(1, 60000) g;
 CREATE VIEW happy AS SELECT id FROM items WHERE m = 'happy';
 """
 FINGERPRINT = (
-    "SELECT count(*), md5(string_agg(concat_ws('|', id, txt, encode(blob, 'hex'), m, twice),"
+    "SELECT count(*), md5(string_agg(concat_ws('|', id, txt, encode(bin, 'hex'), m, twice),"
     " ',' ORDER BY id)) FROM items"
 )
 
 
 async def backup_to_volume(
-    stack: DumperStack, postgres_url: str, source: str, root: Path, compression: str
+    stack: DumperStack, spec: ConnectionSpec | str, source: str, root: Path, compression: str
 ) -> tuple[str, str]:
-    """Dump `source` with the real dumper and lay its artifact and manifest on `root`."""
-    request = stack.request(pg_spec(postgres_url), source, compression=compression)
+    """Dump `source` with the real dumper and lay its artifact and manifest on `root`;
+    `spec` is a connection, or a PostgreSQL server URL."""
+    spec = pg_spec(spec) if isinstance(spec, str) else spec
+    request = stack.request(spec, source, compression=compression)
     await stack.publish(request)
     finished = await stack.outcome(request.snapshot_id)
     assert isinstance(finished, DumpFinished), finished
@@ -85,21 +87,22 @@ async def backup_to_volume(
 
 def restore_request(
     stack: DumperStack,
-    postgres_url: str,
+    spec: ConnectionSpec | str,
     database: str,
     *,
     root: Path,
     keys: tuple[str, str] = ("itest/none.sql.gz", "itest/none.sql.gz.manifest.json"),
     overwrite: bool = False,
 ) -> RestoreRequested:
+    spec = pg_spec(spec) if isinstance(spec, str) else spec
     volume = LocalVolumeSpec(config=LocalVolumeConfig(path=str(root)))
     return RestoreRequested(
         snapshot_id=uuid4(),
         restore_id=uuid4(),
         mode="restore",
         server_id=uuid4(),
-        server_type="postgresql",
-        connection=stack.sealer.seal(pg_spec(postgres_url)),
+        server_type=spec.type,
+        connection=stack.sealer.seal(spec),
         database=database,
         overwrite=overwrite,
         source=RestoreSource(
@@ -183,6 +186,56 @@ class TestRestoreIntoNewDatabase:
         assert await fingerprint(postgres_url, target) == await fingerprint(postgres_url, shop)
         assert not dumper.of(request.snapshot_id, DumpStarted)
         assert not dumper.of(request.snapshot_id, DumpFailed)
+
+
+MARIA_SOURCE = [
+    (
+        "CREATE TABLE items (id INT PRIMARY KEY, txt TEXT, bin LONGBLOB,"
+        " m ENUM('sad','ok','happy'), twice INT AS (id * 2) STORED)"
+    ),
+    (
+        "INSERT INTO items (id, txt, bin, m) SELECT seq, IF(seq % 10 = 0, NULL,"
+        " CONCAT(MD5(seq), 'żółw ✓')), UNHEX(MD5(seq)), ELT(seq % 3 + 1, 'sad', 'ok', 'happy')"
+        " FROM seq_1_to_20000"
+    ),
+    "CREATE VIEW happy AS SELECT id FROM items WHERE m = 'happy'",
+]
+MARIA_FINGERPRINT = (
+    "SELECT COUNT(*), MD5(GROUP_CONCAT(CONCAT_WS('|', id, txt, HEX(bin), m, twice)"
+    " ORDER BY id SEPARATOR ',')) FROM items"
+)
+
+
+class TestMariaRestore:
+    async def test_a_mariadb_artifact_restores_into_a_new_database_exactly(
+        self, dumper, mariadb: MariaDB, tmp_path
+    ):
+        source, target = unique("dbm_src_"), unique("dbm_restore_")
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{source}`")
+        try:
+            with mariadb.connect(source) as conn, conn.cursor() as cur:
+                cur.execute("SET SESSION group_concat_max_len = 100000000")
+                for statement in MARIA_SOURCE:
+                    cur.execute(statement)
+                conn.commit()
+                cur.execute(MARIA_FINGERPRINT)
+                expected = cur.fetchone()
+            spec = maria_spec(mariadb)
+            keys = await backup_to_volume(dumper, spec, source, tmp_path, "zstd")
+            request = restore_request(dumper, spec, target, root=tmp_path, keys=keys)
+            await dumper.publish(request)
+            outcome = await restore_outcome(dumper, request)
+
+            assert isinstance(outcome, RestoreFinished), outcome
+            with mariadb.connect(target) as conn, conn.cursor() as cur:
+                cur.execute("SET SESSION group_concat_max_len = 100000000")
+                cur.execute(MARIA_FINGERPRINT)
+                assert cur.fetchone() == expected
+        finally:
+            with mariadb.connect() as conn, conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{source}`")
+                cur.execute(f"DROP DATABASE IF EXISTS `{target}`")
 
 
 class TestRestoreRefusals:
