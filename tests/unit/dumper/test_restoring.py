@@ -1,13 +1,17 @@
 """Restorer: a verify (not built yet) is answered with one RestoreFailed saying so."""
 
+import json
+from pathlib import Path
 from uuid import uuid4
 
 from pydantic import SecretStr
 
 from services.dumper.restoring import NOT_AVAILABLE, Restorer
+from services.dumper.tools import Tool
 from shared.events import Event, RestoreFailed, RestoreRequested, RestoreSource, utc_now
 from shared.sealing import Sealer
 from shared.settings import DEV_SEAL_KEY
+from shared.specs import ConnectionSpec, LocalVolumeConfig, LocalVolumeSpec
 
 
 def request() -> RestoreRequested:
@@ -51,3 +55,66 @@ class TestRestorer:
         assert outcome.mode == "verify"
         assert outcome.reason == NOT_AVAILABLE
         assert outcome.target_dropped is False
+
+
+class FakeTargets:
+    def __init__(self, client_version: str) -> None:
+        self.client_version = client_version
+        self.touched: list[str] = []
+
+    async def client_tool(self, _spec: object) -> Tool:
+        return Tool(path=Path("/usr/bin/psql"), version=self.client_version)
+
+    async def exists(self, _spec: object, _database: str) -> bool:
+        self.touched.append("exists")
+        return False
+
+
+class FakeVolume:
+    def __init__(self, manifest: dict[str, object]) -> None:
+        self.manifest = manifest
+
+    async def read(self, _key: str) -> bytes:
+        return json.dumps(self.manifest).encode()
+
+
+class TestVersionRefusal:
+    async def test_an_older_psql_is_refused_before_any_target_is_touched(self):
+        published: list[Event] = []
+
+        async def publish(event: Event) -> None:
+            published.append(event)
+
+        sealer = Sealer(SecretStr(DEV_SEAL_KEY))
+        spec = ConnectionSpec(
+            type="postgresql", host="db", port=5432, username="u", password=SecretStr("pw")
+        )
+        volume = LocalVolumeSpec(config=LocalVolumeConfig(path="/srv/v"))
+        asked = request().model_copy(
+            update={
+                "mode": "restore",
+                "server_type": "postgresql",
+                "connection": sealer.seal(spec),
+                "source": request().source.model_copy(update={"volume": sealer.seal(volume)}),
+            }
+        )
+        manifest = {
+            "compression": "gzip",
+            "size": 0,
+            "tool_version": "pg_dump (PostgreSQL) 16.4",
+            "chunks": [],
+        }
+        targets = FakeTargets("psql (PostgreSQL) 15.8")
+        restorer = Restorer(
+            sealer=sealer,
+            targets=targets,  # type: ignore[arg-type]
+            open_volume=lambda _spec: FakeVolume(manifest),  # type: ignore[arg-type,return-value]
+            publish=publish,
+        )
+        outcome = await restorer.restore(asked)
+        assert isinstance(outcome, RestoreFailed)
+        assert outcome.reason == (
+            "psql 15 cannot restore a dump made by pg_dump 16; install postgresql-client-16"
+        )
+        assert targets.touched == []
+        assert published == [outcome]
