@@ -1,9 +1,11 @@
-"""Restore one snapshot into a target database for one RestoreRequested delivery.
+"""Restore (or verify) one snapshot for one RestoreRequested delivery.
 
 Every request ends with RestoreFinished or RestoreFailed published; the handler acks after.
 The artifact is streamed from the volume chunk by chunk, each chunk's sha256 checked against
 the manifest before it is decompressed and fed to the client tool; nothing is copied whole.
-A target the restore created (or replaced) is dropped when the restore fails.
+A target the restore created (or replaced) is dropped when the restore fails. A verify
+restores into a fresh scratch database, counts its tables' rows against the manifest and
+always drops it.
 """
 
 import asyncio
@@ -27,12 +29,14 @@ from services.dumper.artifact import (
 from services.dumper.errors import DumpError
 from services.dumper.ports import Publish
 from services.dumper.tools import Tool
+from services.dumper.verification import differences
 from shared.events import (
     RestoreFailed,
     RestoreFinished,
     RestoreProgressed,
     RestoreRequested,
     RestoreStarted,
+    TableDifference,
 )
 from shared.logging import get_logger
 from shared.sealing import Sealer, UnsealError
@@ -40,8 +44,6 @@ from shared.specs import ConnectionSpec, VolumeSpec
 from shared.volumes import ObjectMissingError, VolumeError
 
 log = get_logger(__name__)
-
-NOT_AVAILABLE = "verify is not available in this version yet"
 
 
 class RestoreError(Exception):
@@ -98,8 +100,6 @@ class Restorer:
 
     async def restore(self, request: RestoreRequested) -> RestoreFinished | RestoreFailed:
         """One restore; returns the terminal event it published."""
-        if request.mode != "restore":
-            return await self.refuse(request, NOT_AVAILABLE)
         try:
             spec, volume = self._unseal(request)
             manifest = await self._manifest(volume, request.source.manifest_key)
@@ -147,11 +147,20 @@ class Restorer:
         except BaseException:
             await asyncio.shield(self._targets.drop(spec, request.database))
             raise
+        found: list[TableDifference] = []
+        if request.mode == "verify":
+            try:
+                counts = await self._targets.row_counts(spec, request.database)
+            finally:
+                await self._targets.drop(spec, request.database)
+            found = differences(manifest.table_rows, counts)
         finished = RestoreFinished(
             snapshot_id=request.snapshot_id,
             restore_id=request.restore_id,
             mode=request.mode,
             bytes_restored=restored,
+            verify_ok=not found if request.mode == "verify" else None,
+            table_differences=found,
         )
         await self._publish(finished)
         log.info("restore_finished", bytes_restored=restored, seconds=time.monotonic() - began)

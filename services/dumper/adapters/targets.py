@@ -15,6 +15,15 @@ from services.dumper.tools import MYSQL_CLIENTS, MYSQL_ENVIRONMENT, Tool, pg_env
 from shared.specs import ConnectionSpec
 
 PG_EXISTS = "SELECT 1 FROM pg_database WHERE datname = $1"
+PG_TABLES = """
+SELECT table_schema, table_name FROM information_schema.tables
+WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
+ORDER BY 1, 2
+"""
+MY_TABLES = (
+    "SELECT table_name FROM information_schema.tables "
+    "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+)
 PSQL_FLAGS = ("-X", "-q", "-v", "ON_ERROR_STOP=1")
 """The database comes from PGDATABASE, so no name reaches argv."""
 
@@ -115,6 +124,26 @@ class TargetGateway:
             return
         await self._mysql(spec, f"DROP DATABASE IF EXISTS {my_ident(database)}")
 
+    async def row_counts(self, spec: ConnectionSpec, database: str) -> dict[str, int]:
+        """Rows in every base table of `database` (PostgreSQL names are `schema.table`)."""
+        if spec.type == "postgresql":
+            async with postgres.connected(spec, database=database, within=self._timeout) as c:
+                counts: dict[str, int] = {}
+                for row in await c.fetch(PG_TABLES):
+                    schema, table = row["table_schema"], row["table_name"]
+                    sql = f"SELECT count(*) FROM {pg_ident(schema)}.{pg_ident(table)}"
+                    counts[f"{schema}.{table}"] = int(await c.fetchval(sql))
+                return counts
+        tables = await self._mysql(spec, MY_TABLES, database=database)
+        if not tables:
+            return {}
+        union = " UNION ALL ".join(
+            f"SELECT CONCAT({_my_string(t)}, ':', COUNT(*)) FROM {my_ident(t)}" for t in tables
+        )
+        lines = await self._mysql(spec, union, database=database)
+        pairs = (line.rsplit(":", 1) for line in lines)
+        return {name: int(count) for name, count in pairs}
+
     @asynccontextmanager
     async def feeding(
         self, spec: ConnectionSpec, database: str, tool: Tool
@@ -147,7 +176,15 @@ class TargetGateway:
             finally:
                 await client.kill()
 
-    async def _mysql(self, spec: ConnectionSpec, sql: str) -> list[str]:
+    async def _mysql(
+        self, spec: ConnectionSpec, sql: str, *, database: str | None = None
+    ) -> list[str]:
         tool = await self.client_tool(spec)
         with mysql.options_file(spec, connect_timeout=self._timeout) as options:
-            return await mysql.query(tool.path, spec, sql, options=options, within=self._timeout)
+            return await mysql.query(
+                tool.path, spec, sql, database=database, options=options, within=self._timeout
+            )
+
+
+def _my_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "''") + "'"

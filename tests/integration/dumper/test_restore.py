@@ -19,6 +19,7 @@ from shared.events import (
     RestoreRequested,
     RestoreSource,
     RestoreStarted,
+    TableDifference,
     utc_now,
 )
 from shared.specs import ConnectionSpec, LocalVolumeConfig, LocalVolumeSpec
@@ -48,7 +49,12 @@ FINGERPRINT = (
 
 
 async def backup_to_volume(
-    stack: DumperStack, spec: ConnectionSpec | str, source: str, root: Path, compression: str
+    stack: DumperStack,
+    spec: ConnectionSpec | str,
+    source: str,
+    root: Path,
+    compression: str,
+    table_rows: dict[str, int] | None = None,
 ) -> tuple[str, str]:
     """Dump `source` with the real dumper and lay its artifact and manifest on `root`;
     `spec` is a connection, or a PostgreSQL server URL."""
@@ -76,7 +82,7 @@ async def backup_to_volume(
         "size": finished.size,
         "tool": finished.tool,
         "tool_version": finished.tool_version,
-        "table_rows": dict(finished.table_rows),
+        "table_rows": dict(finished.table_rows) if table_rows is None else table_rows,
         "chunks": chunks,
     }
     (root / key).parent.mkdir(parents=True, exist_ok=True)
@@ -93,13 +99,14 @@ def restore_request(
     root: Path,
     keys: tuple[str, str] = ("itest/none.sql.gz", "itest/none.sql.gz.manifest.json"),
     overwrite: bool = False,
+    mode: str = "restore",
 ) -> RestoreRequested:
     spec = pg_spec(spec) if isinstance(spec, str) else spec
     volume = LocalVolumeSpec(config=LocalVolumeConfig(path=str(root)))
     return RestoreRequested(
         snapshot_id=uuid4(),
         restore_id=uuid4(),
-        mode="restore",
+        mode=mode,  # type: ignore[arg-type]
         server_id=uuid4(),
         server_type=spec.type,
         connection=stack.sealer.seal(spec),
@@ -207,7 +214,7 @@ MARIA_FINGERPRINT = (
 
 
 class TestMariaRestore:
-    async def test_a_mariadb_artifact_restores_into_a_new_database_exactly(
+    async def test_a_mariadb_artifact_restores_exactly_and_verifies(
         self, dumper, mariadb: MariaDB, tmp_path
     ):
         source, target = unique("dbm_src_"), unique("dbm_restore_")
@@ -222,7 +229,9 @@ class TestMariaRestore:
                 cur.execute(MARIA_FINGERPRINT)
                 expected = cur.fetchone()
             spec = maria_spec(mariadb)
-            keys = await backup_to_volume(dumper, spec, source, tmp_path, "zstd")
+            keys = await backup_to_volume(
+                dumper, spec, source, tmp_path, "zstd", table_rows={"items": 20000}
+            )
             request = restore_request(dumper, spec, target, root=tmp_path, keys=keys)
             await dumper.publish(request)
             outcome = await restore_outcome(dumper, request)
@@ -232,6 +241,16 @@ class TestMariaRestore:
                 cur.execute("SET SESSION group_concat_max_len = 100000000")
                 cur.execute(MARIA_FINGERPRINT)
                 assert cur.fetchone() == expected
+            scratch = unique("dbm_verify_")
+            verify = restore_request(dumper, spec, scratch, root=tmp_path, keys=keys, mode="verify")
+            await dumper.publish(verify)
+            verified = await restore_outcome(dumper, verify)
+            assert isinstance(verified, RestoreFinished), verified
+            assert verified.verify_ok is True
+            assert verified.table_differences == []
+            with mariadb.connect() as conn, conn.cursor() as cur:
+                cur.execute("SHOW DATABASES LIKE %s", (scratch,))
+                assert cur.fetchall() == ()
         finally:
             with mariadb.connect() as conn, conn.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{source}`")
@@ -324,3 +343,27 @@ class TestRestoreRefusals:
             assert await conn.fetchval("SELECT to_regclass('old_stuff')") is None
         finally:
             await conn.close()
+
+
+class TestVerify:
+    @pytest.mark.parametrize(("rows", "ok"), [(60000, True), (59999, False)])
+    async def test_verify_compares_row_counts_and_drops_the_scratch_database(
+        self, dumper, postgres_url, shop, target, tmp_path, rows, ok
+    ):
+        keys = await backup_to_volume(
+            dumper, postgres_url, shop, tmp_path, "gzip", table_rows={"public.items": rows}
+        )
+        request = restore_request(
+            dumper, postgres_url, target, root=tmp_path, keys=keys, mode="verify"
+        )
+        await dumper.publish(request)
+        outcome = await restore_outcome(dumper, request)
+
+        assert isinstance(outcome, RestoreFinished), outcome
+        assert outcome.mode == "verify"
+        assert outcome.verify_ok is ok
+        expected = (
+            [] if ok else [TableDifference(table="public.items", expected=rows, actual=60000)]
+        )
+        assert outcome.table_differences == expected
+        assert not await database_exists(postgres_url, target)

@@ -1,4 +1,4 @@
-"""Restorer: a verify (not built yet) is answered with one RestoreFailed saying so."""
+"""Restorer refusals before any target is touched, and verify's row-count comparison."""
 
 import json
 from pathlib import Path
@@ -6,9 +6,17 @@ from uuid import uuid4
 
 from pydantic import SecretStr
 
-from services.dumper.restoring import NOT_AVAILABLE, Restorer
+from services.dumper.restoring import Restorer
 from services.dumper.tools import Tool
-from shared.events import Event, RestoreFailed, RestoreRequested, RestoreSource, utc_now
+from services.dumper.verification import differences
+from shared.events import (
+    Event,
+    RestoreFailed,
+    RestoreRequested,
+    RestoreSource,
+    TableDifference,
+    utc_now,
+)
 from shared.sealing import Sealer
 from shared.settings import DEV_SEAL_KEY
 from shared.specs import ConnectionSpec, LocalVolumeConfig, LocalVolumeSpec
@@ -34,27 +42,20 @@ def request() -> RestoreRequested:
     )
 
 
-class TestRestorer:
-    async def test_a_request_is_answered_with_one_failure_naming_the_restore(self):
-        published: list[Event] = []
-
-        async def publish(event: Event) -> None:
-            published.append(event)
-
-        asked = request()
-        restorer = Restorer(
-            sealer=Sealer(SecretStr(DEV_SEAL_KEY)),
-            targets=None,  # type: ignore[arg-type]
-            open_volume=None,  # type: ignore[arg-type]
-            publish=publish,
+class TestDifferences:
+    def test_changed_missing_and_extra_tables_are_named_in_order(self):
+        found = differences(
+            {"public.a": 3, "public.b": 5, "public.gone": 1},
+            {"public.a": 3, "public.b": 4, "public.new": 0},
         )
-        outcome = await restorer.restore(asked)
-        assert published == [outcome]
-        assert isinstance(outcome, RestoreFailed)
-        assert (outcome.restore_id, outcome.snapshot_id) == (asked.restore_id, asked.snapshot_id)
-        assert outcome.mode == "verify"
-        assert outcome.reason == NOT_AVAILABLE
-        assert outcome.target_dropped is False
+        assert found == [
+            TableDifference(table="public.b", expected=5, actual=4),
+            TableDifference(table="public.gone", expected=1, actual=None),
+            TableDifference(table="public.new", expected=None, actual=0),
+        ]
+
+    def test_equal_counts_differ_nowhere(self):
+        assert differences({"t": 0, "u": 9}, {"u": 9, "t": 0}) == []
 
 
 class FakeTargets:
