@@ -34,9 +34,11 @@ pytestmark = [pytest.mark.e2e]
 
 def _playwright():  # imported lazily: without it the UI tests skip with the reason
     try:
-        from playwright.async_api import async_playwright
+        from playwright.async_api import async_playwright, expect
     except ImportError:
         pytest.skip("playwright is not installed: `pip install -e .[dev]`")
+    # A connection test waits for the dumper; a backup for the whole pipeline.
+    expect.set_options(timeout=20_000)
     if not CHROMIUM.exists():
         pytest.skip(
             f"no Chromium at {CHROMIUM}: `apt-get install chromium` (make test tries it first)"

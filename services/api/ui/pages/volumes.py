@@ -49,6 +49,8 @@ def _form_again(
     request: Request, volume: Any, values: dict[str, str], errors: dict[str, str]
 ) -> Response:
     values.pop("secret_key", None)  # never sent back to the browser
+    if "config" in errors:  # a rule on the whole config (an absolute path) names no field
+        errors.setdefault("path" if values.get("type") != "s3" else "form", errors.pop("config"))
     context = {"volume": volume, "values": values, "errors": errors}
     return render(request, "volume_form.html", context, status_code=422)
 
