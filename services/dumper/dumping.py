@@ -24,6 +24,7 @@ from services.dumper.pipeline import (
     StagedChunk,
 )
 from services.dumper.ports import Gateway, Launch, Publish
+from services.dumper.rowcount import row_counter
 from services.dumper.settings import DumperSettings
 from services.dumper.stderr import tool_failure
 from services.dumper.tools import DumpPlan
@@ -165,7 +166,7 @@ class Dumper:
                     server_version=plan.server_version,
                 )
             )
-            result = await self._run(plan, _AttemptSink(self, request, attempt_id))
+            result = await self._run(plan, _AttemptSink(self, request, attempt_id), spec.type)
         return DumpFinished(
             snapshot_id=request.snapshot_id,
             attempt_id=attempt_id,
@@ -176,15 +177,19 @@ class Dumper:
             tool=plan.tool.name,
             tool_version=plan.tool.version,
             server_version=plan.server_version,
+            table_rows=result.table_rows,
             destination=request.destination,
             started_at=started_at,
         )
 
-    async def _run(self, plan: DumpPlan, sink: "_AttemptSink") -> PipelineResult:
+    async def _run(self, plan: DumpPlan, sink: "_AttemptSink", server_type: str) -> PipelineResult:
         process = self._launch(plan.argv, plan.env)
         try:
             compress = block_compressor(sink.compression, self._compression)
-            result = await Pipeline(process, compress, sink, self._config).run()
+            pipeline = Pipeline(
+                process, compress, sink, self._config, counter=row_counter(server_type)
+            )
+            result = await pipeline.run()
             code = await process.wait()
         finally:
             process.close()

@@ -1,6 +1,6 @@
 """The streaming heart of a dump: read blocks, compress in parallel, stage ordered chunks.
 
-    tool stdout --read_block--> compress on N threads --in order--> ChunkAssembler
+    tool stdout --read_block + count rows--> compress on N threads --in order--> ChunkAssembler
         --join + sha256--> stage (waits while K chunks are staged) --> ChunkStaged
 
 Memory stays flat: at most `2 x threads` blocks are read and not yet assembled, and the
@@ -17,6 +17,7 @@ from typing import Protocol
 from services.dumper.chunking import ArtifactDigest, Chunk, ChunkAssembler
 from services.dumper.compression import Compress
 from services.dumper.errors import StagingStalledError
+from services.dumper.rowcount import RowCounter
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -86,6 +87,7 @@ class PipelineResult:
     size: int
     sha256: str
     timed_out: bool
+    table_rows: dict[str, int]
 
 
 _END = None
@@ -95,9 +97,16 @@ class Pipeline:
     """One dump attempt's stream from source to sink."""
 
     def __init__(
-        self, source: BlockSource, compress: Compress, sink: ChunkSink, config: PipelineConfig
+        self,
+        source: BlockSource,
+        compress: Compress,
+        sink: ChunkSink,
+        config: PipelineConfig,
+        *,
+        counter: RowCounter | None = None,
     ) -> None:
         self._source = source
+        self._counter = counter
         self._compress = compress
         self._sink = sink
         self._config = config
@@ -128,6 +137,7 @@ class Pipeline:
             size=self._digest.size,
             sha256=self._digest.hexdigest(),
             timed_out=self._timed_out,
+            table_rows=self._counter.table_rows if self._counter else {},
         )
 
     async def _produce(self, executor: ThreadPoolExecutor) -> None:
@@ -135,7 +145,7 @@ class Pipeline:
         try:
             while True:
                 await self._in_flight.acquire()
-                block = await asyncio.to_thread(self._source.read_block, self._config.block_size)
+                block = await asyncio.to_thread(self._read_block)
                 if block is None:
                     self._in_flight.release()
                     return
@@ -144,6 +154,13 @@ class Pipeline:
                 self._results.put_nowait((future, len(block)))
         finally:
             self._results.put_nowait(_END)
+
+    def _read_block(self) -> bytearray | None:
+        """The next block, its rows counted on the way (in order, in the reading thread)."""
+        block = self._source.read_block(self._config.block_size)
+        if block is not None and self._counter is not None:
+            self._counter.feed(block)
+        return block
 
     async def _consume(self) -> None:
         assembler = ChunkAssembler(min_size=self._config.min_part_size)
