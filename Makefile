@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install services env run up down migrate test test-unit test-integration test-e2e lint format docs bench clean
+.PHONY: help install services test-tools env run up down migrate test test-unit test-integration test-e2e lint format docs bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -22,6 +22,26 @@ install: $(STAMP) ## Create .venv and install Databasement with its dev tools
 
 services: ## Start local RabbitMQ, PostgreSQL and MariaDB if they are down
 	@scripts/ensure-services.sh
+
+# nginx (the gateway test) and kubectl (kustomize rendering) for tests/integration/deploy.
+# Best effort: without apt-get or root their tests skip with the reason. The tests run their
+# own nginx on free loopback ports, never the system one.
+DEPLOY_TOOLS := nginx kubectl
+test-tools: ## Install nginx and kubectl with apt-get when missing (else the deploy tests skip)
+	@missing=""; for tool in $(DEPLOY_TOOLS); do \
+	  command -v $$tool >/dev/null 2>&1 || [ -x /usr/sbin/$$tool ] || missing="$$missing $$tool"; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ]; then \
+	  echo "test-tools: missing$$missing and no apt-get as root; those tests will skip"; exit 0; \
+	fi; \
+	echo "test-tools: apt-get install$$missing"; \
+	for tool in $$missing; do \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null 2>&1 \
+	  || { apt-get update -qq >/dev/null 2>&1 \
+	       && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool >/dev/null 2>&1; } \
+	  || echo "test-tools: could not install $$tool; its tests will skip"; \
+	done
 
 env: $(STAMP) ## Generate the development keys under ./var once
 	@$(BIN)/python scripts/dev_env.py
@@ -39,13 +59,13 @@ migrate: install services env ## Apply every service's migrations and exit
 	@set -a && . var/dev.env && set +a && \
 	  for svc in api dumper uploader catalog; do $(BIN)/python -m services.$$svc migrate || exit 1; done
 
-test: install services ## Install and run the whole suite
+test: install services test-tools ## Install and run the whole suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: install ## Run the unit tests only (no sockets)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
-test-integration: install services ## Run the integration tests (real broker, databases, S3)
+test-integration: install services test-tools ## Run the integration tests (real broker, databases, S3)
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 test-e2e: install services ## Run the end-to-end tests (the whole stack)
