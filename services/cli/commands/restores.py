@@ -24,7 +24,11 @@ DETAILS: list[Column] = [
     ("restored", lambda r: size(r.get("bytes_restored"))),
     ("created", lambda r: when(r.get("created_at"))),
     ("finished", lambda r: when(r.get("finished_at"))),
+]
+VERIFY_DETAILS: list[Column] = [
+    *DETAILS,
     ("verify ok", field("verify_ok")),
+    ("differences", lambda r: [difference(d) for d in r.get("table_differences") or []]),
 ]
 
 SnapshotId = Annotated[str, typer.Argument(help="The snapshot's id.")]
@@ -125,7 +129,7 @@ def verify(
             total=found.get("bytes_dumped"),
             timeout=timeout,
         )
-    output(record, as_json=as_json, columns=DETAILS)
+    output(record, as_json=as_json, columns=VERIFY_DETAILS)
     failed = failure_of(record)
     if failed:
         raise CliError(failed, exit_code=EXIT_FAILED)

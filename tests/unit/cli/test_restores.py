@@ -150,7 +150,9 @@ class TestVerifyCommand:
         )
         code = run(monkeypatch, api, "verify", SNAPSHOT, "--on", "dev")
         assert code == EXIT_FAILED
-        [line] = [x for x in capsys.readouterr().err.splitlines() if x.startswith("databasement:")]
+        captured = capsys.readouterr()
+        assert "public.orders (manifest 100, restored 99)" in captured.out
+        [line] = [x for x in captured.err.splitlines() if x.startswith("databasement:")]
         assert "public.orders (manifest 100, restored 99)" in line
         assert "public.gone (manifest 5, missing from the restore)" in line
 
