@@ -12,6 +12,7 @@ from services.api import deps
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.outbox import BackupRequests, Outbox
+from services.api.adapters.restores import RestoreRequests
 from services.api.databases import DatabaseLists
 from services.api.relay import OutboxRelay
 from services.api.routes import servers as server_routes
@@ -30,6 +31,7 @@ class ApiParts:
     volumes: VolumeRepository
     requests: BackupRequests
     outbox: Outbox
+    restores: RestoreRequests
     link: BrokerLink
     relay: OutboxRelay
     keys: deps.Keys
@@ -47,6 +49,7 @@ def api_parts(request: Request) -> ApiParts:
         volumes=deps.get_volumes(request),
         requests=deps.get_requests(request),
         outbox=deps.get_outbox(request),
+        restores=deps.get_restore_requests(request),
         link=deps.get_link(request),
         relay=deps.get_relay(request),
         keys=deps.get_keys(request),

@@ -1,35 +1,62 @@
-"""Restores and verifies of a snapshot, through the api's restore routes (issue 6)."""
+"""Restores and verifies of a snapshot, through the api's own restore routes (issue 6)."""
 
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
-
-from services.api.errors import UnavailableError
+from services.api.routes import restores as restore_routes
 from services.api.schemas import SnapshotDetail
+from services.api.schemas.restores import RestoreCreate, VerifyCreate
 from services.api.ui.calls import ApiParts
 
 
-def _plain(item: Any) -> dict[str, Any]:
-    return item.model_dump() if isinstance(item, BaseModel) else dict(item)
-
-
 async def restores_of(api: ApiParts, snapshot: SnapshotDetail) -> list[dict[str, Any]]:
-    """The restores the snapshot's detail lists, newest first."""
-    del api  # the detail already carries them
-    found = [_plain(item) for item in getattr(snapshot, "restores", None) or []]
-    return sorted(found, key=lambda r: str(r.get("created_at") or ""), reverse=True)
+    """The snapshot's restores and verifies, newest first, with the target server's name:
+    as GET /api/v1/restores lists them (those just accepted included)."""
+    page = await restore_routes.list_restores(
+        link=api.link, restores=api.restores, snapshot_id=snapshot.id, limit=20
+    )
+    names = {server.id: server.name for server in await api.servers.list()}
+    return [
+        restore.model_dump()
+        | {"server_name": names.get(restore.server_id, "") if restore.server_id else ""}
+        for restore in page.items
+    ]
 
 
 async def request_restore(
     api: ApiParts, snapshot_id: UUID, *, server_id: UUID, database: str, overwrite: bool
 ) -> UUID:
     """Accept a restore of the snapshot into `database` on the server; the restore's id."""
-    del api, snapshot_id, server_id, database, overwrite
-    raise UnavailableError("restores are not available in this version of the api yet")
+    body = RestoreCreate(
+        snapshot_id=snapshot_id, server_id=server_id, database=database, overwrite=overwrite
+    )
+    accepted = await restore_routes.request_restore(
+        body,
+        settings=api.settings,
+        link=api.link,
+        lists=api.lists,
+        servers=api.servers,
+        volumes=api.volumes,
+        requests=api.requests,
+        restores=api.restores,
+        relay=api.relay,
+        keys=api.keys,
+    )
+    return accepted.id
 
 
 async def request_verify(api: ApiParts, snapshot_id: UUID, *, server_id: UUID) -> UUID:
     """Accept a verify of the snapshot on the server; the id of its restore record."""
-    del api, snapshot_id, server_id
-    raise UnavailableError("verify is not available in this version of the api yet")
+    accepted = await restore_routes.verify_snapshot(
+        snapshot_id,
+        VerifyCreate(server_id=server_id),
+        settings=api.settings,
+        link=api.link,
+        servers=api.servers,
+        volumes=api.volumes,
+        requests=api.requests,
+        restores=api.restores,
+        relay=api.relay,
+        keys=api.keys,
+    )
+    return accepted.id

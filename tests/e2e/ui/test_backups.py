@@ -164,3 +164,58 @@ class TestBackupFromTheDialog:
         await ours.locator("a").first.click()
         await expect_details(page, await api.snapshot(snapshot_id))
         await shots.take(page, "6_details")
+
+
+class TestRestoreFromTheDetails:
+    async def test_restore_into_a_new_database_then_verify(
+        self, page, api, postgres_url, source, volume_dir, shots
+    ):
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        [accepted] = await api.backup(server["id"], source, volume["id"])
+        snapshot = await api.wait_terminal(accepted["id"])
+        assert snapshot["status"] == "completed", snapshot.get("error")
+        target = unique("dbm_ui_restored_")
+
+        await page.goto(f"/ui/snapshots/{snapshot['id']}")
+        await page.click("button:has-text('Restore…')")
+        dialog = page.locator("#dialog")
+        await dialog.locator("select[name=server_id]").select_option(server["id"])
+        await dialog.locator("input[name=database]").fill(target)
+        await shots.take(page, "1_restore_dialog")
+        await dialog.locator("button:has-text('Start Restore')").click()
+        await expect(dialog.locator("#restore-result .notice")).to_contain_text("Restore queued")
+        await dialog.locator("button:has-text('Close')").click()
+        restore_row = page.locator("#restores tbody tr").first
+        await expect(restore_row).to_contain_text(target)
+        await expect(restore_row).to_have_attribute("data-status", "completed", timeout=60_000)
+        await shots.take(page, "2_restored")
+        try:
+            conn = await asyncpg.connect(database_url(postgres_url, target))
+            try:
+                assert await conn.fetchval("SELECT count(*) FROM items") == ROWS
+            finally:
+                await conn.close()
+        finally:
+            admin = await asyncpg.connect(postgres_url)
+            await admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
+            await admin.close()
+
+        await page.click("button:has-text('Verify…')")
+        await dialog.locator("button:has-text('Start Verify')").click()
+        await expect(dialog.locator("#restore-result .notice")).to_contain_text("Verify queued")
+        await dialog.locator("button:has-text('Close')").click()
+        await expect(page.locator("#verify-result .badge")).to_have_text("ok", timeout=60_000)
+        await shots.take(page, "3_verified")
+
+    async def test_restore_refusal_is_shown_in_words(self, page, api, source, volume_dir):
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        [accepted] = await api.backup(server["id"], source, volume["id"])
+        snapshot = await api.wait_terminal(accepted["id"])
+        await page.goto(f"/ui/snapshots/{snapshot['id']}")
+        await page.click("button:has-text('Restore…')")
+        dialog = page.locator("#dialog")
+        await dialog.locator("input[name=database]").fill(source)  # exists: its own source
+        await dialog.locator("button:has-text('Start Restore')").click()
+        await expect(dialog.locator("#restore-result .error")).to_contain_text("already exists")

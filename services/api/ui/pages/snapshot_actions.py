@@ -4,13 +4,14 @@ import re
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
+from pydantic import ValidationError
 
 from services.api.errors import ApiError
 from services.api.routes import downloads as download_routes
 from services.api.routes import snapshots as snapshot_routes
 from services.api.ui.auth import Posted, SignedIn, UiRoute
 from services.api.ui.calls import Parts, list_servers
-from services.api.ui.forms import form_values
+from services.api.ui.forms import field_errors, form_values
 from services.api.ui.rendering import render
 from services.api.ui.restores import request_restore, request_verify
 from services.api.vault import VaultError
@@ -44,7 +45,7 @@ async def cancel(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> 
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     message = "Cancelling: the dump stops and the snapshot ends failed with “cancelled”."
-    return render(request, "_notice.html", {"message": message})
+    return _changed(render(request, "_notice.html", {"message": message}))
 
 
 @router.get("/{snapshot_id}/delete")
@@ -70,8 +71,13 @@ async def delete(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> 
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     message = "Deleting: the file and its manifest are removed, then the status becomes deleted."
-    live = f"/ui/snapshots/{snapshot_id}/live"
-    return render(request, "_notice.html", {"message": message, "live": live})
+    return _changed(render(request, "_notice.html", {"message": message}))
+
+
+def _changed(response: Response) -> Response:
+    """Tells the details view to refresh at once (HTMX `HX-Trigger`)."""
+    response.headers["HX-Trigger"] = "snapshot-changed"
+    return response
 
 
 def _suggested_name(database: str | None) -> str:
@@ -112,11 +118,13 @@ async def restore(request: Request, snapshot_id: UUID, _: Posted, api: Parts) ->
             database=database,
             overwrite=values.get("overwrite") == "on",
         )
+    except ValidationError as exc:
+        problems = "; ".join(f"{k}: {v}" for k, v in field_errors(exc).items())
+        return render(request, "_error.html", {"error": f"The database name {problems}"})
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     message = f"Restore queued into database “{database}” (restore {restore_id}): follow it below."
-    live = f"/ui/snapshots/{snapshot_id}/live"
-    return render(request, "_notice.html", {"message": message, "live": live})
+    return _changed(render(request, "_notice.html", {"message": message}))
 
 
 @router.post("/{snapshot_id}/verify")
@@ -131,5 +139,4 @@ async def verify(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> 
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     message = f"Verify queued (restore {restore_id}): its result shows below when it ends."
-    live = f"/ui/snapshots/{snapshot_id}/live"
-    return render(request, "_notice.html", {"message": message, "live": live})
+    return _changed(render(request, "_notice.html", {"message": message}))
