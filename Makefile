@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install services test-tools env run up down migrate test test-unit test-integration test-e2e lint format docs bench clean
+.PHONY: help install services test-tools browser env run up down migrate test test-unit test-integration test-e2e lint format docs bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -43,6 +43,19 @@ test-tools: ## Install nginx and kubectl with apt-get when missing (else the dep
 	  || echo "test-tools: could not install $$tool; its tests will skip"; \
 	done
 
+# Debian's Chromium for the web UI tests (tests/e2e/ui), driven by Playwright: never a browser
+# download. Best effort like test-tools: without apt-get or root those tests skip, saying why.
+browser: ## Install Chromium with apt-get when missing (else the web UI tests skip)
+	@if [ -x /usr/bin/chromium ]; then exit 0; fi; \
+	if ! command -v apt-get >/dev/null 2>&1 || [ "$$(id -u)" != 0 ]; then \
+	  echo "browser: no /usr/bin/chromium and no apt-get as root; the web UI tests will skip"; \
+	  exit 0; \
+	fi; \
+	echo "browser: apt-get install chromium"; \
+	{ apt-get update -qq >/dev/null 2>&1 \
+	  && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1; } \
+	|| echo "browser: could not install chromium; the web UI tests will skip"
+
 env: $(STAMP) ## Generate the development keys under ./var once
 	@$(BIN)/python scripts/dev_env.py
 
@@ -59,7 +72,7 @@ migrate: install services env ## Apply every service's migrations and exit
 	@set -a && . var/dev.env && set +a && \
 	  for svc in api dumper uploader catalog; do $(BIN)/python -m services.$$svc migrate || exit 1; done
 
-test: install services test-tools ## Install and run the whole suite
+test: install services test-tools browser ## Install and run the whole suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-unit: install ## Run the unit tests only (no sockets)
@@ -68,7 +81,7 @@ test-unit: install ## Run the unit tests only (no sockets)
 test-integration: install services test-tools ## Run the integration tests (real broker, databases, S3)
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
-test-e2e: install services ## Run the end-to-end tests (the whole stack)
+test-e2e: install services browser ## Run the end-to-end tests (the whole stack)
 	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
 
 lint: install ## ruff format --check, ruff check, mypy
