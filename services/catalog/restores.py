@@ -166,6 +166,17 @@ def _started(record: RestoreRecord, event: RestoreStarted) -> RestoreRecord:
     update: dict[str, Any] = {"status": "in_progress"}
     if record.attempt_id == event.attempt_id:
         return record.model_copy(update=update)
+    if record.attempt_id is None:
+        # The first attempt; its progress may have overtaken its start and counts.
+        started_at = min(record.started_at or event.occurred_at, event.occurred_at)
+        return record.model_copy(
+            update=update
+            | {
+                "attempt_id": event.attempt_id,
+                "started_at": started_at,
+                "created_database": event.created_database,
+            }
+        )
     if record.started_at is not None and event.occurred_at < record.started_at:
         # A late start of an older attempt: the current attempt stands.
         return record.model_copy(update=update)

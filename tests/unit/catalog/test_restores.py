@@ -175,6 +175,17 @@ class TestOrder:
             UUID(int=7),
         )
 
+    def test_progress_that_overtook_its_start_still_counts(self):
+        rid, sid = uuid4(), uuid4()
+        record = fold(
+            [requested(rid, sid), progressed(rid, sid, 2, 400), started(rid, sid, uuid4(), 1)]
+        )
+        assert (record.status, record.bytes_restored, record.started_at) == (
+            "in_progress",
+            400,
+            at(1),
+        )
+
     def test_progress_never_goes_back_within_an_attempt(self):
         rid, sid = uuid4(), uuid4()
         attempt = uuid4()
