@@ -91,6 +91,8 @@ class TableLock:
 async def open_backup_dialog(page, server_name: str, database: str, volume_id: str):
     """Database Servers → the server's Backup button → database, volume and zstd chosen."""
     await page.click("nav >> text=Database Servers")
+    await page.wait_for_url("**/ui/servers")
+    await page.wait_for_load_state()  # htmx is ready
     row = page.locator(f"tr[data-server='{server_name}']")
     await row.locator("button:has-text('Backup')").click()
     dialog = page.locator("#dialog")

@@ -37,6 +37,7 @@ async def add_maria_server_in_the_ui(page, mariadb: MariaDB, user: str, password
     await page.fill("input[name=password]", password)
     await page.click("button:has-text('Add server')")
     await expect(page.locator(".notice")).to_contain_text("Server saved")
+    await page.wait_for_load_state()  # htmx is ready
     return name
 
 
@@ -50,6 +51,8 @@ class TestFailureReasons:
         await page.click("button:has-text('Test connection')")
         await expect(page.locator("#checks li[data-check=authenticated]")).to_contain_text("denied")
         await page.click("text=← All servers")
+        await page.wait_for_url("**/ui/servers")
+        await page.wait_for_load_state()
         await page.locator(f"tr[data-server='{name}'] button:has-text('Backup')").click()
         dialog = page.locator("#dialog")
         # The picker cannot be filled, and says why next to it.

@@ -32,6 +32,7 @@ class TestServers:
         await page.fill("input[name=password]", "trust-auth")
         await page.click("button:has-text('Add server')")
         await expect(page.locator(".notice")).to_contain_text("Server saved")
+        await page.wait_for_load_state()  # htmx is ready
         await page.click("button:has-text('Test connection')")
         checks = page.locator("#checks li")
         await expect(page.locator("#checks .notice")).to_have_text("All checks passed.")
@@ -55,6 +56,8 @@ class TestServers:
         await page.fill("input[name=username]", "postgres")
         await page.fill("input[name=password]", "x")
         await page.click("button:has-text('Add server')")
+        await expect(page.locator(".notice")).to_contain_text("Server saved")
+        await page.wait_for_load_state()
         await page.click("button:has-text('Test connection')")
         first = page.locator("#checks li").first
         await expect(first).to_have_class(re.compile("bad"))
@@ -75,6 +78,7 @@ class TestVolumes:
         await page.fill("input[name=path]", str(volume_dir))
         await page.click("button:has-text('Add volume')")
         await expect(page.locator(".notice")).to_contain_text("Volume saved")
+        await page.wait_for_load_state()
         await page.click("button:has-text('Test')")
         await expect(page.locator("#checks .notice")).to_have_text("All checks passed.")
         await shots.take(page, "2_volume_tested")
