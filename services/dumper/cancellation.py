@@ -8,7 +8,7 @@ The id is also remembered (boundedly) so a request arriving later is refused at 
 
 import asyncio
 from collections import OrderedDict
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -65,3 +65,25 @@ class Cancellations:
         finally:
             if self._running.get(snapshot_id) is task:
                 del self._running[snapshot_id]
+
+
+async def complete(work: Awaitable[T]) -> T:
+    """Await `work` to its end even when this task is cancelled meanwhile, then re-raise.
+
+    Clean-up after a cancellation must finish: a stopping service cancels a dump twice (the
+    broker's consumer task, then the runtime's task list), and a second cancel landing in
+    the clean-up would leave staged chunks behind.
+    """
+    task = asyncio.ensure_future(work)
+    interrupted = False
+    while True:
+        try:
+            result = await asyncio.shield(task)
+        except asyncio.CancelledError:
+            if task.cancelled():
+                raise
+            interrupted = True
+            continue
+        if interrupted:
+            raise asyncio.CancelledError
+        return result

@@ -5,6 +5,8 @@ error, or cancellation when the service stops) discards the attempt's staged chu
 propagates, so the message is not acked and comes back for a new attempt.
 """
 
+import asyncio
+import contextlib
 import os
 import time
 from uuid import UUID, uuid4
@@ -12,7 +14,7 @@ from uuid import UUID, uuid4
 import structlog
 from pydantic import ValidationError
 
-from services.dumper.cancellation import Cancellations
+from services.dumper.cancellation import Cancellations, complete
 from services.dumper.checks import Check
 from services.dumper.compression import CompressionOptions, block_compressor
 from services.dumper.errors import DumpError, ToolFailedError
@@ -123,7 +125,7 @@ class Dumper:
                     request.snapshot_id, self._attempt(request, attempt, attempt_id)
                 )
             except (DumpError, StagingError) as exc:
-                await self._staging.delete_prefix(prefix)
+                await complete(self._staging.delete_prefix(prefix))
                 event = DumpFailed(
                     snapshot_id=request.snapshot_id,
                     attempt_id=attempt_id,
@@ -133,7 +135,9 @@ class Dumper:
                 )
             except BaseException:
                 # Cancelled (the service stops) or unexpected: no event, no ack; redelivered.
-                await self._staging.delete_prefix(prefix)
+                # The chunks go even if a second cancel comes meanwhile; the first is raised.
+                with contextlib.suppress(asyncio.CancelledError):
+                    await complete(self._staging.delete_prefix(prefix))
                 log.warning("dump_abandoned", database=request.database)
                 raise
             await self._publish(event)
