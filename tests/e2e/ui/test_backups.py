@@ -9,6 +9,7 @@ releasing the lock lets it complete. The statuses the row showed are collected i
 by a MutationObserver, and a marker on `window` proves the page never reloaded.
 """
 
+import asyncio
 import signal
 from collections.abc import AsyncIterator
 
@@ -221,3 +222,24 @@ class TestRestoreFromTheDetails:
         await dialog.locator("input[name=database]").fill(source)  # exists: its own source
         await dialog.locator("button:has-text('Start Restore')").click()
         await expect(dialog.locator("#restore-result .error")).to_contain_text("already exists")
+
+    async def test_delete_asks_for_confirmation_then_deletes(self, page, api, source, volume_dir):
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        [accepted] = await api.backup(server["id"], source, volume["id"])
+        snapshot = await api.wait_terminal(accepted["id"])
+        await page.goto(f"/ui/snapshots/{snapshot['id']}")
+        await page.click("button:has-text('Delete…')")
+        dialog = page.locator("#dialog")
+        await expect(dialog).to_contain_text("This cannot be undone")
+        await dialog.locator("button:has-text('Keep it')").click()
+        assert (await api.snapshot(snapshot["id"]))["status"] == "completed"
+        await page.click("button:has-text('Delete…')")
+        await dialog.locator("button:has-text('Delete snapshot')").click()
+        await expect(dialog.locator(".notice")).to_contain_text("Deleting")
+        for _ in range(100):
+            if (await api.snapshot(snapshot["id"]))["status"] == "deleted":
+                break
+            await asyncio.sleep(0.2)
+        assert (await api.snapshot(snapshot["id"]))["status"] == "deleted"
+        assert not list(volume_dir.rglob("*.sql.gz"))
