@@ -23,8 +23,9 @@ Block: TypeAlias = bytes | bytearray
 
 _COPY_END = b"\n\\.\n"
 _PG_HEADER = re.compile(
-    rb'COPY ((?:"(?:[^"]|"")+"|[^".\s]+))\.((?:"(?:[^"]|"")+"|[^"\s]+))(?: \(.*\))? FROM stdin;'
+    rb'COPY ((?:"(?:[^"]|"")+"|[^".\s]+))\.((?:"(?:[^"]|"")+"|[^"\s]+))(?: \(.*\))? +FROM stdin;'
 )
+"""pg_dump writes two spaces before FROM for a table without columns."""
 _MY_DATA = re.compile(rb"-- Dumping data for table `((?:[^`]|``)+)`$")
 _MY_INSERT = re.compile(
     rb"INSERT INTO `((?:[^`]|``)+)`(?: \((?:`(?:[^`]|``)*`(?:, ?)?)*\))? VALUES"

@@ -59,6 +59,7 @@ class TestPostgresDump:
         finished = await dumper.outcome(request.snapshot_id)
 
         assert isinstance(finished, DumpFinished), finished
+        assert finished.table_rows == {"public.items": 250000}
         started = dumper.of(request.snapshot_id, DumpStarted)
         assert started[0].attempt == 1
         assert started[0].tool == "pg_dump"
@@ -119,6 +120,7 @@ class TestMariaDump:
             finished = await dumper.outcome(request.snapshot_id)
 
             assert isinstance(finished, DumpFinished), finished
+            assert finished.table_rows == {"items": 150000}
             tool = dumper.of(request.snapshot_id, DumpStarted)[0].tool
             assert tool == ("mariadb-dump" if server_type == "mariadb" else "mysqldump")
             assert finished.chunk_count >= 2

@@ -39,7 +39,7 @@ COPY "My Schema"."odd ""name"", here" (id, "x y") FROM stdin;
 \\.
 
 
-COPY public.no_columns FROM stdin;
+COPY public.no_columns  FROM stdin;
 
 
 \\.
