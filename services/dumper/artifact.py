@@ -9,11 +9,26 @@ import json
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import zstandard
+from isal import isal_zlib
 
 from services.dumper.tools import major_version
+
+INPUT_SLICE = 256 * 1024
+"""Compressed bytes inflated per call: the output of one call is bounded by the members'
+and frames' own size (the dumper writes one per block of a few MiB)."""
+
+
+INFLATE_ERRORS: tuple[type[Exception], ...] = (
+    zlib.error,
+    cast("type[Exception]", isal_zlib.error),  # the stub types it as an instance
+    zstandard.ZstdError,
+)
+
+
+UNBOUNDED = 1 << 62
 
 
 class ArtifactError(Exception):
@@ -121,7 +136,22 @@ class _Inflater(Protocol):
     @property
     def unused_data(self) -> bytes: ...
 
-    def decompress(self, data: bytes) -> bytes: ...
+    def decompress(self, data: memoryview) -> bytes: ...
+
+
+class _Bounded(Protocol):
+    """gzip's inflater: stops at `max_length` bytes and keeps the rest of the input."""
+
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
+
+    @property
+    def unconsumed_tail(self) -> bytes: ...
+
+    def decompress(self, data: memoryview, max_length: int = 0) -> bytes: ...
 
 
 class Decompressor:
@@ -133,29 +163,58 @@ class Decompressor:
         self._compression = compression
         self._inflater = self._new()
         self._started = False
+        self._input = memoryview(b"")
 
-    def _new(self) -> _Inflater:
+    def _new(self) -> _Inflater | _Bounded:
         if self._compression == "gzip":
-            return zlib.decompressobj(wbits=31)
+            inflater: _Bounded = isal_zlib.decompressobj(wbits=31)
+            return inflater
         return zstandard.ZstdDecompressor().decompressobj()
 
-    def feed(self, data: bytes) -> bytes:
-        """The uncompressed bytes `data` completes."""
+    def push(self, data: bytes) -> None:
+        """Queue compressed bytes for `take`."""
+        self._input = memoryview(bytes(self._input) + data if self._input else data)
+
+    def take(self, limit: int) -> bytes:
+        """Uncompressed bytes from the pushed input, at most about `limit` (gzip exactly;
+        zstd up to the end of a frame, one block of the dumper's); b"" once it is used up."""
         out: list[bytes] = []
+        size = 0
         try:
-            while data:
-                self._started = True
-                out.append(self._inflater.decompress(data))
-                if not self._inflater.eof:
-                    break
-                data = self._inflater.unused_data
-                self._inflater = self._new()
-                self._started = False
-        except (zlib.error, zstandard.ZstdError) as exc:
+            while size < limit and self._input:
+                inflated, used = self._step(self._input[:INPUT_SLICE], limit - size)
+                self._input = self._input[used:]
+                out.append(inflated)
+                size += len(inflated)
+        except INFLATE_ERRORS as exc:
             raise ArtifactError(
                 f"artifact does not decompress as {self._compression}: {exc}"
             ) from None
         return b"".join(out)
+
+    def feed(self, data: bytes) -> bytes:
+        """All the uncompressed bytes `data` completes."""
+        self.push(data)
+        out: list[bytes] = []
+        while piece := self.take(UNBOUNDED):
+            out.append(piece)
+        return b"".join(out)
+
+    def _step(self, data: memoryview, room: int) -> tuple[bytes, int]:
+        """Inflate from `data`, at most `room` bytes (gzip); the output and input used."""
+        self._started = True
+        inflater = self._inflater
+        if self._compression == "gzip":
+            gzip = cast("_Bounded", inflater)
+            out = gzip.decompress(data, room if room < UNBOUNDED else 0)
+            left = len(gzip.unconsumed_tail)
+        else:
+            out, left = inflater.decompress(data), 0
+        if inflater.eof:
+            left = len(inflater.unused_data)
+            self._inflater = self._new()
+            self._started = False
+        return out, len(data) - left
 
     def finish(self) -> None:
         """ArtifactError if the stream stopped inside a member or frame."""

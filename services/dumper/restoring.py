@@ -9,6 +9,7 @@ always drops it.
 """
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Protocol
@@ -19,15 +20,15 @@ from pydantic import TypeAdapter, ValidationError
 from services.dumper.adapters.targets import ClientFailedError, TargetGateway
 from services.dumper.artifact import (
     ArtifactError,
-    ChunkEntry,
-    Decompressor,
     Manifest,
     check_chunk,
     chunks_of,
     parse_manifest,
 )
+from services.dumper.cancellation import complete
 from services.dumper.errors import DumpError
 from services.dumper.ports import Publish
+from services.dumper.streaming import InflatedArtifact
 from services.dumper.tools import Tool
 from services.dumper.verification import differences
 from shared.events import (
@@ -145,7 +146,10 @@ class Restorer:
             await self._targets.drop(spec, request.database)
             return await self._failed(request, str(exc), dropped=True)
         except BaseException:
-            await asyncio.shield(self._targets.drop(spec, request.database))
+            # Stopped (the service stops): no event, no ack; the target goes even if a
+            # second cancel comes meanwhile, and the first is raised.
+            with contextlib.suppress(asyncio.CancelledError):
+                await complete(self._targets.drop(spec, request.database))
             raise
         found: list[TableDifference] = []
         if request.mode == "verify":
@@ -175,29 +179,27 @@ class Restorer:
         tool: Tool,
     ) -> int:
         """Stream, check, decompress and pipe the artifact; the uncompressed bytes fed."""
-        decompressor = Decompressor(manifest.compression)
-        read = restored = verified = 0
+        restored = 0
         last = time.monotonic()
-        async with self._targets.feeding(spec, request.database, tool) as client:
-            stream = volume.open_stream(request.source.artifact_key)
-            async for chunk, data in chunks_of(stream, manifest):
-                text = await asyncio.to_thread(_check_and_inflate, chunk, data, decompressor)
-                read += len(data)
-                verified += 1
-                await client.write(text)
-                restored += len(text)
+        blocks = volume.open_stream(request.source.artifact_key)
+        async with (
+            self._targets.feeding(spec, request.database, tool) as client,
+            InflatedArtifact(blocks, manifest) as text,
+        ):
+            while (piece := await text.next_piece()) is not None:
+                await client.write(piece)
+                restored += len(piece)
                 if time.monotonic() - last >= self._interval:
                     last = time.monotonic()
                     await self._publish(
                         RestoreProgressed(
                             snapshot_id=request.snapshot_id,
                             restore_id=request.restore_id,
-                            bytes_read=read,
+                            bytes_read=text.bytes_read,
                             bytes_restored=restored,
-                            chunks_verified=verified,
+                            chunks_verified=text.chunks_verified,
                         )
                     )
-            decompressor.finish()
             await client.finish()
         return restored
 
@@ -246,8 +248,3 @@ class Restorer:
                 f"psql {client_major} cannot restore a dump made by pg_dump {made_by}; "
                 f"install postgresql-client-{made_by}"
             )
-
-
-def _check_and_inflate(chunk: ChunkEntry, data: bytes, decompressor: Decompressor) -> bytes:
-    check_chunk(chunk, data)
-    return decompressor.feed(data)

@@ -1,0 +1,96 @@
+"""The artifact turned back into the dump's text, running ahead of the client tool.
+
+    volume blocks --cut--> chunk --sha256 (thread)--> inflate in slices (thread)
+        --pieces of a few MiB, a few ahead--> the restore feeds them to psql / mysql
+
+Reading, checking and inflating the next pieces overlaps with the client consuming the
+previous ones, so a restore runs at about the client's own speed. A chunk is checked
+before any of its bytes are inflated: nothing unverified reaches the target. Memory stays
+bounded by `ahead` pieces plus one chunk.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from types import TracebackType
+from typing import Self
+
+from services.dumper.artifact import Decompressor, Manifest, check_chunk, chunks_of
+
+PIECE = 4 * 1024 * 1024
+AHEAD = 4
+
+
+class _End:
+    pass
+
+
+_END = _End()
+
+
+class InflatedArtifact:
+    """`async with` it, then `await next_piece()` until it returns None.
+
+    A problem with the artifact (ArtifactError) or the volume (VolumeError) is raised by
+    `next_piece`, after the pieces before it.
+    """
+
+    def __init__(
+        self,
+        blocks: AsyncIterator[bytes],
+        manifest: Manifest,
+        *,
+        piece: int = PIECE,
+        ahead: int = AHEAD,
+    ) -> None:
+        self._blocks = blocks
+        self._manifest = manifest
+        self._piece = piece
+        self._queue: asyncio.Queue[bytes | BaseException | _End] = asyncio.Queue(ahead)
+        self._producer: asyncio.Task[None] | None = None
+        self.bytes_read = 0
+        """Compressed bytes read and checked."""
+        self.chunks_verified = 0
+
+    async def __aenter__(self) -> Self:
+        self._producer = asyncio.create_task(self._produce())
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._producer is not None:
+            self._producer.cancel()
+            await asyncio.wait([self._producer])
+        aclose = getattr(self._blocks, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):  # releasing the stream is best effort
+                await aclose()
+
+    async def next_piece(self) -> bytes | None:
+        """The next uncompressed bytes in order; None after the last."""
+        item = await self._queue.get()
+        if isinstance(item, _End):
+            return None
+        if isinstance(item, BaseException):
+            raise item
+        return item
+
+    async def _produce(self) -> None:
+        try:
+            decompressor = Decompressor(self._manifest.compression)
+            async for chunk, data in chunks_of(self._blocks, self._manifest):
+                await asyncio.to_thread(check_chunk, chunk, data)
+                self.bytes_read += len(data)
+                self.chunks_verified += 1
+                decompressor.push(data)
+                while piece := await asyncio.to_thread(decompressor.take, self._piece):
+                    await self._queue.put(piece)
+            decompressor.finish()
+        except Exception as exc:  # handed to the consumer, raised there
+            await self._queue.put(exc)
+            return
+        await self._queue.put(_END)
