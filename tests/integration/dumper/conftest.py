@@ -220,3 +220,41 @@ def staged_files(root: Path, snapshot_id: UUID) -> list[Path]:
     with contextlib.suppress(FileNotFoundError):
         return list(folder.rglob("*.chunk"))
     return []
+
+
+SOURCE_SQL = """
+CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');
+CREATE TABLE items (
+    id int PRIMARY KEY, txt text, bin bytea, m mood,
+    twice int GENERATED ALWAYS AS (id * 2) STORED
+);
+INSERT INTO items (id, txt, bin, m)
+SELECT g, CASE WHEN g % 10 = 0 THEN NULL ELSE md5(g::text) || 'żółw ✓' END,
+       decode(md5(g::text), 'hex'), (ARRAY['sad','ok','happy']::mood[])[g % 3 + 1]
+FROM generate_series(1, 60000) g;
+CREATE VIEW happy AS SELECT id FROM items WHERE m = 'happy';
+"""
+
+
+@pytest.fixture
+async def target(postgres_url):
+    """A database name that does not exist yet; dropped after the test."""
+    name = unique("dbm_restore_")
+    yield name
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+async def shop(dumper, postgres_url, pg_source):
+    """A source database with enums, generated columns, NULLs, bytea and non-ASCII text."""
+    source = await pg_source()
+    conn = await asyncpg.connect(pg_url(postgres_url, source))
+    try:
+        await conn.execute(SOURCE_SQL)
+    finally:
+        await conn.close()
+    return source
