@@ -16,10 +16,18 @@ from shared.specs import ConnectionSpec
 
 PG_EXISTS = "SELECT 1 FROM pg_database WHERE datname = $1"
 PG_TABLES = """
-SELECT table_schema, table_name FROM information_schema.tables
-WHERE table_type = 'BASE TABLE' AND table_schema NOT IN ('pg_catalog', 'information_schema')
+SELECT n.nspname AS table_schema, c.relname AS table_name
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind = 'r'
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+  AND NOT EXISTS (
+    SELECT 1 FROM pg_depend d
+    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 ORDER BY 1, 2
 """
+"""Tables that hold rows, as pg_dump writes COPY sections for them: not a partitioned
+parent (its partitions are counted) nor an extension's own table."""
 MY_TABLES = (
     "SELECT table_name FROM information_schema.tables "
     "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"

@@ -138,3 +138,45 @@ class TestStopMidRestore:
             assert await conn.fetchval("SELECT to_regclass('items_slow') IS NOT NULL")
         finally:
             await conn.close()
+
+
+COUNTED_SOURCE = """
+CREATE TABLE events (id int, at date) PARTITION BY RANGE (at);
+CREATE TABLE events_2024 PARTITION OF events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE events_2025 PARTITION OF events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+INSERT INTO events SELECT g, date '2024-06-01' + g FROM generate_series(1, 500) g;
+CREATE SCHEMA "Sales";
+CREATE TABLE "Sales"."Order ""Lines"" X" (id int, note text);
+INSERT INTO "Sales"."Order ""Lines"" X" VALUES (1, E'\\\\.'), (2, E'a\\nb');
+CREATE TABLE empty (id int);
+"""
+
+
+class TestVerifyWithCountsFromTheDump:
+    async def test_counts_taken_from_the_stream_verify_ok_with_partitions_and_odd_names(
+        self, dumper, postgres_url, pg_source, target, tmp_path
+    ):
+        source = await pg_source()
+        conn = await asyncpg.connect(pg_url(postgres_url, source))
+        try:
+            await conn.execute(COUNTED_SOURCE)
+        finally:
+            await conn.close()
+        keys = await backup_to_volume(dumper, postgres_url, source, tmp_path, "zstd")
+        manifest = json.loads((tmp_path / keys[1]).read_text())
+        assert manifest["table_rows"] == {
+            "public.events_2024": 213,
+            "public.events_2025": 287,
+            'Sales.Order "Lines" X': 2,
+            "public.empty": 0,
+        }
+        request = restore_request(
+            dumper, postgres_url, target, root=tmp_path, keys=keys, mode="verify"
+        )
+        await dumper.publish(request)
+        outcome = await restore_outcome(dumper, request)
+
+        assert isinstance(outcome, RestoreFinished), outcome
+        assert outcome.table_differences == []
+        assert outcome.verify_ok is True
+        assert not await database_exists(postgres_url, target)
