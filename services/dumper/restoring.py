@@ -28,7 +28,7 @@ from services.dumper.artifact import (
 from services.dumper.cancellation import complete
 from services.dumper.errors import DumpError
 from services.dumper.ports import Publish
-from services.dumper.streaming import InflatedArtifact
+from services.dumper.streaming import InflatedArtifact, close_stream
 from services.dumper.tools import Tool
 from services.dumper.verification import differences
 from shared.events import (
@@ -208,8 +208,11 @@ class Restorer:
     ) -> None:
         """Read the whole artifact and check every chunk, touching nothing."""
         stream = volume.open_stream(request.source.artifact_key)
-        async for chunk, data in chunks_of(stream, manifest):
-            await asyncio.to_thread(check_chunk, chunk, data)
+        try:
+            async for chunk, data in chunks_of(stream, manifest):
+                await asyncio.to_thread(check_chunk, chunk, data)
+        finally:
+            await close_stream(stream)
 
     async def _target_exists(self, spec: ConnectionSpec, request: RestoreRequested) -> bool:
         """Whether the target database exists; RestoreError if it does without overwrite."""

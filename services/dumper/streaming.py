@@ -65,10 +65,7 @@ class InflatedArtifact:
         if self._producer is not None:
             self._producer.cancel()
             await asyncio.wait([self._producer])
-        aclose = getattr(self._blocks, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):  # releasing the stream is best effort
-                await aclose()
+        await close_stream(self._blocks)
 
     async def next_piece(self) -> bytes | None:
         """The next uncompressed bytes in order; None after the last."""
@@ -94,3 +91,11 @@ class InflatedArtifact:
             await self._queue.put(exc)
             return
         await self._queue.put(_END)
+
+
+async def close_stream(blocks: AsyncIterator[bytes]) -> None:
+    """Close a volume's block stream early (an S3 response goes back to its pool)."""
+    aclose = getattr(blocks, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):  # releasing the stream is best effort
+            await aclose()

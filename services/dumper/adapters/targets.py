@@ -30,7 +30,7 @@ ORDER BY 1, 2
 parent (its partitions are counted) nor an extension's own table."""
 MY_TABLES = (
     "SELECT table_name FROM information_schema.tables "
-    "WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE'"
+    "WHERE table_schema = DATABASE() AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED')"
 )
 PSQL_FLAGS = ("-X", "-q", "-v", "ON_ERROR_STOP=1")
 """The database comes from PGDATABASE, so no name reaches argv."""

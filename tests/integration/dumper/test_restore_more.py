@@ -12,7 +12,8 @@ from pydantic import SecretStr
 from services.dumper.app import build_app
 from shared.events import RestoreFailed, RestoreFinished, RestoreRequested, RestoreStarted
 from shared.specs import S3VolumeConfig, S3VolumeSpec
-from tests.integration.dumper.conftest import DumperStack, pg_url
+from tests.fixtures.resources import unique
+from tests.integration.dumper.conftest import DumperStack, maria_spec, pg_url
 from tests.integration.dumper.test_restore import (
     backup_to_volume,
     database_exists,
@@ -20,6 +21,8 @@ from tests.integration.dumper.test_restore import (
     restore_outcome,
     restore_request,
 )
+from tests.integration.dumper.test_rowcount import MARIA_ROWS as MARIA_COUNTED_ROWS
+from tests.integration.dumper.test_rowcount import MARIA_SOURCE as MARIA_COUNTED
 
 pytestmark = pytest.mark.integration
 
@@ -180,3 +183,29 @@ class TestVerifyWithCountsFromTheDump:
         assert outcome.table_differences == []
         assert outcome.verify_ok is True
         assert not await database_exists(postgres_url, target)
+
+    async def test_mariadb_counts_from_the_stream_verify_ok(self, dumper, mariadb, tmp_path):
+        source, scratch = unique("dbm_src_"), unique("dbm_verify_")
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{source}`")
+        try:
+            with mariadb.connect(source) as conn, conn.cursor() as cur:
+                for statement in MARIA_COUNTED:
+                    cur.execute(statement)
+            spec = maria_spec(mariadb)
+            keys = await backup_to_volume(dumper, spec, source, tmp_path, "gzip")
+            manifest = json.loads((tmp_path / keys[1]).read_text())
+            assert manifest["table_rows"] == MARIA_COUNTED_ROWS
+            request = restore_request(
+                dumper, spec, scratch, root=tmp_path, keys=keys, mode="verify"
+            )
+            await dumper.publish(request)
+            outcome = await restore_outcome(dumper, request)
+
+            assert isinstance(outcome, RestoreFinished), outcome
+            assert outcome.table_differences == []
+            assert outcome.verify_ok is True
+        finally:
+            with mariadb.connect() as conn, conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{source}`")
+                cur.execute(f"DROP DATABASE IF EXISTS `{scratch}`")
