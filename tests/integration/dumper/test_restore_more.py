@@ -209,3 +209,44 @@ class TestVerifyWithCountsFromTheDump:
             with mariadb.connect() as conn, conn.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{source}`")
                 cur.execute(f"DROP DATABASE IF EXISTS `{scratch}`")
+
+
+class TestOverwriteAndRedelivery:
+    async def test_a_corrupt_artifact_never_touches_an_existing_database_even_with_overwrite(
+        self, dumper, postgres_url, shop, tmp_path
+    ):
+        keys = await backup_to_volume(dumper, postgres_url, shop, tmp_path, "gzip")
+        manifest = json.loads((tmp_path / keys[1]).read_text())
+        artifact = tmp_path / keys[0]
+        data = bytearray(artifact.read_bytes())
+        last = manifest["chunks"][-1]
+        data[last["offset"] + 1] ^= 0x01
+        artifact.write_bytes(bytes(data))
+        before = await fingerprint(postgres_url, shop)
+        request = restore_request(
+            dumper, postgres_url, shop, root=tmp_path, keys=keys, overwrite=True
+        )
+        await dumper.publish(request)
+        outcome = await restore_outcome(dumper, request)
+
+        assert isinstance(outcome, RestoreFailed), outcome
+        assert outcome.reason.startswith(f"artifact corrupt at chunk {last['seq']}")
+        assert not outcome.target_dropped
+        assert not dumper.of(request.snapshot_id, RestoreStarted)
+        assert await fingerprint(postgres_url, shop) == before
+
+    async def test_a_redelivered_finished_restore_is_not_run_again(
+        self, dumper, postgres_url, shop, target, tmp_path
+    ):
+        keys = await backup_to_volume(dumper, postgres_url, shop, tmp_path, "zstd")
+        request = restore_request(dumper, postgres_url, target, root=tmp_path, keys=keys)
+        await dumper.publish(request)
+        assert isinstance(await restore_outcome(dumper, request), RestoreFinished)
+        await dumper.publish(request)
+        sentinel = restore_request(dumper, postgres_url, target, root=tmp_path)
+        await dumper.publish(sentinel)
+        await restore_outcome(dumper, sentinel)
+
+        assert len(dumper.of(request.snapshot_id, RestoreStarted)) == 1
+        assert len(dumper.of(request.snapshot_id, RestoreFinished)) == 1
+        assert not dumper.of(request.snapshot_id, RestoreFailed)
