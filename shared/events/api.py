@@ -1,0 +1,100 @@
+"""Events the api publishes (through its outbox)."""
+
+from typing import ClassVar
+from uuid import UUID
+
+from pydantic import AwareDatetime, Field
+
+from shared.events._base import (
+    _EXAMPLE_RESTORE,
+    Destination,
+    Event,
+    RestoreMode,
+    RestoreSource,
+    Sealed,
+    ServerType,
+)
+
+
+class BackupRequested(Event):
+    """Published by the api (through its outbox) when a backup of one database is accepted."""
+
+    routing_key: ClassVar[str] = "backup.requested"
+
+    server_id: UUID = Field(
+        description="The registered database server.",
+        examples=["9d8c7b6a-5e4f-4a3b-9c2d-1e0f9a8b7c6d"],  # fixed: the AsyncAPI doc is committed
+    )
+    server_name: str = Field(description="Its name, as shown to users.", examples=["prod-db"])
+    server_type: ServerType = Field(description="Engine of the server.", examples=["postgresql"])
+    database: str = Field(description="The database to dump.", examples=["shop"])
+    connection: Sealed = Field(description="Sealed host, port, username and password.")
+    destination: Destination = Field(description="Where the artifact is stored.")
+    copies: list[Destination] = Field(
+        default_factory=list,
+        description="Further volumes that get the same artifact (issue 8): the dump runs once.",
+    )
+    requested_at: AwareDatetime = Field(
+        description="When the api accepted the request.", examples=["2026-11-25T03:00:00Z"]
+    )
+    config_id: UUID | None = Field(
+        default=None, description="The backup configuration that fired it; None when manual."
+    )
+    encrypted: bool = Field(
+        default=False, description="Seal every chunk with AES-256-GCM (docs/encryption.md)."
+    )
+    compression_level: int | None = Field(
+        default=None, description="The compressor's level; None for the dumper's default."
+    )
+
+
+class SnapshotDeleteRequested(Event):
+    """Published by the api (through its outbox) when a user deletes a snapshot."""
+
+    routing_key: ClassVar[str] = "snapshot.delete_requested"
+
+    volume_id: UUID = Field(description="The volume holding the artifact.")
+    volume: Sealed = Field(description="The sealed volume spec, so the uploader can reach it.")
+    path: str | None = Field(
+        default=None,
+        description="Key of the artifact relative to the volume root; None if never stored.",
+    )
+    manifest_path: str | None = Field(default=None, description="Key of the manifest.")
+
+
+class SnapshotCancelRequested(Event):
+    """Published by the api when a user cancels a pending or running backup.
+
+    Every dumper replica receives it (each on its own queue); the one running the dump kills
+    the tool and publishes DumpFailed("cancelled"); the others remember it, so a request still
+    queued is refused when it arrives.
+    """
+
+    routing_key: ClassVar[str] = "snapshot.cancel_requested"
+
+    reason: str = Field(default="cancelled", description="Shown as the snapshot's error.")
+
+
+class RestoreRequested(Event):
+    """Published by the api (through its outbox) when a restore or a verify is accepted.
+
+    `snapshot_id` is the snapshot being restored; `restore_id` names this restore.
+    """
+
+    routing_key: ClassVar[str] = "restore.requested"
+
+    restore_id: UUID = Field(description="This restore.", examples=[_EXAMPLE_RESTORE])
+    mode: RestoreMode = Field(
+        description="restore: into `database`; verify: into a scratch database that is "
+        "dropped after the row counts are compared with the manifest.",
+        examples=["restore"],
+    )
+    server_id: UUID = Field(description="The target server.")
+    server_type: ServerType = Field(description="Engine of the target server.")
+    connection: Sealed = Field(description="Sealed connection to the target server.")
+    database: str = Field(description="The target database.", examples=["shop_restored"])
+    overwrite: bool = Field(
+        default=False, description="Replace an existing target database's content."
+    )
+    source: RestoreSource = Field(description="Where the snapshot is read from.")
+    requested_at: AwareDatetime = Field(description="When the api accepted the request.")
