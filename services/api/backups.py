@@ -1,11 +1,14 @@
 """Turning an accepted backup request into its BackupRequested events (interfaces.md #1).
 
-Pure: given the server, the volume, the databases and the keys, build one event per
-database, with the connection and the volume spec sealed for the dumper and uploader.
+Pure: given the server, the volumes, the databases and the keys, build one event per
+database, with the connection and each volume spec sealed for the dumper and uploader. The
+first volume is the event's `destination`; the others are its `copies` (issue 8): the dump
+runs once and the uploader writes the same artifact, under the same key, to every volume.
 """
 
+from collections.abc import Sequence
 from datetime import datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from pydantic import SecretStr, TypeAdapter
 
@@ -58,17 +61,29 @@ def user_databases(databases: list[str]) -> list[str]:
 
 def plan_backups(
     server: Server,
-    volume: Volume,
+    volumes: Sequence[Volume],
     databases: list[str],
     *,
     compression: Compression,
     now: datetime,
     vault: Vault,
     sealer: Sealer,
+    config_id: UUID | None = None,
+    encrypted: bool = False,
+    compression_level: int | None = None,
 ) -> list[tuple[BackupRequest, BackupRequested]]:
-    """One request row and its event per database; secrets only inside sealed tokens."""
+    """One request row and its event per database; secrets only inside sealed tokens.
+
+    The request row names the primary (first) volume; the event carries every volume.
+    """
+    if not volumes:
+        msg = "a backup needs at least one volume"
+        raise ValueError(msg)
     connection = sealed_connection(server, vault=vault, sealer=sealer)
-    volume_token = sealer.seal(_volume_spec.validate_python(vault.unseal(volume.spec_sealed)))
+    tokens = [
+        (volume.id, sealer.seal(_volume_spec.validate_python(vault.unseal(volume.spec_sealed))))
+        for volume in volumes
+    ]
     planned = []
     for database in databases:
         snapshot_id = uuid4()
@@ -76,7 +91,7 @@ def plan_backups(
             id=snapshot_id,
             server_id=server.id,
             database=database,
-            volume_id=volume.id,
+            volume_id=volumes[0].id,
             compression=compression,
             requested_at=now,
         )
@@ -86,7 +101,14 @@ def plan_backups(
             requested_at=now,
             snapshot_id=snapshot_id,
             compression=compression,
+            encrypted=encrypted,
         )
+        destinations = [
+            Destination(
+                volume_id=volume_id, volume=token, artifact_key=key, compression=compression
+            )
+            for volume_id, token in tokens
+        ]
         event = BackupRequested(
             snapshot_id=snapshot_id,
             server_id=server.id,
@@ -94,10 +116,12 @@ def plan_backups(
             server_type=server.type,
             database=database,
             connection=connection,
-            destination=Destination(
-                volume_id=volume.id, volume=volume_token, artifact_key=key, compression=compression
-            ),
+            destination=destinations[0],
+            copies=destinations[1:],
             requested_at=now,
+            config_id=config_id,
+            encrypted=encrypted,
+            compression_level=compression_level,
         )
         planned.append((request, event))
     return planned

@@ -102,7 +102,10 @@ class Dumper:
     async def refuse(self, request: BackupRequested, reason: str) -> DumpFailed:
         """Answer a request for a cancelled snapshot without dumping anything."""
         event = DumpFailed(
-            snapshot_id=request.snapshot_id, reason=reason, destination=request.destination
+            snapshot_id=request.snapshot_id,
+            reason=reason,
+            destination=request.destination,
+            copies=request.copies,
         )
         await self._publish(event)
         log.warning("dump_refused", reason=reason)
@@ -132,6 +135,7 @@ class Dumper:
                     reason=exc.reason if isinstance(exc, DumpError) else str(exc),
                     exit_code=exc.exit_code if isinstance(exc, DumpError) else None,
                     destination=request.destination,
+                    copies=request.copies,
                 )
             except BaseException:
                 # Cancelled (the service stops) or unexpected: no event, no ack; redelivered.
@@ -183,6 +187,7 @@ class Dumper:
             server_version=plan.server_version,
             table_rows=result.table_rows,
             destination=request.destination,
+            copies=request.copies,
             started_at=started_at,
         )
 
@@ -233,6 +238,7 @@ class _AttemptSink:
                 sha256=chunk.sha256,
                 staged_key=key,
                 destination=self._request.destination,
+                copies=self._request.copies,
             )
         )
 

@@ -45,9 +45,12 @@ async def request_backup(
     server = await servers.get(body.server_id)
     if server is None:
         raise NotFoundError(f"server {body.server_id} does not exist")
-    volume = await volumes.get(body.volume_id)
-    if volume is None:
-        raise NotFoundError(f"volume {body.volume_id} does not exist")
+    chosen = []
+    for volume_id in body.volumes:
+        volume = await volumes.get(volume_id)
+        if volume is None:
+            raise NotFoundError(f"volume {volume_id} does not exist")
+        chosen.append(volume)
     connection = sealed_connection(server, vault=keys.vault, sealer=keys.sealer)
     if body.database is not None:
         await check_database(server, body.database, connection, link, lists=lists)
@@ -58,9 +61,10 @@ async def request_backup(
             raise InvalidRequestError(f"server {server.name!r} has no database to back up")
     planned = plan_backups(
         server,
-        volume,
+        chosen,
         databases,
         compression=body.compression,
+        encrypted=body.encrypt,
         now=utc_now(),
         vault=keys.vault,
         sealer=keys.sealer,

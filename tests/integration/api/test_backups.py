@@ -84,6 +84,51 @@ class TestBackupRequest:
         assert response.json()["detail"].startswith("invalid request: ")
 
 
+class TestSeveralVolumes:
+    async def test_volume_ids_become_copies_after_the_primary(self, api, backup_requests):
+        server_id, volume_id = await register(api)
+        second = await api.post(
+            "/api/v1/volumes",
+            json={"name": "nas2", "type": "local", "config": {"path": "/srv/copies"}},
+        )
+        assert second.status_code == 201, second.text
+        second_id = second.json()["id"]
+        body = backup(server_id, volume_id, volume_ids=[second_id, volume_id], encrypt=True)
+        response = await api.post("/api/v1/backups", json=body)
+        assert response.status_code == 202, response.text
+        event = BackupRequested.model_validate_json((await backup_requests()).body)
+        assert str(event.destination.volume_id) == volume_id
+        assert [str(copy.volume_id) for copy in event.copies] == [second_id]
+        assert event.encrypted is True
+        assert event.copies[0].artifact_key == event.destination.artifact_key
+        assert event.destination.artifact_key.endswith(".sql.gz.enc")
+        sealer = Sealer(SecretStr(DEV_SEAL_KEY))
+        copy = LocalVolumeSpec.model_validate(sealer.unseal(event.copies[0].volume))
+        assert copy.config.path == "/srv/copies"
+
+    async def test_volume_ids_alone_are_enough(self, api, backup_requests):
+        server_id, volume_id = await register(api)
+        body = {"server_id": server_id, "database": "shop", "volume_ids": [volume_id]}
+        assert (await api.post("/api/v1/backups", json=body)).status_code == 202
+        event = BackupRequested.model_validate_json((await backup_requests()).body)
+        assert str(event.destination.volume_id) == volume_id
+        assert event.copies == []
+
+    async def test_no_volume_is_422_with_a_sentence(self, api):
+        server_id, _ = await register(api)
+        body = {"server_id": server_id, "database": "shop"}
+        response = await api.post("/api/v1/backups", json=body)
+        assert response.status_code == 422
+        assert "name at least one volume" in response.json()["detail"]
+
+    async def test_an_unknown_copy_volume_is_404_naming_it(self, api):
+        server_id, volume_id = await register(api)
+        body = backup(server_id, volume_id, volume_ids=[MISSING])
+        response = await api.post("/api/v1/backups", json=body)
+        assert response.status_code == 404
+        assert response.json() == {"detail": f"volume {MISSING} does not exist"}
+
+
 class TestEveryDatabase:
     async def test_one_snapshot_per_user_database(self, api, dumper, backup_requests):
         server_id, volume_id = await register(api)

@@ -63,7 +63,7 @@ class TestOutboxPayload:
     def test_stored_event_has_no_secret_in_clear(self):
         vault, sealer = keys()
         planned = plan_backups(
-            server(vault), s3_volume(vault), ["shop"], compression="gzip", now=NOW,
+            server(vault), [s3_volume(vault)], ["shop"], compression="gzip", now=NOW,
             vault=vault, sealer=sealer,
         )  # fmt: skip
         payload = serialize(planned[0][1])
@@ -74,7 +74,7 @@ class TestOutboxPayload:
     def test_stored_event_round_trips_and_unseals_with_the_seal_key(self):
         vault, sealer = keys()
         (request, event), = plan_backups(
-            server(vault), s3_volume(vault), ["shop"], compression="zstd", now=NOW,
+            server(vault), [s3_volume(vault)], ["shop"], compression="zstd", now=NOW,
             vault=vault, sealer=sealer,
         )  # fmt: skip
         restored = deserialize(BackupRequested.routing_key, serialize(event))
@@ -94,7 +94,7 @@ class TestOutboxPayload:
         """Events are sealed with SEAL_KEY, not with the key that protects rows at rest."""
         vault, sealer = keys()
         (_, event), = plan_backups(
-            server(vault), s3_volume(vault), ["shop"], compression="gzip", now=NOW,
+            server(vault), [s3_volume(vault)], ["shop"], compression="gzip", now=NOW,
             vault=vault, sealer=sealer,
         )  # fmt: skip
         assert json.loads(serialize(event))["connection"] != vault.seal({"password": PASSWORD})
@@ -104,11 +104,49 @@ class TestOutboxPayload:
     def test_one_event_per_database_each_with_its_own_snapshot(self):
         vault, sealer = keys()
         planned = plan_backups(
-            server(vault), s3_volume(vault), ["a", "b", "c"], compression="gzip", now=NOW,
+            server(vault), [s3_volume(vault)], ["a", "b", "c"], compression="gzip", now=NOW,
             vault=vault, sealer=sealer,
         )  # fmt: skip
         assert [event.database for _, event in planned] == ["a", "b", "c"]
         assert len({event.snapshot_id for _, event in planned}) == 3
+
+
+class TestSeveralVolumes:
+    def test_the_first_volume_is_the_destination_the_others_are_copies(self):
+        vault, sealer = keys()
+        primary, second, third = s3_volume(vault), s3_volume(vault), s3_volume(vault)
+        (request, event), = plan_backups(
+            server(vault), [primary, second, third], ["shop"], compression="gzip", now=NOW,
+            vault=vault, sealer=sealer,
+        )  # fmt: skip
+        assert request.volume_id == primary.id
+        assert event.destination.volume_id == primary.id
+        assert [copy.volume_id for copy in event.copies] == [second.id, third.id]
+        assert {copy.artifact_key for copy in event.copies} == {event.destination.artifact_key}
+        for copy in event.copies:
+            spec = TypeAdapter(VolumeSpec).validate_python(sealer.unseal(copy.volume))
+            assert isinstance(spec, S3VolumeSpec)
+
+    def test_config_encryption_and_level_travel_in_the_event(self):
+        vault, sealer = keys()
+        config_id = uuid4()
+        (_, event), = plan_backups(
+            server(vault), [s3_volume(vault)], ["shop"], compression="zstd", now=NOW,
+            vault=vault, sealer=sealer, config_id=config_id, encrypted=True, compression_level=7,
+        )  # fmt: skip
+        assert event.config_id == config_id
+        assert event.encrypted is True
+        assert event.compression_level == 7
+        assert event.destination.artifact_key.endswith(".sql.zst.enc")
+        assert event.copies == []
+
+    def test_no_volume_is_refused(self):
+        vault, sealer = keys()
+        with pytest.raises(ValueError, match="at least one volume"):
+            plan_backups(
+                server(vault), [], ["shop"], compression="gzip", now=NOW, vault=vault,
+                sealer=sealer,
+            )  # fmt: skip
 
 
 class TestUserDatabases:

@@ -34,6 +34,18 @@ class TestArtifactKey:
 
         assert key == f"prod-db/shop/20261125T030000Z_{SNAPSHOT}.sql.zst"
 
+    def test_an_encrypted_artifact_ends_in_enc(self):
+        key = artifact_key(
+            server_name="prod-db",
+            database="shop",
+            requested_at=datetime(2026, 11, 25, 3, 0, 7, tzinfo=UTC),
+            snapshot_id=SNAPSHOT,
+            compression="gzip",
+            encrypted=True,
+        )
+
+        assert key == f"prod-db/shop/20261125T030007Z_{SNAPSHOT}.sql.gz.enc"
+
     @pytest.mark.parametrize(
         ("server", "database", "expected"),
         [
@@ -61,6 +73,8 @@ class TestManifestKey:
         [
             ("s/d/20261125T030000Z_x.sql.gz", "s/d/20261125T030000Z_x.manifest.json"),
             ("s/d/20261125T030000Z_x.sql.zst", "s/d/20261125T030000Z_x.manifest.json"),
+            ("s/d/20261125T030000Z_x.sql.gz.enc", "s/d/20261125T030000Z_x.manifest.json"),
+            ("s/d/20261125T030000Z_x.sql.zst.enc", "s/d/20261125T030000Z_x.manifest.json"),
             ("s/d/unknown.bin", "s/d/unknown.bin.manifest.json"),
         ],
     )
