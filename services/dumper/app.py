@@ -62,6 +62,7 @@ def build_restorer(settings: DumperSettings, broker: RabbitBroker, topology: Top
         open_volume=open_volume,
         publish=publish,
         progress_interval=settings.progress_interval,
+        keyring=settings.keyring(),
     )
 
 

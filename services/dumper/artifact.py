@@ -10,11 +10,15 @@ import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, Protocol, cast
+from uuid import UUID
 
 import zstandard
 from isal import isal_zlib
+from pydantic import ValidationError
 
 from services.dumper.tools import major_version
+from shared.encryption import ChunkOpener, EncryptionError, Keyring, unwrap_data_key
+from shared.events import Encryption
 
 INPUT_SLICE = 256 * 1024
 """Compressed bytes inflated per call: the output of one call is bounded by the members'
@@ -55,6 +59,8 @@ class Manifest:
     tool_version: str
     table_rows: dict[str, int]
     chunks: tuple[ChunkEntry, ...]
+    encryption: Encryption | None = None
+    """Present when every chunk is a sealed frame (docs/encryption.md)."""
 
     @property
     def tool_major(self) -> int | None:
@@ -79,8 +85,9 @@ def parse_manifest(data: bytes, key: str) -> Manifest:
             tool_version=str(body.get("tool_version", "")),
             table_rows={str(k): int(v) for k, v in (body.get("table_rows") or {}).items()},
             chunks=chunks,
+            encryption=_encryption(body.get("encryption")),
         )
-    except (ValueError, KeyError, TypeError, AttributeError):
+    except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
         raise ArtifactError(f"manifest unreadable: {key}") from None
     offset = 0
     for index, chunk in enumerate(manifest.chunks):
@@ -90,6 +97,50 @@ def parse_manifest(data: bytes, key: str) -> Manifest:
     if offset != manifest.size:
         raise ArtifactError(f"manifest unreadable: {key} (chunks do not add up to its size)")
     return manifest
+
+
+def _encryption(block: object) -> Encryption | None:
+    return None if block is None else Encryption.model_validate(block)
+
+
+class ChunkDecrypter:
+    """Opens an encrypted artifact's chunks, each one sealed frame (docs/encryption.md)."""
+
+    def __init__(self, opener: ChunkOpener) -> None:
+        self._opener = opener
+
+    def __call__(self, chunk: ChunkEntry, data: bytes) -> bytes:
+        """Chunk `chunk`'s compressed bytes; ArtifactError "cannot decrypt: chunk N is corrupt"."""
+        try:
+            return self._opener.open(chunk.seq, data)
+        except EncryptionError as exc:
+            raise ArtifactError(str(exc)) from None
+
+
+def decrypter_for(
+    manifest: Manifest, keyring: Keyring | None, snapshot_id: UUID
+) -> ChunkDecrypter | None:
+    """None for a plain artifact; for an encrypted one, its chunks' decrypter.
+
+    The data key is unwrapped here, before anything is read or fed to a client: a wrong key
+    is an ArtifactError "cannot decrypt: wrong key".
+    """
+    if manifest.encryption is None:
+        return None
+    if keyring is None:
+        raise ArtifactError(
+            "cannot decrypt: the snapshot is encrypted and DUMPER_MASTER_KEYS is not set"
+        )
+    try:
+        data_key = unwrap_data_key(
+            manifest.encryption.wrapped_key,
+            keyring,
+            snapshot_id,
+            key_id=manifest.encryption.key_id,
+        )
+    except EncryptionError as exc:
+        raise ArtifactError(str(exc)) from None
+    return ChunkDecrypter(ChunkOpener(data_key, snapshot_id))
 
 
 def check_chunk(chunk: ChunkEntry, data: bytes) -> None:

@@ -23,6 +23,7 @@ from services.dumper.pipeline import (
     PipelineConfig,
     PipelineResult,
     Progress,
+    Seal,
     StagedChunk,
 )
 from services.dumper.ports import Gateway, Launch, Publish
@@ -30,6 +31,7 @@ from services.dumper.rowcount import row_counter
 from services.dumper.settings import DumperSettings
 from services.dumper.stderr import tool_failure
 from services.dumper.tools import DumpPlan
+from shared.encryption import ChunkSealer, new_data_key, wrap_data_key
 from shared.events import (
     BackupRequested,
     ChunkStaged,
@@ -37,6 +39,7 @@ from shared.events import (
     DumpFinished,
     DumpProgressed,
     DumpStarted,
+    Encryption,
     utc_now,
 )
 from shared.logging import get_logger
@@ -67,6 +70,7 @@ class Dumper:
         self._launch = launch
         self._publish = publish
         self.cancellations = Cancellations()
+        self._keyring = settings.keyring()
         self._compression = CompressionOptions(
             gzip_engine=settings.gzip_engine,
             isal_level=settings.isal_level,
@@ -162,6 +166,7 @@ class Dumper:
         self, request: BackupRequested, attempt: int, attempt_id: UUID
     ) -> DumpFinished:
         spec = self.unseal(request.connection)
+        seal, encryption = self._encryption_of(request)
         async with self._gateway.plan(spec, request.database) as plan:
             started_at = utc_now()
             await self._publish(
@@ -174,7 +179,8 @@ class Dumper:
                     server_version=plan.server_version,
                 )
             )
-            result = await self._run(plan, _AttemptSink(self, request, attempt_id), spec.type)
+            sink = _AttemptSink(self, request, attempt_id)
+            result = await self._run(plan, sink, spec.type, seal=seal)
         return DumpFinished(
             snapshot_id=request.snapshot_id,
             attempt_id=attempt_id,
@@ -189,14 +195,33 @@ class Dumper:
             destination=request.destination,
             copies=request.copies,
             started_at=started_at,
+            encryption=encryption,
         )
 
-    async def _run(self, plan: DumpPlan, sink: "_AttemptSink", server_type: str) -> PipelineResult:
+    def _encryption_of(self, request: BackupRequested) -> tuple[Seal | None, Encryption | None]:
+        """For an encrypted request: a fresh data key's sealer and the key wrapped by the
+        active master key (docs/encryption.md); DumpError when no master key is set."""
+        if not request.encrypted:
+            return None, None
+        if self._keyring is None:
+            raise DumpError(
+                "the backup asks for encryption, but the dumper has no master key: "
+                "set DUMPER_MASTER_KEYS (docs/encryption.md)"
+            )
+        data_key = new_data_key()
+        master = self._keyring.active
+        wrapped = wrap_data_key(data_key, master, request.snapshot_id)
+        sealer = ChunkSealer(data_key, request.snapshot_id)
+        return sealer.seal, Encryption(key_id=master.key_id, wrapped_key=wrapped)
+
+    async def _run(
+        self, plan: DumpPlan, sink: "_AttemptSink", server_type: str, *, seal: Seal | None
+    ) -> PipelineResult:
         process = self._launch(plan.argv, plan.env)
         try:
             compress = block_compressor(sink.compression, self._compression)
             pipeline = Pipeline(
-                process, compress, sink, self._config, counter=row_counter(server_type)
+                process, compress, sink, self._config, counter=row_counter(server_type), seal=seal
             )
             result = await pipeline.run()
             code = await process.wait()

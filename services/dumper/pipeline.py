@@ -1,7 +1,7 @@
 """The streaming heart of a dump: read blocks, compress in parallel, stage ordered chunks.
 
     tool stdout --read_block + count rows--> compress on N threads --in order--> ChunkAssembler
-        --join + sha256--> stage (waits while K chunks are staged) --> ChunkStaged
+        --join (+ seal) + sha256--> stage (waits while K chunks are staged) --> ChunkStaged
 
 Memory stays flat: at most `2 x threads` blocks are read and not yet assembled, and the
 staging area holds at most K chunks of the attempt (the uploader deletes what it stored).
@@ -10,9 +10,10 @@ staging area holds at most K chunks of the attempt (the uploader deletes what it
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeAlias
 
 from services.dumper.chunking import ArtifactDigest, Chunk, ChunkAssembler
 from services.dumper.compression import Compress
@@ -23,6 +24,9 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 BACKPRESSURE_POLL_SECONDS = 0.05
+
+Seal: TypeAlias = Callable[[int, bytes], bytes]
+"""Encryption at rest: a chunk's seq and compressed bytes -> its sealed frame."""
 
 
 class BlockSource(Protocol):
@@ -104,8 +108,10 @@ class Pipeline:
         config: PipelineConfig,
         *,
         counter: RowCounter | None = None,
+        seal: Seal | None = None,
     ) -> None:
         self._source = source
+        self._seal = seal
         self._counter = counter
         self._compress = compress
         self._sink = sink
@@ -187,6 +193,9 @@ class Pipeline:
     def _seal_chunk(self, chunk: Chunk) -> tuple[bytes, str]:
         data = chunk.join()
         chunk.members.clear()
+        if self._seal is not None:
+            # Sealed after compression; sizes and sha256 are those of the staged frame.
+            data = self._seal(chunk.seq, data)
         return data, self._digest.add(data, raw_size=chunk.raw_size)
 
     async def _wait_for_room(self) -> None:

@@ -20,9 +20,11 @@ from pydantic import TypeAdapter, ValidationError
 from services.dumper.adapters.targets import ClientFailedError, TargetGateway
 from services.dumper.artifact import (
     ArtifactError,
+    ChunkDecrypter,
     Manifest,
     check_chunk,
     chunks_of,
+    decrypter_for,
     parse_manifest,
 )
 from services.dumper.cancellation import complete
@@ -31,6 +33,7 @@ from services.dumper.ports import Publish
 from services.dumper.streaming import InflatedArtifact, close_stream
 from services.dumper.tools import Tool
 from services.dumper.verification import differences
+from shared.encryption import Keyring
 from shared.events import (
     RestoreFailed,
     RestoreFinished,
@@ -73,8 +76,10 @@ class Restorer:
         open_volume: OpenVolume,
         publish: Publish,
         progress_interval: float = 1.0,
+        keyring: Keyring | None = None,
     ) -> None:
         self._sealer = sealer
+        self._keyring = keyring
         self._targets = targets
         self._open_volume = open_volume
         self._publish = publish
@@ -104,6 +109,8 @@ class Restorer:
         try:
             spec, volume = self._unseal(request)
             manifest = await self._manifest(volume, request.source.manifest_key)
+            # An encrypted snapshot's key is unwrapped first: a wrong key touches no target.
+            decrypt = decrypter_for(manifest, self._keyring, request.snapshot_id)
             tool = await self._targets.client_tool(spec)
             self._check_versions(spec, manifest, tool.major)
             existed = await self._target_exists(spec, request)
@@ -111,7 +118,9 @@ class Restorer:
                 await self._verify_only(volume, request, manifest)
         except (RestoreError, ArtifactError, VolumeError, DumpError) as exc:
             return await self.refuse(request, str(exc))
-        return await self._into_target(request, spec, volume, manifest, tool, existed=existed)
+        return await self._into_target(
+            request, spec, volume, manifest, tool, existed=existed, decrypt=decrypt
+        )
 
     async def _into_target(
         self,
@@ -122,6 +131,7 @@ class Restorer:
         tool: Tool,
         *,
         existed: bool,
+        decrypt: ChunkDecrypter | None,
     ) -> RestoreFinished | RestoreFailed:
         began = time.monotonic()
         try:
@@ -141,7 +151,7 @@ class Restorer:
             )
         )
         try:
-            restored = await self._feed(request, spec, volume, manifest, tool)
+            restored = await self._feed(request, spec, volume, manifest, tool, decrypt=decrypt)
         except (ArtifactError, VolumeError, ClientFailedError, DumpError) as exc:
             await self._targets.drop(spec, request.database)
             return await self._failed(request, str(exc), dropped=True)
@@ -177,6 +187,8 @@ class Restorer:
         volume: Source,
         manifest: Manifest,
         tool: Tool,
+        *,
+        decrypt: ChunkDecrypter | None,
     ) -> int:
         """Stream, check, decompress and pipe the artifact; the uncompressed bytes fed."""
         restored = 0
@@ -184,7 +196,7 @@ class Restorer:
         blocks = volume.open_stream(request.source.artifact_key)
         async with (
             self._targets.feeding(spec, request.database, tool) as client,
-            InflatedArtifact(blocks, manifest) as text,
+            InflatedArtifact(blocks, manifest, decrypt=decrypt) as text,
         ):
             while (piece := await text.next_piece()) is not None:
                 await client.write(piece)

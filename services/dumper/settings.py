@@ -3,9 +3,10 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.encryption import Keyring, KeyringError, parse_keyring
 from shared.settings import CommonSettings, SealSettings, StagingSettings
 
 MIB = 1024 * 1024
@@ -78,6 +79,12 @@ class DumperSettings(CommonSettings):
         default="/usr/lib/postgresql/*/bin",
         description="Directories searched first for pg_dump of several major versions.",
     )
+    master_keys: SecretStr | None = Field(
+        default=None,
+        description="Master keys for encryption at rest, `id:base64key[,id:base64key]` (32-byte "
+        "keys; `databasement keys generate` makes one). The first wraps new data keys, every "
+        "one unwraps: rotate by putting a new key first (docs/encryption.md).",
+    )
     tool_path: str = Field(
         default="",
         description="Directories (colon-separated) searched for dump tools after "
@@ -90,6 +97,20 @@ class DumperSettings(CommonSettings):
             msg = "DUMPER_MIN_PART_SIZE must be at least 5 MiB (5242880), S3's smallest part"
             raise ValueError(msg)
         return self
+
+    @model_validator(mode="after")
+    def _master_keys_parse(self) -> "DumperSettings":
+        self.keyring()
+        return self
+
+    def keyring(self) -> Keyring | None:
+        """The master keyring, None when no key is configured."""
+        if self.master_keys is None or not self.master_keys.get_secret_value().strip():
+            return None
+        try:
+            return parse_keyring(self.master_keys.get_secret_value(), source="DUMPER_MASTER_KEYS")
+        except KeyringError as exc:
+            raise ValueError(str(exc)) from None
 
     def compression_threads(self, cpu_count: int | None) -> int:
         """How many blocks compress at once."""

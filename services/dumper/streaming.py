@@ -1,6 +1,6 @@
 """The artifact turned back into the dump's text, running ahead of the client tool.
 
-    volume blocks --cut--> chunk --sha256 (thread)--> inflate in slices (thread)
+    volume blocks --cut--> chunk --sha256 (+ decrypt) (thread)--> inflate in slices (thread)
         --pieces of a few MiB, a few ahead--> the restore feeds them to psql / mysql
 
 Reading, checking and inflating the next pieces overlaps with the client consuming the
@@ -11,11 +11,14 @@ bounded by `ahead` pieces plus one chunk.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Self
 
-from services.dumper.artifact import Decompressor, Manifest, check_chunk, chunks_of
+from services.dumper.artifact import ChunkEntry, Decompressor, Manifest, check_chunk, chunks_of
+
+Decrypt = Callable[[ChunkEntry, bytes], bytes]
+"""An encrypted artifact's chunk (checked) -> its compressed bytes."""
 
 PIECE = 4 * 1024 * 1024
 AHEAD = 4
@@ -42,8 +45,10 @@ class InflatedArtifact:
         *,
         piece: int = PIECE,
         ahead: int = AHEAD,
+        decrypt: Decrypt | None = None,
     ) -> None:
         self._blocks = blocks
+        self._decrypt = decrypt
         self._manifest = manifest
         self._piece = piece
         self._queue: asyncio.Queue[bytes | BaseException | _End] = asyncio.Queue(ahead)
@@ -80,10 +85,10 @@ class InflatedArtifact:
         try:
             decompressor = Decompressor(self._manifest.compression)
             async for chunk, data in chunks_of(self._blocks, self._manifest):
-                await asyncio.to_thread(check_chunk, chunk, data)
+                opened = await asyncio.to_thread(self._open, chunk, data)
                 self.bytes_read += len(data)
                 self.chunks_verified += 1
-                decompressor.push(data)
+                decompressor.push(opened)
                 while piece := await asyncio.to_thread(decompressor.take, self._piece):
                     await self._queue.put(piece)
             decompressor.finish()
@@ -91,6 +96,11 @@ class InflatedArtifact:
             await self._queue.put(exc)
             return
         await self._queue.put(_END)
+
+    def _open(self, chunk: ChunkEntry, data: bytes) -> bytes:
+        """The chunk checked against its sha256, then decrypted when the artifact is sealed."""
+        check_chunk(chunk, data)
+        return data if self._decrypt is None else self._decrypt(chunk, data)
 
 
 async def close_stream(blocks: AsyncIterator[bytes]) -> None:

@@ -62,6 +62,8 @@ def build_manifest(
         "created_at": created_at.isoformat(),
         "table_rows": dict(finished.table_rows),
         "chunks": listed,
+        # Encryption at rest (docs/encryption.md): the wrapped data key; absent when plain.
+        **({"encryption": finished.encryption.model_dump()} if finished.encryption else {}),
     }
 
 
