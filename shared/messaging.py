@@ -10,6 +10,7 @@ from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 
 from shared.events import Event
+from shared.rejection import RejectMalformedMiddleware
 from shared.settings import BrokerSettings
 from shared.topology import Topology
 
@@ -48,6 +49,8 @@ def build_broker(
         middlewares=(
             RabbitPrometheusMiddleware(registry=registry, app_name=service),
             LogContextMiddleware,
+            # Innermost: a malformed message becomes a reject before the others see it fail.
+            RejectMalformedMiddleware,
         ),
     )
 
