@@ -4,7 +4,16 @@ from typing import Annotated, Any
 
 import typer
 
-from services.cli.commands import backups, restores, servers, snapshots, tokens, volumes
+from services.cli.commands import (
+    backups,
+    decrypt,
+    keys,
+    restores,
+    servers,
+    snapshots,
+    tokens,
+    volumes,
+)
 from services.cli.errors import EXIT_ERROR, CliError
 from services.cli.render import failure
 from services.cli.session import Session
@@ -66,3 +75,5 @@ app.add_typer(tokens.app, name="tokens")
 app.command("backup")(backups.backup)
 app.command("restore")(restores.restore)
 app.command("verify")(restores.verify)
+app.command("decrypt")(decrypt.decrypt)
+app.add_typer(keys.app, name="keys")
