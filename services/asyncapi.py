@@ -34,6 +34,7 @@ PUBLISHED_BY: dict[str, tuple[type[events.Event], ...]] = {
         events.BackupRequested,
         events.SnapshotDeleteRequested,
         events.SnapshotCancelRequested,
+        events.SnapshotLockChanged,
         events.RestoreRequested,
     ),
     "dumper": (

@@ -26,6 +26,7 @@ from services.catalog.restore_queries import (
     answer_restore_query,
     snapshot_restores,
 )
+from services.catalog.retention_queries import RetentionCandidates, answer_retention_query
 from shared.events import SnapshotStatus
 
 
@@ -75,6 +76,7 @@ AnyQuery = (
     | GetRestore
     | ListRestores
     | TargetActivity
+    | RetentionCandidates
 )
 Query = TypeAdapter[AnyQuery](Annotated[AnyQuery, Field(discriminator="op")])
 FILTER_FIELDS = ("server_id", "database", "volume_id", "status", "created_from", "created_to")
@@ -91,7 +93,7 @@ async def answer_query(pool: Pool, schema: str, body: Any) -> dict[str, Any]:
         return await _answer(conn, schema, query)
 
 
-async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:
+async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:  # noqa: PLR0911 - one return per query op
     match query:
         case GetSnapshot():
             return await _detail(conn, schema, query.snapshot_id)
@@ -111,6 +113,8 @@ async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:
             }
         case GetRestore() | ListRestores() | TargetActivity():
             return await answer_restore_query(conn, schema, query)
+        case RetentionCandidates():
+            return await answer_retention_query(conn, schema, query)
 
 
 async def _detail(conn: Any, schema: str, snapshot_id: UUID) -> dict[str, Any]:

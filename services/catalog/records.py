@@ -11,6 +11,7 @@ from uuid import UUID
 from asyncpg import Pool
 
 from services.catalog.adapters import db
+from services.catalog.marks import is_mark_event, record_marks
 from services.catalog.restore_records import fold_restore
 from services.catalog.restores import RESTORE_EVENTS
 from services.catalog.status import (
@@ -45,6 +46,9 @@ async def record_event(pool: Pool, schema: str, event: Event, *, now: datetime) 
         if conn is None:
             return None
         await db.record_timeline(conn, schema, event)
+        await record_marks(conn, schema, event)
+        if is_mark_event(event):
+            return None
         if isinstance(event, RESTORE_EVENTS):
             await fold_restore(conn, schema, event, now=now)
             return None

@@ -69,6 +69,8 @@ PUBLIC_FIELDS = (
     "path",
     "error",
     "delete_error",
+    "config_id",
+    "locked",
 )
 """The snapshot JSON of interfaces.md #9, shared by catalog and api (lists and details)."""
 
@@ -105,6 +107,9 @@ class SnapshotRecord(BaseModel):
     verified_at: datetime | None = None
     verify_result: dict[str, Any] | None = None
     """Written only by a verify's end (restores.py), never by `save_snapshot`."""
+    config_id: UUID | None = None
+    locked: bool = False
+    """Both written only by marks.py (issue 8), never by `save_snapshot`."""
 
     @property
     def terminal(self) -> bool:

@@ -24,6 +24,7 @@ from shared.events.api import (
     RestoreRequested,
     SnapshotCancelRequested,
     SnapshotDeleteRequested,
+    SnapshotLockChanged,
 )
 from shared.events.catalog import SnapshotStatusChanged
 from shared.events.dumper import (
@@ -73,6 +74,7 @@ __all__ = [
     "SnapshotDeleteFailed",
     "SnapshotDeleteRequested",
     "SnapshotDeleted",
+    "SnapshotLockChanged",
     "SnapshotStatus",
     "SnapshotStatusChanged",
     "TableDifference",
@@ -94,6 +96,7 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     SnapshotDeleted,
     SnapshotDeleteFailed,
     SnapshotCancelRequested,
+    SnapshotLockChanged,
     RestoreRequested,
     RestoreStarted,
     RestoreProgressed,

@@ -75,6 +75,19 @@ class SnapshotCancelRequested(Event):
     reason: str = Field(default="cancelled", description="Shown as the snapshot's error.")
 
 
+class SnapshotLockChanged(Event):
+    """Published by the api (through its outbox) when a user locks or unlocks a snapshot.
+
+    A locked snapshot is never pruned by retention and cannot be deleted (issue 8). The
+    catalog keeps the change with the latest `occurred_at`, so a late lock never undoes a
+    newer unlock.
+    """
+
+    routing_key: ClassVar[str] = "snapshot.lock_changed"
+
+    locked: bool = Field(description="True to lock, false to unlock.", examples=[True])
+
+
 class RestoreRequested(Event):
     """Published by the api (through its outbox) when a restore or a verify is accepted.
 

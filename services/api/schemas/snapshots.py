@@ -29,6 +29,10 @@ class SnapshotPublic(BaseModel):
     sha256: str | None
     path: str | None
     error: str | None
+    config_id: UUID | None = Field(
+        default=None, description="The backup configuration that fired it; null when manual."
+    )
+    locked: bool = Field(default=False, description="Locked against pruning and deletion.")
 
 
 class Progress(BaseModel):

@@ -23,7 +23,7 @@ COLUMNS = (
     "id, status, requested, server_id, server_name, database, volume_id, compression, "
     "created_at, started_at, finished_at, bytes_dumped, size, sha256, path, error, "
     "attempt_id, last_event_at, bytes_compressed, chunks_staged, manifest, manifest_path, "
-    "delete_error, server_type, verified_at, verify_result"
+    "delete_error, server_type, verified_at, verify_result, config_id, locked"
 )
 ENSURE_ROW = """
 INSERT INTO {schema}.snapshots (id, status, created_at, last_event_at)

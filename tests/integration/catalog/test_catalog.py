@@ -36,6 +36,7 @@ class TestSnapshotLife:
             "compression", "created_at", "started_at", "finished_at", "bytes_dumped", "size",
             "sha256", "path", "error", "delete_error", "progress", "duration_seconds",
             "manifest_path", "manifest", "timeline", "restores", "verified_at", "verify_result",
+            "config_id", "locked",
         }  # fmt: skip
         assert done["server_type"] == "postgresql"
         assert (done["restores"], done["verified_at"], done["verify_result"]) == ([], None, None)

@@ -1,0 +1,106 @@
+"""The catalog keeps a snapshot's configuration and lock, and lists retention candidates."""
+
+from uuid import UUID, uuid4
+
+from shared.events import SnapshotDeleted, SnapshotLockChanged
+from tests.support.snapshot_events import at, requested, stored
+
+
+def fired(sid: UUID, config_id: UUID | None, *, server_id: UUID, t: float = 0):
+    return requested(sid, server_id=server_id, t=t).model_copy(update={"config_id": config_id})
+
+
+def lock(sid: UUID, locked: bool, t: float) -> SnapshotLockChanged:
+    return SnapshotLockChanged(snapshot_id=sid, locked=locked, occurred_at=at(t))
+
+
+async def completed(catalog, sid: UUID, config_id: UUID | None, *, server_id: UUID, t: float):
+    await catalog.publish(
+        fired(sid, config_id, server_id=server_id, t=t), stored(sid, uuid4(), t + 5)
+    )
+    return await catalog.wait_for(sid, lambda s: s["status"] == "completed")
+
+
+class TestMarks:
+    async def test_config_id_comes_from_the_backup_request(self, catalog):
+        sid, config_id = uuid4(), uuid4()
+        snapshot = await completed(catalog, sid, config_id, server_id=uuid4(), t=0)
+        assert snapshot["config_id"] == str(config_id)
+        assert snapshot["locked"] is False
+
+    async def test_a_manual_backup_has_no_config(self, catalog):
+        snapshot = await completed(catalog, uuid4(), None, server_id=uuid4(), t=0)
+        assert snapshot["config_id"] is None
+
+    async def test_lock_then_unlock(self, catalog):
+        sid = uuid4()
+        await completed(catalog, sid, None, server_id=uuid4(), t=0)
+        await catalog.publish(lock(sid, True, 10))
+        assert (await catalog.wait_for(sid, lambda s: s["locked"]))["status"] == "completed"
+        await catalog.publish(lock(sid, False, 20))
+        await catalog.wait_for(sid, lambda s: not s["locked"])
+
+    async def test_a_late_lock_does_not_undo_a_newer_unlock(self, catalog):
+        sid = uuid4()
+        await completed(catalog, sid, None, server_id=uuid4(), t=0)
+        await catalog.publish(lock(sid, False, 20))
+        await catalog.publish(lock(sid, True, 10))  # older: ignored
+        marker = uuid4()
+        await completed(catalog, marker, None, server_id=uuid4(), t=0)  # both handled by now
+        snapshot = await catalog.snapshot(sid)
+        assert snapshot is not None
+        assert snapshot["locked"] is False
+
+    async def test_a_lock_that_overtakes_its_backup_request_is_kept(self, catalog):
+        sid = uuid4()
+        await catalog.publish(lock(sid, True, 1))
+        snapshot = await completed(catalog, sid, uuid4(), server_id=uuid4(), t=0)
+        assert snapshot["locked"] is True
+        assert snapshot["database"] == "shop"
+
+    async def test_the_status_fold_keeps_the_marks(self, catalog):
+        """A status change after locking (here: deleted) leaves the lock and config as they were."""
+        sid, config_id = uuid4(), uuid4()
+        await completed(catalog, sid, config_id, server_id=uuid4(), t=0)
+        await catalog.publish(
+            lock(sid, True, 10),
+            SnapshotDeleted(snapshot_id=sid, volume_id=uuid4(), occurred_at=at(20)),
+        )
+        snapshot = await catalog.wait_for(sid, lambda s: s["status"] == "deleted")
+        assert snapshot["locked"] is True
+        assert snapshot["config_id"] == str(config_id)
+
+
+class TestRetentionCandidates:
+    async def test_completed_snapshots_of_a_config_newest_first(self, catalog):
+        server, config_id = uuid4(), uuid4()
+        old, new, other = uuid4(), uuid4(), uuid4()
+        await completed(catalog, old, config_id, server_id=server, t=0)
+        await completed(catalog, new, config_id, server_id=server, t=100)
+        await completed(catalog, other, uuid4(), server_id=server, t=50)
+        running = uuid4()
+        await catalog.publish(fired(running, config_id, server_id=server, t=200))
+        await catalog.wait_for(running)
+        await catalog.publish(lock(old, True, 300))
+        await catalog.wait_for(old, lambda s: s["locked"])
+        reply = await catalog.ask({"op": "retention_candidates", "config_id": str(config_id)})
+        assert reply["ok"]
+        assert [s["id"] for s in reply["snapshots"]] == [str(new), str(old)]
+        assert [s["locked"] for s in reply["snapshots"]] == [False, True]
+        assert all(s["created_at"] for s in reply["snapshots"])
+
+    async def test_by_server_and_database(self, catalog):
+        server = uuid4()
+        first, second = uuid4(), uuid4()
+        await completed(catalog, first, None, server_id=server, t=0)
+        await completed(catalog, second, uuid4(), server_id=server, t=10)
+        await completed(catalog, uuid4(), None, server_id=uuid4(), t=10)
+        reply = await catalog.ask(
+            {"op": "retention_candidates", "server_id": str(server), "database": "shop"}
+        )
+        assert [s["id"] for s in reply["snapshots"]] == [str(second), str(first)]
+
+    async def test_a_query_without_scope_is_refused(self, catalog):
+        reply = await catalog.ask({"op": "retention_candidates", "server_id": str(uuid4())})
+        assert reply["ok"] is False
+        assert "invalid query" in reply["error"]
