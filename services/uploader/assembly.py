@@ -1,22 +1,23 @@
-"""Assembling an artifact on a volume from staged chunks (DESIGN.md, "Data path").
+"""Assembling an artifact on every volume of a backup from staged chunks (DESIGN.md).
 
-Each staged chunk becomes part `seq` of its attempt's upload as soon as it arrives, in any
-order and on any replica, and is then deleted from staging (the dumper's back-pressure
-counts what is left). When the dump has finished and every chunk is stored, exactly one
-replica finalises: the artifact appears atomically, the manifest is written beside it, and
-BackupStored is published. A failure aborts the upload and drops its staged chunks.
+Each staged chunk becomes part `seq` of its attempt's upload to each volume (the primary
+destination and its copies, issue 8) as soon as it arrives, in any order and on any replica,
+and is deleted from staging once every copy has handled it (the dumper's back-pressure counts
+what is left). When the dump has finished and every chunk is stored on a volume, exactly one
+replica finalises that copy: the artifact appears atomically, the manifest is written beside
+it, and BackupStored(volume_id) is published. A failure on one volume closes only that copy's
+upload (UploadFailed for that volume); the other copies go on.
 """
 
-import asyncio
 import contextlib
-import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from pathlib import Path
 from typing import Any, Protocol
+from uuid import UUID
 
-from services.uploader.errors import CorruptChunkError, MissingChunkError, UploaderError
+from services.uploader.errors import MissingChunkError, UploaderError
 from services.uploader.manifest import build_manifest, check_complete, encode_manifest
+from services.uploader.staged import StagedReader
 from services.uploader.upload import ChunkRecord, FinalisePlan, Upload, UploadKey, UploadState
 from shared.events import (
     BackupStored,
@@ -32,8 +33,8 @@ from shared.events import (
 from shared.logging import get_logger
 from shared.naming import manifest_key
 from shared.sealing import UnsealError
-from shared.staging import StagedChunkMissingError, StagingArea, StagingError, attempt_prefix
-from shared.volumes import StagedChunk, UploadGoneError, Volume, VolumeError
+from shared.staging import StagingArea, StagingError, attempt_prefix
+from shared.volumes import UploadGoneError, Volume, VolumeError
 
 log = get_logger(__name__)
 
@@ -41,6 +42,15 @@ KNOWN_FAILURES = (VolumeError, StagingError, UploaderError, UnsealError)
 """Failures a person can act on: they end the upload with UploadFailed instead of a retry."""
 
 Publish = Callable[[Event], Awaitable[None]]
+
+
+def every_destination(event: ChunkStaged | DumpFinished | DumpFailed) -> list[Destination]:
+    """The primary destination, then each copy: each volume once, in that order."""
+    found: dict[UUID, Destination] = {}
+    for destination in [event.destination, *event.copies]:
+        if destination is not None:
+            found.setdefault(destination.volume_id, destination)
+    return list(found.values())
 
 
 class Uploads(Protocol):
@@ -59,6 +69,9 @@ class Uploads(Protocol):
         self, key: UploadKey, artifact_key: str, state: UploadState, reason: str
     ) -> Upload | None: ...
     async def other_open_attempts(self, key: UploadKey) -> list[Upload]: ...
+    async def attempt_states(
+        self, snapshot_id: UUID, attempt_id: UUID
+    ) -> dict[UUID, UploadState]: ...
 
 
 class VolumeSource(Protocol):
@@ -77,44 +90,44 @@ class Assembler:
         self.publish = publish
 
     async def chunk_staged(self, event: ChunkStaged) -> None:
-        """Store one staged chunk as a part, then finalise if it was the last piece."""
-        key = UploadKey(event.snapshot_id, event.attempt_id, event.destination.volume_id)
-        async with self._failures_end_upload(key, event.destination):
-            volume = self.volumes.open(event.destination)
-            upload = await self._open(volume, key, event.destination)
-            if upload.state != "open":
-                await self.staging.delete(event.staged_key)
-                log.info("chunk_discarded", seq=event.seq, upload_state=upload.state)
-                return
-            if await self.uploads.has_chunk(key, event.seq):
-                await self.staging.delete(event.staged_key)
-                log.info("chunk_already_stored", seq=event.seq)
-            elif not await self._store(volume, upload, event):
-                return
-            await self._finalise_if_complete(volume, key)
+        """Store one staged chunk on every volume, then finalise each copy that is complete."""
+        destinations = every_destination(event)
+        staged = StagedReader(self.staging, event, movable=len(destinations) == 1)
+        for destination in destinations:
+            key = UploadKey(event.snapshot_id, event.attempt_id, destination.volume_id)
+            async with self._failures_end_upload(key, destination):
+                await self._store_chunk(key, destination, event, staged)
+        # Every copy has handled the chunk (stored it, or its upload is over): it may go.
+        await self.staging.delete(event.staged_key)
+        await self._release_staging(event.snapshot_id, event.attempt_id, destinations)
 
     async def dump_finished(self, event: DumpFinished) -> None:
-        """Note that the dump is complete, then finalise if every chunk is stored."""
-        key = UploadKey(event.snapshot_id, event.attempt_id, event.destination.volume_id)
-        async with self._failures_end_upload(key, event.destination):
-            volume = self.volumes.open(event.destination)
-            upload = await self._open(volume, key, event.destination)
-            if upload.state != "open":
-                await self.staging.delete_prefix(attempt_prefix(key.snapshot_id, key.attempt_id))
-                log.info("dump_finished_discarded", upload_state=upload.state)
-                return
-            await self.uploads.record_finished(
-                key, event.chunk_count, event.model_dump(mode="json")
-            )
-            await self._finalise_if_complete(volume, key)
+        """Note that the dump is complete, then finalise each copy whose chunks are stored."""
+        destinations = every_destination(event)
+        for destination in destinations:
+            key = UploadKey(event.snapshot_id, event.attempt_id, destination.volume_id)
+            async with self._failures_end_upload(key, destination):
+                volume = self.volumes.open(destination)
+                upload = await self._open(volume, key, destination)
+                if upload.state != "open":
+                    log.info("dump_finished_discarded", upload_state=upload.state)
+                    continue
+                await self.uploads.record_finished(
+                    key, event.chunk_count, event.model_dump(mode="json")
+                )
+                await self._finalise_if_complete(volume, key)
+        await self._release_staging(event.snapshot_id, event.attempt_id, destinations)
 
     async def dump_failed(self, event: DumpFailed) -> None:
-        """Abandon the attempt: abort its upload and drop its staged chunks."""
+        """Abandon the attempt on every volume: abort its uploads, drop its staged chunks."""
         if event.attempt_id is None or event.destination is None:
             log.info("dump_failed_before_staging")
             return
-        key = UploadKey(event.snapshot_id, event.attempt_id, event.destination.volume_id)
-        await self._close(key, event.destination, "abandoned", event.reason)
+        destinations = every_destination(event)
+        for destination in destinations:
+            key = UploadKey(event.snapshot_id, event.attempt_id, destination.volume_id)
+            await self._close(key, destination, "abandoned", event.reason)
+        await self._release_staging(event.snapshot_id, event.attempt_id, destinations)
 
     # -- steps -----------------------------------------------------------------------------
 
@@ -129,24 +142,38 @@ class Assembler:
 
         return await self.uploads.open_upload(key, destination.artifact_key, begin)
 
-    async def _store(self, volume: Volume, upload: Upload, event: ChunkStaged) -> bool:
+    async def _store_chunk(
+        self, key: UploadKey, destination: Destination, event: ChunkStaged, staged: StagedReader
+    ) -> None:
+        volume = self.volumes.open(destination)
+        upload = await self._open(volume, key, destination)
+        if upload.state != "open":
+            log.info("chunk_discarded", seq=event.seq, upload_state=upload.state)
+            return
+        if await self.uploads.has_chunk(key, event.seq):
+            log.info("chunk_already_stored", seq=event.seq)
+        elif not await self._store(volume, upload, event, staged):
+            return
+        await self._finalise_if_complete(volume, key)
+
+    async def _store(
+        self, volume: Volume, upload: Upload, event: ChunkStaged, staged: StagedReader
+    ) -> bool:
         """Store the chunk and record it; False when the upload was closed meanwhile."""
         target = upload.target()
-        staged = await self._read_staged(event)
+        chunk = await staged.read()
         try:
-            if staged is None:
+            if chunk is None:
                 part = await volume.find_part(target, event.seq, event.sha256)
                 if part is None:
                     raise MissingChunkError(f"staged chunk {event.seq} is missing from staging")
             else:
-                part = await volume.store_part(target, staged)
+                part = await volume.store_part(target, chunk)
         except UploadGoneError:
-            await self.staging.delete(event.staged_key)
             log.info("chunk_discarded", seq=event.seq, upload_state="aborted")
             return False
         record = ChunkRecord(event.seq, part.size, event.raw_size, part.sha256, part.etag)
         state = await self.uploads.record_chunk(upload.key, record)
-        await self.staging.delete(event.staged_key)
         if state != "open":
             await volume.abort(target)  # it was closed while we stored: drop our part too
             log.info("chunk_discarded", seq=event.seq, upload_state=state)
@@ -159,25 +186,8 @@ class Assembler:
                 volume_id=upload.key.volume_id,
             )
         )
-        log.info("chunk_stored", seq=event.seq, size=part.size)
+        log.info("chunk_stored", seq=event.seq, size=part.size, volume_id=str(upload.key.volume_id))
         return True
-
-    async def _read_staged(self, event: ChunkStaged) -> StagedChunk | None:
-        """The staged chunk, verified against its sha256; None when it is gone."""
-        path = self.staging.local_path(event.staged_key)
-        data: bytes | None = None
-        try:
-            if path is not None:
-                digest, size = await asyncio.to_thread(_file_digest, path)
-            else:
-                data = await self.staging.get(event.staged_key)
-                digest = await asyncio.to_thread(lambda: hashlib.sha256(data or b"").hexdigest())
-                size = len(data)
-        except (FileNotFoundError, StagedChunkMissingError):
-            return None
-        if digest != event.sha256 or size != event.size:
-            raise CorruptChunkError(f"staged chunk {event.seq} is corrupt")
-        return StagedChunk(event.seq, size, digest, path=path, data=data)
 
     async def _finalise_if_complete(self, volume: Volume, key: UploadKey) -> None:
         async with self.uploads.finalising(key) as plan:
@@ -208,9 +218,30 @@ class Assembler:
                     manifest=manifest,
                 )
             )
-        log.info("backup_stored", path=plan.upload.artifact_key, size=finished.size)
+        log.info(
+            "backup_stored",
+            path=plan.upload.artifact_key,
+            size=finished.size,
+            volume_id=str(key.volume_id),
+        )
         await self._discard_other_attempts(volume, key)
-        await self.staging.delete_prefix(attempt_prefix(key.snapshot_id))
+
+    async def _release_staging(
+        self, snapshot_id: UUID, attempt_id: UUID, destinations: list[Destination]
+    ) -> None:
+        """Drop the attempt's staged chunks once no copy needs them any more.
+
+        Once every copy's upload is over and one is stored, the snapshot is stored: every
+        attempt's chunks go (a stale attempt's too). Once every copy failed or was
+        abandoned, only this attempt's chunks go.
+        """
+        states = await self.uploads.attempt_states(snapshot_id, attempt_id)
+        if any(states.get(d.volume_id, "open") == "open" for d in destinations):
+            return
+        stored = "stored" in states.values()
+        await self.staging.delete_prefix(
+            attempt_prefix(snapshot_id) if stored else attempt_prefix(snapshot_id, attempt_id)
+        )
 
     async def _discard_other_attempts(self, volume: Volume, key: UploadKey) -> None:
         """A stale attempt's parts and chunks never mix in: drop them once one is stored."""
@@ -221,7 +252,6 @@ class Assembler:
             if closed is not None and closed.begun:
                 with contextlib.suppress(VolumeError):
                     await volume.abort(closed.target())
-            await self.staging.delete_prefix(attempt_prefix(key.snapshot_id, other.key.attempt_id))
             log.info("attempt_superseded", stale_attempt_id=str(other.key.attempt_id))
 
     @contextlib.asynccontextmanager
@@ -242,14 +272,16 @@ class Assembler:
                         reason=reason,
                     )
                 )
-                log.warning("upload_failed", reason=reason)
+                log.warning("upload_failed", reason=reason, volume_id=str(key.volume_id))
 
     async def _close(
         self, key: UploadKey, destination: Destination, state: UploadState, reason: str
     ) -> bool:
-        """End an open upload: abort its parts, drop its staged chunks. False if already over."""
+        """End an open upload and abort its parts. False if it was already over.
+
+        Its staged chunks stay: other copies may still need them (`_release_staging`).
+        """
         closed = await self.uploads.close_upload(key, destination.artifact_key, state, reason)
-        await self.staging.delete_prefix(attempt_prefix(key.snapshot_id, key.attempt_id))
         if closed is None:
             return False
         if closed.begun:
@@ -257,11 +289,5 @@ class Assembler:
                 await self.volumes.open(destination).abort(closed.target())
             except (VolumeError, UnsealError) as exc:
                 log.warning("upload_abort_failed", reason=str(exc))
-        log.info("upload_closed", upload_state=state)
+        log.info("upload_closed", upload_state=state, volume_id=str(key.volume_id))
         return True
-
-
-def _file_digest(path: Path) -> tuple[str, int]:
-    with path.open("rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
-        return digest, handle.tell()

@@ -55,13 +55,18 @@ class UploadTarget:
 
 @dataclass(frozen=True)
 class StagedChunk:
-    """A verified staged chunk: its bytes in memory, or a local file that may be renamed."""
+    """A verified staged chunk: its bytes in memory, or a local file that may be renamed.
+
+    `movable` is False when other volumes still need the staged file (issue 8's copies):
+    then a local volume copies it instead of renaming it away.
+    """
 
     seq: int
     size: int
     sha256: str
     path: Path | None = None
     data: bytes | None = field(default=None, repr=False)
+    movable: bool = True
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ class LocalVolume:
         if not folder.is_dir():
             raise UploadGoneError(f"the upload of attempt {target.attempt_id} was aborted")
         dest = self.part_path(target, chunk.seq)
-        if chunk.path is not None and _same_filesystem(chunk.path, folder):
+        if chunk.path is not None and chunk.movable and _same_filesystem(chunk.path, folder):
             # The staged file is already durable: moving it writes the data zero more times.
             chunk.path.rename(dest)
         else:

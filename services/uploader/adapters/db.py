@@ -10,6 +10,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
+from uuid import UUID
 
 from asyncpg import Pool, Record
 
@@ -68,6 +69,10 @@ RETURNING {_COLUMNS}
 OTHER_OPEN_ATTEMPTS = f"""
 SELECT {_COLUMNS} FROM {{schema}}.uploads
 WHERE snapshot_id = $1 AND volume_id = $3 AND attempt_id <> $2 AND state = 'open'
+"""
+
+ATTEMPT_STATES = """
+SELECT volume_id, state FROM {schema}.uploads WHERE snapshot_id = $1 AND attempt_id = $2
 """
 
 
@@ -186,3 +191,9 @@ class UploadRepository:
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(self._sql(OTHER_OPEN_ATTEMPTS), *_args(key))
             return [_upload(r) for r in rows]
+
+    async def attempt_states(self, snapshot_id: UUID, attempt_id: UUID) -> dict[UUID, UploadState]:
+        """The state of the attempt's upload on each volume it has reached."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(self._sql(ATTEMPT_STATES), snapshot_id, attempt_id)
+            return {row["volume_id"]: row["state"] for row in rows}

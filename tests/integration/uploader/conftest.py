@@ -53,6 +53,7 @@ class Attempt:
     snapshot_id: UUID
     attempt_id: UUID
     destination: Destination
+    copies: list[Destination] = field(default_factory=list)
     chunks: list[ChunkStaged] = field(default_factory=list)
     blobs: list[bytes] = field(default_factory=list)
 
@@ -73,6 +74,7 @@ class Attempt:
             server_version="15.14",
             table_rows={"public.t": 3},
             destination=self.destination,
+            copies=self.copies,
             started_at=datetime.now(UTC),
         )
 
@@ -104,8 +106,16 @@ class Uploader:
             volume_id=uuid4(), volume=self.sealer.seal(spec), artifact_key=key, compression="gzip"
         )
 
-    def attempt(self, destination: Destination, snapshot_id: UUID) -> Attempt:
-        return Attempt(snapshot_id, uuid4(), destination)
+    def copy_of(self, destination: Destination, spec: BaseModel) -> Destination:
+        """The same artifact on another volume (issue 8's copies)."""
+        return destination.model_copy(
+            update={"volume_id": uuid4(), "volume": self.sealer.seal(spec)}
+        )
+
+    def attempt(
+        self, destination: Destination, snapshot_id: UUID, copies: list[Destination] | None = None
+    ) -> Attempt:
+        return Attempt(snapshot_id, uuid4(), destination, list(copies or []))
 
     async def stage(self, attempt: Attempt, raw: bytes, compressed: bytes) -> ChunkStaged:
         seq = len(attempt.chunks)
@@ -120,6 +130,7 @@ class Uploader:
             sha256=hashlib.sha256(compressed).hexdigest(),
             staged_key=key,
             destination=attempt.destination,
+            copies=attempt.copies,
         )
         attempt.chunks.append(event)
         attempt.blobs.append(compressed)
