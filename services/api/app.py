@@ -14,6 +14,7 @@ from starlette.routing import Route
 from services.api import ui
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.outbox import Outbox
+from services.api.configs.startup import start_scheduler
 from services.api.databases import DatabaseLists
 from services.api.deps import Keys
 from services.api.errors import (
@@ -25,6 +26,7 @@ from services.api.errors import (
 )
 from services.api.relay import OutboxRelay
 from services.api.routes import (
+    backup_configs,
     backups,
     downloads,
     restores,
@@ -87,6 +89,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
                 # Requests are still accepted into the outbox; they leave once it is back.
                 runtime.tasks.append(asyncio.create_task(link.keep_connecting(), name="broker"))
             runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+            runtime.tasks.append(start_scheduler(app))
             readiness.started = True
             log.info("service_ready", service="api")
             try:
@@ -108,7 +111,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
     app.state.link = link
     app.state.keys = Keys(vault=build_vault(settings), sealer=Sealer(settings.seal.key))
     app.state.database_lists = DatabaseLists(ttl=settings.database_list_ttl)
-    routers = (servers, volumes, backups, snapshots, downloads, restores, tokens)
+    routers = (servers, volumes, backups, backup_configs, snapshots, downloads, restores, tokens)
     for module in routers:
         app.include_router(module.router)
     app.include_router(ui.router)

@@ -53,6 +53,8 @@ class BackupRequest(BaseModel):
     volume_id: UUID
     compression: Compression
     requested_at: datetime
+    config_id: UUID | None = None
+    """The backup configuration that produced it (issue 8); None for a manual backup."""
 
 
 class ApiToken(BaseModel):

@@ -50,6 +50,12 @@ class ApiSettings(CommonSettings):
     outbox_interval: float = Field(
         default=0.5, gt=0, description="Seconds between outbox relay passes when idle."
     )
+    scheduler_interval: float = Field(
+        default=15.0,
+        gt=0,
+        description="Seconds between the scheduler's looks for due backup configurations "
+        "(it also wakes for the nearest slot).",
+    )
     ui_session_hours: float = Field(
         default=12.0, gt=0, description="Hours a web UI sign-in lasts before asking again."
     )

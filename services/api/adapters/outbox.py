@@ -14,12 +14,13 @@ from uuid import UUID
 from asyncpg import Pool
 
 from services.api.models import BackupRequest
+from shared.database import Conn
 from shared.events import EVENTS_BY_KEY, Event
 
-REQUEST_COLUMNS = "id, server_id, database, volume_id, compression, requested_at"
+REQUEST_COLUMNS = "id, server_id, database, volume_id, compression, requested_at, config_id"
 INSERT_REQUEST = (
     "INSERT INTO {schema}.snapshots_requested (" + REQUEST_COLUMNS + ") "
-    "VALUES ($1, $2, $3, $4, $5, $6)"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7)"
 )
 INSERT_OUTBOX = """
 INSERT INTO {schema}.outbox (event_id, snapshot_id, routing_key, payload)
@@ -64,23 +65,29 @@ class BackupRequests:
     async def accept(self, planned: Sequence[tuple[BackupRequest, Event]]) -> None:
         """Store every request row and its event in one transaction: all or nothing."""
         async with self._pool.acquire() as conn, conn.transaction():
-            for request, event in planned:
-                await conn.execute(
-                    INSERT_REQUEST.format(schema=self._schema),
-                    request.id,
-                    request.server_id,
-                    request.database,
-                    request.volume_id,
-                    request.compression,
-                    request.requested_at,
-                )
-                await conn.execute(
-                    INSERT_OUTBOX.format(schema=self._schema),
-                    event.event_id,
-                    event.snapshot_id,
-                    type(event).routing_key,
-                    serialize(event),
-                )
+            await self.write(conn, planned)
+
+    async def write(self, conn: Conn, planned: Sequence[tuple[BackupRequest, Event]]) -> None:
+        """Store the rows on `conn`, inside the caller's transaction (a scheduled firing
+        writes its duplicate-check key in the same one)."""
+        for request, event in planned:
+            await conn.execute(
+                INSERT_REQUEST.format(schema=self._schema),
+                request.id,
+                request.server_id,
+                request.database,
+                request.volume_id,
+                request.compression,
+                request.requested_at,
+                request.config_id,
+            )
+            await conn.execute(
+                INSERT_OUTBOX.format(schema=self._schema),
+                event.event_id,
+                event.snapshot_id,
+                type(event).routing_key,
+                serialize(event),
+            )
 
     async def get(self, snapshot_id: UUID) -> BackupRequest | None:
         row = await self._pool.fetchrow(SELECT_REQUEST.format(schema=self._schema), snapshot_id)

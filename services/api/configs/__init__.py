@@ -1,0 +1,25 @@
+"""Backup configurations (issue 8): the model, database selection, timing, the scheduler."""
+
+from services.api.configs.model import (
+    BackupConfig,
+    BackupSettings,
+    DatabaseSelection,
+    Gfs,
+    Notify,
+    Retention,
+)
+from services.api.configs.selection import select_databases
+from services.api.configs.timing import due_slot, latest_slot, next_slot
+
+__all__ = [
+    "BackupConfig",
+    "BackupSettings",
+    "DatabaseSelection",
+    "Gfs",
+    "Notify",
+    "Retention",
+    "due_slot",
+    "latest_slot",
+    "next_slot",
+    "select_databases",
+]

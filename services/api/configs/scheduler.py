@@ -1,0 +1,137 @@
+"""The scheduler: every api replica runs one; each due slot of a configuration fires once.
+
+Exactly once across replicas: the firing's key row (config_id, scheduled_for) is written in
+the same transaction as its request and outbox rows (BackupConfigRepository.fire), so when two
+replicas reach the same slot only one commits anything. Slots missed while every replica was
+down collapse into the latest one (timing.due_slot).
+"""
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+from prometheus_client import CollectorRegistry, Counter
+
+from services.api.adapters.configs import BackupConfigRepository
+from services.api.adapters.outbox import BackupRequests
+from services.api.configs.firing import FiringTools, Planned, plan_config
+from services.api.configs.model import BackupConfig
+from services.api.configs.timing import due_slot, next_slot
+from services.api.errors import InvalidRequestError, NotFoundError, UnavailableError
+from shared.database import Conn
+from shared.events import utc_now
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+SHORTEST_SLEEP = 0.05
+
+
+class Scheduler:
+    """Looks for due configurations every `interval` seconds (sooner when a slot is near)."""
+
+    def __init__(
+        self,
+        configs: BackupConfigRepository,
+        requests: BackupRequests,
+        tools: FiringTools,
+        *,
+        interval: float,
+        registry: CollectorRegistry,
+        wake: Callable[[], None] = lambda: None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self._configs = configs
+        self._requests = requests
+        self._tools = tools
+        self._interval = interval
+        self._wake = wake
+        self._clock = clock
+        self.firings = Counter(
+            "databasement_scheduler_firings",
+            "Scheduled firings this replica made, by configuration and outcome (fired: "
+            "snapshots requested; failed: none, with the reason in the config's last_error).",
+            ["config_id", "outcome"],
+            registry=registry,
+        )
+
+    async def run(self) -> None:
+        """Fire due configurations until cancelled at shutdown; never stops on an error."""
+        while True:
+            nearest = await self.tick()
+            pause = self._interval
+            if nearest is not None:
+                pause = min(pause, (nearest - self._clock()).total_seconds())
+            await asyncio.sleep(max(pause, SHORTEST_SLEEP))
+
+    async def tick(self) -> datetime | None:
+        """One pass: fire every due configuration; the nearest next slot, if any."""
+        try:
+            scheduled = await self._configs.scheduled()
+        except Exception:
+            # The database is away: nothing can fire without it; try again on the next pass.
+            log.exception("scheduler_pass_failed")
+            return None
+        now = self._clock()
+        nearest: datetime | None = None
+        for config, fired_through in scheduled:
+            assert config.schedule is not None  # noqa: S101 - scheduled() selects those with one
+            slot = due_slot(config.schedule, config.timezone, now=now, since=fired_through)
+            if slot is not None:
+                try:
+                    await self.fire(config, slot)
+                except Exception:
+                    # One configuration's trouble must not stop the others' firings.
+                    log.exception("scheduled_firing_crashed", config_id=str(config.id))
+            upcoming = next_slot(config.schedule, config.timezone, now)
+            nearest = upcoming if nearest is None else min(nearest, upcoming)
+        return nearest
+
+    async def fire(self, config: BackupConfig, slot: datetime) -> bool:
+        """Fire `slot` of `config` unless another replica did; whether this one did.
+
+        A server that cannot be listed, a volume or server gone, or no database selected is a
+        FAILED firing: recorded once with its reason (the config's `last_error`), logged, and
+        counted; the next slot tries again. When nobody answers the list question (broker or
+        dumper away) the firing is postponed to the next pass instead, since the slot is not
+        at fault.
+        """
+        if await self._configs.fired(config.id, slot):
+            return False
+        now = self._clock()
+        planned: Planned = []
+        error: str | None = None
+        try:
+            planned = await plan_config(config, self._tools, now=now)
+        except UnavailableError as exc:
+            log.warning("scheduled_firing_postponed", config_id=str(config.id), reason=str(exc))
+            return False
+        except (NotFoundError, InvalidRequestError) as exc:
+            error = str(exc)
+
+        async def write(conn: Conn) -> None:
+            await self._requests.write(conn, planned)
+
+        won = await self._configs.fire(
+            config.id, slot, now=now, snapshots=len(planned), error=error, write=write
+        )
+        if not won:
+            log.info("scheduled_firing_taken", config_id=str(config.id), slot=slot.isoformat())
+            return False
+        self.firings.labels(config_id=str(config.id), outcome="failed" if error else "fired").inc()
+        if error:
+            log.error(
+                "scheduled_firing_failed",
+                config_id=str(config.id),
+                slot=slot.isoformat(),
+                reason=error,
+            )
+        else:
+            self._wake()
+            log.info(
+                "config_fired",
+                config_id=str(config.id),
+                slot=slot.isoformat(),
+                snapshot_ids=[str(request.id) for request, _ in planned],
+            )
+        return True
