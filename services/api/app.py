@@ -14,6 +14,7 @@ from starlette.routing import Route
 from services.api import ui
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.outbox import Outbox
+from services.api.body_limit import BodyLimitMiddleware
 from services.api.configs.startup import start_scheduler
 from services.api.databases import DatabaseLists
 from services.api.deps import Keys
@@ -119,6 +120,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
     for path, endpoint in health_routes(readiness, registry):
         app.router.routes.append(Route(path, endpoint, methods=["GET"], include_in_schema=False))
     _add_error_handlers(app)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
 
 

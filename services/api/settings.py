@@ -15,6 +15,12 @@ class ApiSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="API_", extra="ignore")
 
     http_port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP API.")
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        gt=0,
+        description="Largest request body the api reads; a larger one is refused with 413 "
+        "(counted while it streams, not only from Content-Length).",
+    )
     schema_name: str = Field(
         default="api", pattern=r"^[a-z_][a-z0-9_]*$", description="Its PostgreSQL schema."
     )

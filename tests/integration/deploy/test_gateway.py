@@ -180,10 +180,6 @@ class TestGateway:
         await asyncio.sleep(1.0)
         assert (await client.get(path)).status_code == 200, "the limit must let traffic resume"
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="the api has no request body limit of its own yet: only nginx refuses (issue 9)",
-    )
     async def test_api_refuses_an_oversized_body_without_the_gateway(self, two_api_stack: Stack):
         body = b'{"name": "' + b"x" * (2 * LIMIT) + b'"}'
         async with httpx.AsyncClient(
@@ -195,6 +191,7 @@ class TestGateway:
             )
 
         assert answered.status_code == 413
+        assert "larger than the limit" in answered.json()["detail"]
 
 
 async def wait_terminal(client: httpx.AsyncClient, snapshot_id: str, timeout: float) -> dict:
