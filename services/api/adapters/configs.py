@@ -13,10 +13,14 @@ from uuid import UUID
 
 import asyncpg
 from asyncpg import Pool
+from pydantic import ValidationError
 
 from services.api.configs.model import BackupConfig, BackupSettings
 from services.api.errors import ConflictError
 from shared.database import Conn
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 CONFIG_COLUMNS = (
     "id, name, server_id, databases, volume_ids, compression, compression_level, encrypt, "
@@ -122,7 +126,14 @@ class BackupConfigRepository:
         """Each enabled configuration with a schedule, and the time its slots have been
         fired through (the newest fired slot, or when it was armed)."""
         rows = await self._pool.fetch(SELECT_SCHEDULED.format(schema=self._schema))
-        return [(_config(row), row["fired_through"]) for row in rows]
+        found = []
+        for row in rows:
+            try:
+                found.append((_config(row), row["fired_through"]))
+            except ValidationError:
+                # One unreadable row (an old or hand-edited one) must not stop the others.
+                log.exception("backup_config_unreadable", config_id=str(row["id"]))
+        return found
 
     async def fired(self, config_id: UUID, slot: datetime) -> bool:
         """Whether `slot` (or a later one) has fired: a cheap look before planning."""
