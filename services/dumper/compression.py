@@ -8,7 +8,7 @@ crashed the interpreter, BASELINES.md), so each thread keeps its own.
 import threading
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal, TypeAlias
 
 import zstandard
@@ -31,6 +31,18 @@ class CompressionOptions:
     isal_level: int = 2
     zlib_level: int = 6
     zstd_level: int = 3
+
+    def at_level(self, compression: Compression, level: int | None) -> "CompressionOptions":
+        """These options with a backup's own level (issue 8); the defaults when it has none.
+
+        The api validates the level (gzip 0-3 on ISA-L's scale, zstd 1-19); a gzip level goes
+        to whichever gzip engine is configured.
+        """
+        if level is None:
+            return self
+        if compression == "zstd":
+            return replace(self, zstd_level=level)
+        return replace(self, isal_level=level, zlib_level=level)
 
 
 def block_compressor(compression: Compression, options: CompressionOptions) -> Compress:

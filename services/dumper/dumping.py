@@ -219,7 +219,8 @@ class Dumper:
     ) -> PipelineResult:
         process = self._launch(plan.argv, plan.env)
         try:
-            compress = block_compressor(sink.compression, self._compression)
+            options = self._compression.at_level(sink.compression, sink.compression_level)
+            compress = block_compressor(sink.compression, options)
             pipeline = Pipeline(
                 process, compress, sink, self._config, counter=row_counter(server_type), seal=seal
             )
@@ -249,6 +250,7 @@ class _AttemptSink:
         self._attempt_id = attempt_id
         self._prefix = attempt_prefix(request.snapshot_id, attempt_id)
         self.compression = request.destination.compression
+        self.compression_level = request.compression_level
 
     async def stage(self, chunk: StagedChunk) -> None:
         key = chunk_key(self._request.snapshot_id, self._attempt_id, chunk.seq)
