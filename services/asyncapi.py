@@ -35,6 +35,7 @@ PUBLISHED_BY: dict[str, tuple[type[events.Event], ...]] = {
         events.SnapshotDeleteRequested,
         events.SnapshotCancelRequested,
         events.SnapshotLockChanged,
+        events.SnapshotWarned,
         events.RestoreRequested,
     ),
     "dumper": (

@@ -18,9 +18,12 @@ from shared.events import (
     DumpFailed,
     DumpFinished,
     Event,
+    RestoreFailed,
+    RestoreFinished,
     RestoreRequested,
     SnapshotCancelRequested,
     SnapshotDeleteRequested,
+    SnapshotStatusChanged,
 )
 
 ServiceName = Literal["api", "dumper", "uploader", "catalog"]
@@ -38,8 +41,16 @@ CONSUMED_KEYS: dict[str, tuple[str, ...]] = {
         SnapshotDeleteRequested.routing_key,
     ),
     "catalog": ("#",),
+    "notifications": (  # the api's own queue: ends that may notify or run a hook (issue 8)
+        SnapshotStatusChanged.routing_key,
+        RestoreFinished.routing_key,
+        RestoreFailed.routing_key,
+    ),
 }
 """Which routing keys each consuming service's queue is bound to."""
+
+NOTIFICATIONS = "notifications"
+"""The api's queue of snapshot and restore ends (see CONSUMED_KEYS)."""
 
 QUERY_TTL_MS = 30_000
 """A catalog query nobody answered within this long is stale; the asker has given up."""

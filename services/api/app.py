@@ -25,6 +25,9 @@ from services.api.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from services.api.notifications.routes import overdue_router as overdue_routes
+from services.api.notifications.routes import router as channel_routes
+from services.api.notifications.subscriber import Notifications
 from services.api.relay import OutboxRelay
 from services.api.routes import (
     backup_configs,
@@ -70,6 +73,10 @@ def build_app(settings: ApiSettings) -> FastAPI:
     runtime = Runtime()
     runtime.broker, runtime.topology, runtime.registry = broker, topology, registry
     link = BrokerLink(broker, topology, query_timeout=settings.query_timeout)
+    notifications = Notifications(
+        runtime, link, settings.notify, schema=settings.schema_name, registry=registry
+    )
+    notifications.register(broker, topology)
     readiness = Readiness(
         {"broker": broker_check(broker), "database": database_check(runtime.current_pool)}
     )
@@ -90,6 +97,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
                 # Requests are still accepted into the outbox; they leave once it is back.
                 runtime.tasks.append(asyncio.create_task(link.keep_connecting(), name="broker"))
             runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+            runtime.tasks += notifications.start(app.state.keys.vault)
             runtime.tasks.append(start_scheduler(app))
             readiness.started = True
             log.info("service_ready", service="api")
@@ -98,6 +106,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
             finally:
                 readiness.started = False
                 await cancel_tasks(runtime)
+                await notifications.close()
                 await link.close()
         log.info("service_stopped", service="api")
 
@@ -110,11 +119,14 @@ def build_app(settings: ApiSettings) -> FastAPI:
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.link = link
+    app.state.notification_settings = notifications.settings
     app.state.keys = Keys(vault=build_vault(settings), sealer=Sealer(settings.seal.key))
     app.state.database_lists = DatabaseLists(ttl=settings.database_list_ttl)
     routers = (servers, volumes, backups, backup_configs, snapshots, downloads, restores, tokens)
     for module in routers:
         app.include_router(module.router)
+    app.include_router(channel_routes)
+    app.include_router(overdue_routes)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     for path, endpoint in health_routes(readiness, registry):

@@ -3,6 +3,7 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
+from services.api.notifications.settings import NotificationSettings
 from shared.settings import CommonSettings, SealSettings
 
 DEV_CREDENTIALS_KEY = "ZGF0YWJhc2VtZW50LWRldi1jcmVkLWtleS0wMDAwMDA="
@@ -70,3 +71,4 @@ class ApiSettings(CommonSettings):
         description="Mark the web UI's session cookie Secure (set it when serving over TLS).",
     )
     seal: SealSettings = Field(default_factory=SealSettings)
+    notify: NotificationSettings = Field(default_factory=NotificationSettings)

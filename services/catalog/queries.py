@@ -27,6 +27,7 @@ from services.catalog.restore_queries import (
     snapshot_restores,
 )
 from services.catalog.retention_queries import RetentionCandidates, answer_retention_query
+from services.catalog.warnings import snapshot_warnings
 from shared.events import SnapshotStatus
 
 
@@ -123,7 +124,11 @@ async def _detail(conn: Any, schema: str, snapshot_id: UUID) -> dict[str, Any]:
         return {"ok": False, "error": "not_found"}
     timeline = await db.timeline(conn, schema, snapshot_id)
     restores = await snapshot_restores(conn, schema, snapshot_id)
-    return {"ok": True, "snapshot": snapshot_detail(record, timeline, restores)}
+    warnings = await snapshot_warnings(conn, schema, snapshot_id)
+    return {
+        "ok": True,
+        "snapshot": snapshot_detail(record, timeline, restores) | {"warnings": warnings},
+    }
 
 
 async def _list(conn: Any, schema: str, query: ListSnapshots) -> dict[str, Any]:

@@ -21,7 +21,8 @@ from services.catalog.status import (
     is_snapshot_event,
 )
 from services.catalog.timeouts import stuck_reason
-from shared.events import Event
+from services.catalog.warnings import add_warning
+from shared.events import Event, SnapshotWarned
 from shared.idempotency import handle_once
 
 SWEEP_BATCH = 100
@@ -51,6 +52,9 @@ async def record_event(pool: Pool, schema: str, event: Event, *, now: datetime) 
             return None
         if isinstance(event, RESTORE_EVENTS):
             await fold_restore(conn, schema, event, now=now)
+            return None
+        if isinstance(event, SnapshotWarned):
+            await add_warning(conn, schema, event)  # issue 8: a warning, never a status
             return None
         if not is_snapshot_event(event):
             return None

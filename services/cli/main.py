@@ -6,6 +6,7 @@ import typer
 
 from services.cli.commands import (
     backups,
+    channels,
     decrypt,
     keys,
     restores,
@@ -72,6 +73,7 @@ app.add_typer(servers.app, name="servers")
 app.add_typer(volumes.app, name="volumes")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(channels.app, name="channels")
 app.command("backup")(backups.backup)
 app.command("restore")(restores.restore)
 app.command("verify")(restores.verify)

@@ -25,6 +25,7 @@ from shared.events.api import (
     SnapshotCancelRequested,
     SnapshotDeleteRequested,
     SnapshotLockChanged,
+    SnapshotWarned,
 )
 from shared.events.catalog import SnapshotStatusChanged
 from shared.events.dumper import (
@@ -77,6 +78,7 @@ __all__ = [
     "SnapshotLockChanged",
     "SnapshotStatus",
     "SnapshotStatusChanged",
+    "SnapshotWarned",
     "TableDifference",
     "UploadFailed",
     "utc_now",
@@ -103,5 +105,6 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     RestoreFinished,
     RestoreFailed,
     SnapshotStatusChanged,
+    SnapshotWarned,
 )
 EVENTS_BY_KEY: dict[str, type[Event]] = {e.routing_key: e for e in ALL_EVENTS}

@@ -1,6 +1,6 @@
 """Events the api publishes (through its outbox)."""
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field
@@ -111,3 +111,26 @@ class RestoreRequested(Event):
     )
     source: RestoreSource = Field(description="Where the snapshot is read from.")
     requested_at: AwareDatetime = Field(description="When the api accepted the request.")
+
+
+class SnapshotWarned(Event):
+    """Published by the api (through its outbox) when a post-backup or post-restore hook of a
+    backup configuration exited non-zero or timed out (issue 8). A warning, never a failure:
+    the catalog adds it to the snapshot's `warnings` and leaves its status alone.
+    """
+
+    routing_key: ClassVar[str] = "snapshot.warned"
+
+    source: Literal["post_backup_hook", "post_restore_hook"] = Field(
+        description="What raised the warning.", examples=["post_backup_hook"]
+    )
+    message: str = Field(
+        description="What went wrong, in a sentence.",
+        examples=["post-backup hook /usr/local/bin/sync-offsite exited with code 3"],
+    )
+    restore_id: UUID | None = Field(
+        default=None, description="The restore whose hook it was (post-restore hooks)."
+    )
+    exit_code: int | None = Field(
+        default=None, description="The hook's exit code; None when it timed out or never ran."
+    )

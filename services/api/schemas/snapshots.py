@@ -51,6 +51,16 @@ class TimelineEntry(BaseModel):
     summary: str = Field(examples=["pg_dump 15.20 started (attempt 1, server 15.4)"])
 
 
+class SnapshotWarning(BaseModel):
+    """A hook of the snapshot's configuration that failed (issue 8): a warning, not a failure."""
+
+    source: str = Field(examples=["post_backup_hook"])
+    message: str = Field(examples=["hook /usr/local/bin/sync-offsite exited with code 3"])
+    exit_code: int | None = None
+    restore_id: UUID | None = None
+    occurred_at: datetime
+
+
 class SnapshotDetail(SnapshotPublic):
     """One snapshot with everything that explains it: progress, duration, manifest, timeline."""
 
@@ -66,6 +76,9 @@ class SnapshotDetail(SnapshotPublic):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     restores: list[RestorePublic] = Field(
         default_factory=list, description="Its restores and verifies, newest first (50 at most)."
+    )
+    warnings: list[SnapshotWarning] = Field(
+        default_factory=list, description="Hooks that failed after it ended (issue 8)."
     )
     verified_at: datetime | None = Field(default=None, description="When its last verify ended.")
     verify_result: dict[str, Any] | None = Field(

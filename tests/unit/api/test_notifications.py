@@ -1,0 +1,256 @@
+"""Notifications of issue 8: signing, backoff, trigger rules, payloads, hooks. No sockets."""
+
+import hashlib
+import hmac
+import json
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from services.api.notifications import messages, rules
+from services.api.notifications.channels import public_view, split_config
+from services.api.notifications.configs import config_facts
+from services.api.notifications.hooks import HookRunner, hook_environment, outcome
+from services.api.notifications.overdue import due_by
+from services.api.notifications.schemas import EmailConfig, SlackConfig, WebhookConfig
+from services.api.notifications.signing import is_valid, signature, signed_headers
+from shared.events import SnapshotWarned
+
+NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
+
+
+class TestSigning:
+    def test_signature_is_hmac_sha256_of_timestamp_dot_body(self) -> None:
+        body = b'{"kind":"backup_failed"}'
+        expected = hmac.new(b"s3cret-s3cret-s3cret", b"1700000000." + body, hashlib.sha256)
+        assert (
+            signature("s3cret-s3cret-s3cret", 1700000000, body) == "sha256=" + expected.hexdigest()
+        )
+
+    def test_receiver_accepts_the_signed_request_and_refuses_a_changed_one(self) -> None:
+        body = b'{"a":1}'
+        headers = signed_headers("k" * 20, 1700000000, body)
+        timestamp = headers["X-Databasement-Timestamp"]
+        header = headers["X-Databasement-Signature"]
+        assert is_valid("k" * 20, timestamp, body, header)
+        assert not is_valid("k" * 20, timestamp, b'{"a":2}', header)
+        assert not is_valid("k" * 20, "1700000001", body, header)
+        assert not is_valid("other-secret-value", timestamp, body, header)
+        assert not is_valid("k" * 20, "not-a-number", body, header)
+
+
+class TestBackoff:
+    def test_doubles_from_the_base(self) -> None:
+        waits = [rules.backoff(n, base=10, cap=3600) for n in range(1, 6)]
+        assert waits == [10, 20, 40, 80, 160]
+
+    def test_is_capped(self) -> None:
+        assert rules.backoff(40, base=10, cap=3600) == 3600
+        assert rules.backoff(1000, base=10, cap=60) == 60
+
+
+class TestTriggerRules:
+    @pytest.mark.parametrize(
+        ("trigger", "kind", "wanted"),
+        [
+            ("failure", "backup_failed", True),
+            ("failure", "backup_completed", False),
+            ("failure", "backup_overdue", True),
+            ("failure", "verify_failed", True),
+            ("failure", "volume_over_quota", True),
+            ("success", "backup_completed", True),
+            ("success", "backup_failed", False),
+            ("success", "restore_completed", True),
+            ("all", "backup_failed", True),
+            ("all", "verify_completed", True),
+            (None, "backup_failed", True),
+            (None, "backup_completed", False),
+            ("nonsense", "backup_completed", False),
+        ],
+    )
+    def test_trigger_decides(self, trigger: str | None, kind: rules.Kind, wanted: bool) -> None:
+        assert rules.wanted(trigger, kind) is wanted
+
+    def test_only_terminal_statuses_notify(self) -> None:
+        assert rules.snapshot_kind("completed") == "backup_completed"
+        assert rules.snapshot_kind("failed") == "backup_failed"
+        assert rules.snapshot_kind("in_progress") is None
+        assert rules.snapshot_kind("deleted") is None
+
+    def test_a_verify_with_differing_counts_is_a_failed_verify(self) -> None:
+        assert rules.restore_kind(mode="verify", finished=True, verify_ok=False) == "verify_failed"
+        assert rules.restore_kind(mode="verify", finished=False, verify_ok=None) == "verify_failed"
+        assert (
+            rules.restore_kind(mode="verify", finished=True, verify_ok=True) == "verify_completed"
+        )
+        assert (
+            rules.restore_kind(mode="restore", finished=True, verify_ok=None) == "restore_completed"
+        )
+        assert (
+            rules.restore_kind(mode="restore", finished=False, verify_ok=None) == "restore_failed"
+        )
+
+
+class TestPayloads:
+    def test_failed_backup_says_where_and_why(self) -> None:
+        body = messages.payload(
+            "backup_failed",
+            {"server": "prod", "database": "shop", "error": "pg_dump exited 1", "size": None},
+            occurred_at=NOW,
+        )
+        assert body["message"] == "Backup of shop on prod failed: pg_dump exited 1"
+        assert body["title"] == "Backup failed"
+        assert "size" not in body
+        json.dumps(body)
+
+    def test_every_kind_has_a_sentence(self) -> None:
+        for kind in messages.TITLES:
+            assert messages.sentence(kind, {})  # type: ignore[arg-type]
+
+    def test_email_subject_and_body(self) -> None:
+        body = messages.payload(
+            "backup_overdue", {"server": "p", "database": "d", "rpo_hours": 1}, occurred_at=NOW
+        )
+        subject, text = messages.email_text(body)
+        assert subject.startswith("[Databasement] Backup overdue: No completed backup of d on p")
+        assert "rpo_hours: 1" in text
+
+
+class TestChannelSecrets:
+    def test_webhook_secret_is_split_off_and_only_flagged(self) -> None:
+        config = WebhookConfig(url="https://example.com/h", secret="0123456789abcdef")  # type: ignore[arg-type]
+        public, secrets = split_config("webhook", config)
+        assert secrets == {"secret": "0123456789abcdef"}
+        assert public == {"url": "https://example.com/h"}
+        assert public_view("webhook", public, {"secret"}) == {
+            "url": "https://example.com/h",
+            "secret_set": True,
+        }
+
+    def test_slack_url_is_the_secret(self) -> None:
+        public, secrets = split_config(
+            "slack", SlackConfig(url="https://hooks.slack.com/services/X")
+        )  # type: ignore[arg-type]
+        assert public == {}
+        assert secrets == {"url": "https://hooks.slack.com/services/X"}
+
+    def test_email_password_is_sealed(self) -> None:
+        config = EmailConfig(
+            host="h", username="u", password="pw", from_address="a@b.c", to=["x@y.z"]
+        )  # type: ignore[arg-type]
+        public, secrets = split_config("email", config)
+        assert secrets == {"password": "pw"}
+        assert "pw" not in json.dumps(public)
+
+
+class TestConfigFacts:
+    def test_reads_the_contract_fields(self) -> None:
+        channel = uuid4()
+        row = {
+            "id": str(uuid4()),
+            "name": "nightly",
+            "server_id": str(uuid4()),
+            "enabled": True,
+            "rpo_hours": 0.5,
+            "notify": {"on": "all", "channel_ids": [str(channel)]},
+            "post_backup_command": ["/bin/true", "x"],
+            "post_restore_command": None,
+            "created_at": "2026-11-25T03:00:00+00:00",
+            "databases": ["shop", "crm"],
+        }
+        facts = config_facts(row)
+        assert facts.notify_on == "all"
+        assert facts.channel_ids == [channel]
+        assert facts.rpo_hours == 0.5
+        assert facts.post_backup_command == ["/bin/true", "x"]
+        assert facts.post_restore_command == []
+        assert facts.created_at == NOW
+        assert facts.databases == ["shop", "crm"]
+
+    def test_defaults_to_failure_without_notify(self) -> None:
+        facts = config_facts({"id": str(uuid4()), "name": "n", "server_id": None})
+        assert facts.notify_on == "failure"
+        assert facts.channel_ids == []
+
+
+class TestOverdue:
+    def test_due_counts_from_the_last_success(self) -> None:
+        assert due_by(NOW, NOW - timedelta(days=9), 2) == NOW + timedelta(hours=2)
+
+    def test_due_counts_from_creation_when_none_ever(self) -> None:
+        assert due_by(None, NOW, 0.001) == NOW + timedelta(hours=0.001)
+
+    def test_nothing_to_count_from(self) -> None:
+        assert due_by(None, None, 1) is None
+
+
+class TestHooks:
+    def test_environment_has_facts_and_path_only(self) -> None:
+        env = hook_environment({"snapshot_id": "abc", "size": 12, "path": None})
+        assert env == {
+            "PATH": env["PATH"],
+            "DATABASEMENT_SNAPSHOT_ID": "abc",
+            "DATABASEMENT_SIZE": "12",
+        }
+
+    def test_outcome_sentences(self) -> None:
+        assert outcome(["/bin/x"], 0, timed_out=False, timeout=5) is None
+        assert (
+            outcome(["/bin/x"], 3, timed_out=False, timeout=5) == "hook /bin/x exited with code 3"
+        )
+        assert "did not finish within 5 s" in (
+            outcome(["/bin/x"], None, timed_out=True, timeout=5) or ""
+        )
+
+    async def test_a_failing_hook_warns_with_its_exit_code(self) -> None:
+        warnings: list[SnapshotWarned] = []
+
+        async def warn(warning: SnapshotWarned) -> None:
+            warnings.append(warning)
+
+        runner = HookRunner(warn, timeout=10)
+        snapshot = uuid4()
+        await runner.run(
+            ["/bin/sh", "-c", 'test "$DATABASEMENT_STATUS" = completed && exit 4'],
+            {"status": "completed"},
+            "post_backup_hook",
+            snapshot,
+            None,
+        )
+        assert [(w.snapshot_id, w.exit_code, w.source) for w in warnings] == [
+            (snapshot, 4, "post_backup_hook")
+        ]
+
+    async def test_a_succeeding_hook_does_not_warn(self) -> None:
+        warnings: list[SnapshotWarned] = []
+
+        async def warn(warning: SnapshotWarned) -> None:
+            warnings.append(warning)
+
+        await HookRunner(warn, timeout=10).run(["/bin/true"], {}, "post_backup_hook", uuid4(), None)
+        assert warnings == []
+
+    async def test_a_hook_past_its_timeout_is_killed_and_warns(self) -> None:
+        warnings: list[SnapshotWarned] = []
+
+        async def warn(warning: SnapshotWarned) -> None:
+            warnings.append(warning)
+
+        await HookRunner(warn, timeout=0.3).run(
+            ["/bin/sleep", "30"], {}, "post_restore_hook", uuid4(), uuid4()
+        )
+        assert len(warnings) == 1
+        assert warnings[0].exit_code is None
+        assert "did not finish" in warnings[0].message
+
+    async def test_a_missing_program_warns(self) -> None:
+        warnings: list[SnapshotWarned] = []
+
+        async def warn(warning: SnapshotWarned) -> None:
+            warnings.append(warning)
+
+        await HookRunner(warn, timeout=5).run(
+            ["/nonexistent/hook"], {}, "post_backup_hook", uuid4(), None
+        )
+        assert "could not start" in warnings[0].message
