@@ -18,6 +18,7 @@ from shared.events import (
     DumpFailed,
     DumpFinished,
     Event,
+    KeysRewrapRequested,
     RestoreFailed,
     RestoreFinished,
     RestoreRequested,
@@ -33,6 +34,7 @@ CONSUMED_KEYS: dict[str, tuple[str, ...]] = {
         BackupRequested.routing_key,
         SnapshotCancelRequested.routing_key,
         RestoreRequested.routing_key,
+        KeysRewrapRequested.routing_key,  # master-key rotation (docs/encryption.md)
     ),
     "uploader": (
         ChunkStaged.routing_key,

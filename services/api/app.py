@@ -39,6 +39,7 @@ from services.api.routes import (
     tokens,
     volumes,
 )
+from services.api.routes import encryption as encryption_routes
 from services.api.settings import DEV_CREDENTIALS_KEY, ApiSettings
 from services.api.vault import Vault, VaultError, parse_keys
 from shared.health import Readiness, broker_check, database_check, health_routes
@@ -127,6 +128,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(channel_routes)
     app.include_router(overdue_routes)
+    app.include_router(encryption_routes.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     for path, endpoint in health_routes(readiness, registry):

@@ -14,6 +14,7 @@ from services.catalog.adapters import db
 from services.catalog.marks import is_mark_event, record_marks
 from services.catalog.restore_records import fold_restore
 from services.catalog.restores import RESTORE_EVENTS
+from services.catalog.rewraps import record_rewrap
 from services.catalog.status import (
     SnapshotRecord,
     apply_event,
@@ -56,6 +57,7 @@ async def record_event(pool: Pool, schema: str, event: Event, *, now: datetime) 
         if isinstance(event, SnapshotWarned):
             await add_warning(conn, schema, event)  # issue 8: a warning, never a status
             return None
+        await record_rewrap(conn, schema, event)  # master-key rotation: KeysRewrapped only
         if not is_snapshot_event(event):
             return None
         before = await db.lock_snapshot(conn, schema, event.snapshot_id, now=now)

@@ -13,6 +13,7 @@ from services.dumper.adapters.servers import ServerGateway
 from services.dumper.adapters.targets import TargetGateway
 from services.dumper.dumping import Dumper
 from services.dumper.restoring import Restorer
+from services.dumper.rewrapping import Rewrapper
 from services.dumper.settings import DumperSettings
 from shared.events import Event
 from shared.messaging import publish_event
@@ -66,6 +67,22 @@ def build_restorer(settings: DumperSettings, broker: RabbitBroker, topology: Top
     )
 
 
+def build_rewrapper(
+    settings: DumperSettings, broker: RabbitBroker, topology: Topology
+) -> Rewrapper:
+    """Master-key rotation: re-wraps data keys in manifests on the volumes."""
+
+    async def publish(event: Event) -> None:
+        await publish_event(broker, topology, event)
+
+    return Rewrapper(
+        sealer=Sealer(settings.seal.key),
+        keyring=settings.keyring(),
+        open_volume=open_volume,
+        publish=publish,
+    )
+
+
 def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFastStream:
     """Wire the dumper: broker, pool, migrations, subscribers, health endpoints.
 
@@ -78,7 +95,14 @@ def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFa
         dumper = build_dumper(settings, broker, topology)
         restorer = build_restorer(settings, broker, topology)
         handlers.register(
-            broker, topology, runtime, settings, dumper, restorer=restorer, replica=replica_id
+            broker,
+            topology,
+            runtime,
+            settings,
+            dumper,
+            restorer=restorer,
+            replica=replica_id,
+            rewrapper=build_rewrapper(settings, broker, topology),
         )
 
     return build_service_app(

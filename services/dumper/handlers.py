@@ -9,13 +9,20 @@ from uuid import UUID
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
+from faststream.rabbit.subscriber import RabbitSubscriber
 
 from services.dumper.adapters.db import cancel_reason, record_cancel
 from services.dumper.dumping import Dumper
 from services.dumper.queries import answer_query
 from services.dumper.restoring import Restorer
+from services.dumper.rewrapping import Rewrapper
 from services.dumper.settings import DumperSettings
-from shared.events import BackupRequested, RestoreRequested, SnapshotCancelRequested
+from shared.events import (
+    BackupRequested,
+    KeysRewrapRequested,
+    RestoreRequested,
+    SnapshotCancelRequested,
+)
 from shared.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
 from shared.service import Runtime
@@ -76,6 +83,16 @@ def routed(routing_key: str) -> Any:
     return matches
 
 
+def register_rotation(
+    work: RabbitSubscriber, runtime: Runtime, schema: str, rewrapper: Rewrapper
+) -> None:
+    """Master-key rotation on the work queue: one copy's data key re-wrapped per message."""
+
+    @work(filter=routed(KeysRewrapRequested.routing_key))
+    async def on_keys_rewrap_requested(request: KeysRewrapRequested) -> None:
+        await handle_once(runtime, schema, request.event_id, lambda: rewrapper.rewrap(request))
+
+
 def register(
     broker: RabbitBroker,
     topology: Topology,
@@ -85,6 +102,7 @@ def register(
     *,
     restorer: Restorer,
     replica: str,
+    rewrapper: Rewrapper,
 ) -> None:
     """Attach the dumper's subscribers to `broker`; `replica` names its control queue."""
     schema = settings.schema_name
@@ -98,6 +116,7 @@ def register(
         title="dumper.work",
         description="Dump one database into staged chunks, acked after its outcome is out; "
         "restore a snapshot into a database, acked after its outcome is out; "
+        "re-wrap an encrypted snapshot's data key with the active master key; "
         "remember cancelled snapshots so their queued requests are refused.",
     )
 
@@ -118,6 +137,8 @@ def register(
     @work(filter=routed(RestoreRequested.routing_key))
     async def on_restore_requested(request: RestoreRequested) -> None:
         await handle_once(runtime, schema, request.event_id, lambda: restorer.restore(request))
+
+    register_rotation(work, runtime, schema, rewrapper)
 
     @work(filter=routed(SnapshotCancelRequested.routing_key))
     async def on_cancel_recorded(cancel: SnapshotCancelRequested) -> None:

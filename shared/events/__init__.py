@@ -21,6 +21,7 @@ from shared.events._base import (
 )
 from shared.events.api import (
     BackupRequested,
+    KeysRewrapRequested,
     RestoreRequested,
     SnapshotCancelRequested,
     SnapshotDeleteRequested,
@@ -34,6 +35,8 @@ from shared.events.dumper import (
     DumpFinished,
     DumpProgressed,
     DumpStarted,
+    KeysRewrapFailed,
+    KeysRewrapped,
     RestoreFailed,
     RestoreFinished,
     RestoreProgressed,
@@ -62,6 +65,9 @@ __all__ = [
     "DumpStarted",
     "Encryption",
     "Event",
+    "KeysRewrapFailed",
+    "KeysRewrapRequested",
+    "KeysRewrapped",
     "RestoreFailed",
     "RestoreFinished",
     "RestoreMode",
@@ -105,6 +111,9 @@ ALL_EVENTS: tuple[type[Event], ...] = (
     RestoreFinished,
     RestoreFailed,
     SnapshotStatusChanged,
+    KeysRewrapRequested,
+    KeysRewrapped,
+    KeysRewrapFailed,
     SnapshotWarned,
 )
 EVENTS_BY_KEY: dict[str, type[Event]] = {e.routing_key: e for e in ALL_EVENTS}

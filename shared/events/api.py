@@ -113,6 +113,26 @@ class RestoreRequested(Event):
     requested_at: AwareDatetime = Field(description="When the api accepted the request.")
 
 
+class KeysRewrapRequested(Event):
+    """Published by the api (through its outbox) for each stored copy of a completed encrypted
+    snapshot when an operator rotates the master key (`POST /api/v1/encryption/rewrap`).
+
+    The dumper that holds the keyring re-wraps the snapshot's data key with its active master
+    key and rewrites the manifest only; the artifact's data is never re-encrypted.
+    """
+
+    routing_key: ClassVar[str] = "keys.rewrap_requested"
+
+    volume_id: UUID = Field(description="The volume holding this copy.")
+    volume: Sealed = Field(description="The sealed volume spec.")
+    manifest_key: str = Field(
+        description="Key of the copy's manifest relative to the volume root.",
+        examples=[
+            "prod-db/shop/20261125T030000Z_5f1d2c3b-1e2f-4a5b-8c9d-0e1f2a3b4c5d.manifest.json"
+        ],
+    )
+
+
 class SnapshotWarned(Event):
     """Published by the api (through its outbox) when a post-backup or post-restore hook of a
     backup configuration exited non-zero or timed out (issue 8). A warning, never a failure:

@@ -157,3 +157,28 @@ class RestoreFailed(Event):
     target_dropped: bool = Field(
         default=False, description="Whether a database the restore had created was dropped."
     )
+
+
+class KeysRewrapped(Event):
+    """Published by the dumper when a copy's manifest holds its data key re-wrapped by the
+    active master key (or already did); only the manifest was rewritten."""
+
+    routing_key: ClassVar[str] = "keys.rewrapped"
+
+    volume_id: UUID = Field(description="The volume holding this copy.")
+    manifest_key: str = Field(description="Key of the rewritten manifest.")
+    previous_key_id: str = Field(description="The master key that wrapped it before.")
+    encryption: Encryption = Field(description="The manifest's new encryption block.")
+
+
+class KeysRewrapFailed(Event):
+    """Published by the dumper when a copy's data key cannot be re-wrapped."""
+
+    routing_key: ClassVar[str] = "keys.rewrap_failed"
+
+    volume_id: UUID = Field(description="The volume holding this copy.")
+    manifest_key: str = Field(description="Key of the manifest.")
+    reason: str = Field(
+        description="A sentence a person can act on.",
+        examples=["cannot decrypt: wrong key (master key 'k1' wrapped the data key; ...)"],
+    )

@@ -6,6 +6,8 @@ from typing import Annotated
 import typer
 
 from services.cli.errors import CliError
+from services.cli.render import emit_json
+from services.cli.session import client_of
 from shared.encryption import KeyringError, generate_master_key
 
 app = typer.Typer(help="Master keys for encryption at rest.", no_args_is_help=True)
@@ -28,3 +30,26 @@ def generate(
         typer.echo(generate_master_key(chosen))
     except KeyringError as exc:
         raise CliError(str(exc)) from None
+
+
+@app.command("rewrap")
+def rewrap(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Re-wrap every encrypted snapshot's data key with the dumper's active (first) master key.
+
+    Only manifests are rewritten, never the data. Run it after putting a new key first in
+    DUMPER_MASTER_KEYS and restarting the dumpers; drop the old keys once every snapshot's
+    manifest names the new key id (`databasement snapshots show ID`).
+    """
+    accepted = client_of(ctx).post("/api/v1/encryption/rewrap", {})
+    if as_json:
+        emit_json(accepted)
+        return
+    typer.echo(
+        f"re-wrap queued for {accepted['requested']} stored copies of "
+        f"{len(accepted['snapshot_ids'])} encrypted snapshots"
+    )
+    for skipped in accepted.get("skipped") or []:
+        typer.echo(f"skipped {skipped['snapshot_id']}: {skipped['reason']}")

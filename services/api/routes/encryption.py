@@ -1,0 +1,90 @@
+"""/api/v1/encryption: master-key rotation (issue 8, docs/encryption.md).
+
+The api holds no master key. It asks the catalog for every completed encrypted snapshot and
+queues one KeysRewrapRequested per stored copy through its outbox; the dumper, which holds
+the keyring, re-wraps each data key with its active master key and rewrites the manifest.
+"""
+
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from services.api.deps import Authenticated, Link, OutboxTable, Relay, SecretKeys, Volumes
+from services.api.errors import UnavailableError
+from services.api.schemas.encryption import RewrapAccepted, RewrapSkipped
+from services.api.volumes import volume_spec
+from shared.events import KeysRewrapRequested
+from shared.logging import get_logger
+from shared.naming import ENCRYPTED_SUFFIX, manifest_key
+
+router = APIRouter(prefix="/api/v1/encryption", tags=["encryption"], dependencies=[Authenticated])
+log = get_logger(__name__)
+
+PAGE = 500
+
+
+async def completed_snapshots(link: Link) -> list[dict[str, Any]]:
+    """Every completed snapshot the catalog lists, page after page."""
+    found: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        reply = await link.ask_catalog(
+            {"op": "list_snapshots", "status": "completed", "limit": PAGE, "cursor": cursor}
+        )
+        if not reply.get("ok"):
+            raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
+        found += list(reply.get("items") or [])
+        cursor = reply.get("next_cursor")
+        if not cursor:
+            return found
+
+
+def stored_copies(snapshot: dict[str, Any]) -> list[tuple[str, str]]:
+    """(volume id, artifact key) of each stored copy of an encrypted snapshot."""
+    copies = [(snapshot.get("volume_id"), snapshot.get("path"))]
+    copies += [
+        (copy.get("volume_id"), copy.get("path") or snapshot.get("path"))
+        for copy in snapshot.get("copies") or []
+        if isinstance(copy, dict) and copy.get("status") == "stored"
+    ]
+    return [
+        (str(volume), str(path))
+        for volume, path in copies
+        if volume and path and str(path).endswith(ENCRYPTED_SUFFIX)
+    ]
+
+
+@router.post("/rewrap", status_code=status.HTTP_202_ACCEPTED)
+async def rewrap(
+    *, link: Link, volumes: Volumes, outbox: OutboxTable, relay: Relay, keys: SecretKeys
+) -> RewrapAccepted:
+    """Re-wrap every encrypted snapshot's data key with the dumper's active master key.
+
+    Rotate by putting a new key FIRST in DUMPER_MASTER_KEYS (keeping the old ones), restarting
+    the dumpers, then calling this. Only manifests are rewritten, never the data. Once every
+    copy is re-wrapped (each snapshot's manifest names the new `key_id`), the old keys can
+    leave the keyring. Safe to call again.
+    """
+    requested, concerned, skipped = 0, [], []
+    for snapshot in await completed_snapshots(link):
+        snapshot_id = UUID(str(snapshot["id"]))
+        for volume_id, path in stored_copies(snapshot):
+            volume = await volumes.get(UUID(volume_id))
+            if volume is None:
+                reason = f"its volume {volume_id} is no longer registered"
+                skipped.append(RewrapSkipped(snapshot_id=snapshot_id, reason=reason))
+                continue
+            event = KeysRewrapRequested(
+                snapshot_id=snapshot_id,
+                volume_id=volume.id,
+                volume=keys.sealer.seal(volume_spec(volume, vault=keys.vault)),
+                manifest_key=manifest_key(path),
+            )
+            await outbox.add(event)
+            requested += 1
+            if snapshot_id not in concerned:
+                concerned.append(snapshot_id)
+    relay.wake()
+    log.info("keys_rewrap_requested", copies=requested, skipped=len(skipped))
+    return RewrapAccepted(requested=requested, snapshot_ids=concerned, skipped=skipped)
