@@ -39,6 +39,7 @@ from services.api.routes import (
     tokens,
     volumes,
 )
+from services.api.routes import dead_letters as dead_letter_routes
 from services.api.routes import encryption as encryption_routes
 from services.api.settings import DEV_CREDENTIALS_KEY, ApiSettings
 from services.api.vault import Vault, VaultError, parse_keys
@@ -123,7 +124,17 @@ def build_app(settings: ApiSettings) -> FastAPI:
     app.state.notification_settings = notifications.settings
     app.state.keys = Keys(vault=build_vault(settings), sealer=Sealer(settings.seal.key))
     app.state.database_lists = DatabaseLists(ttl=settings.database_list_ttl)
-    routers = (servers, volumes, backups, backup_configs, snapshots, downloads, restores, tokens)
+    routers = (
+        servers,
+        volumes,
+        backups,
+        backup_configs,
+        snapshots,
+        downloads,
+        restores,
+        tokens,
+        dead_letter_routes,
+    )
     for module in routers:
         app.include_router(module.router)
     app.include_router(channel_routes)

@@ -8,6 +8,7 @@ from services.cli.commands import (
     backups,
     channels,
     decrypt,
+    dlq,
     keys,
     restores,
     servers,
@@ -73,6 +74,7 @@ app.add_typer(servers.app, name="servers")
 app.add_typer(volumes.app, name="volumes")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(dlq.app, name="dlq")
 app.add_typer(channels.app, name="channels")
 app.command("backup")(backups.backup)
 app.command("restore")(restores.restore)

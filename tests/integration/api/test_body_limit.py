@@ -1,17 +1,12 @@
 """The api refuses an oversized body itself (413 with a sentence), declared or streamed."""
 
-import asyncio
 from collections.abc import AsyncIterator
-from uuid import uuid4
 
 import httpx
 import pytest
-import uvicorn
 
-from services.api.adapters.tokens import TokenRepository
-from services.api.app import build_app
-from services.api.tokens import new_token, token_hash
 from tests.integration.api.conftest import api_settings
+from tests.support.served_api import served_api
 
 pytestmark = pytest.mark.integration
 
@@ -19,28 +14,11 @@ LIMIT = 64 * 1024
 
 
 @pytest.fixture
-async def served_api(rabbit_url, namespace, pg_database) -> AsyncIterator[httpx.AsyncClient]:
+async def served(rabbit_url, namespace, pg_database) -> AsyncIterator[httpx.AsyncClient]:
     """The api behind a real uvicorn socket: chunked bodies arrive as they do in production."""
     settings = api_settings(rabbit_url, namespace, pg_database, max_body_bytes=LIMIT)
-    app = build_app(settings)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_config=None, lifespan="on")
-    )
-    serving = asyncio.create_task(server.serve())
-    async with asyncio.timeout(30):
-        while not server.started:
-            await asyncio.sleep(0.05)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    token = new_token()
-    await TokenRepository(app.state.runtime.pool, settings.schema_name).add(
-        uuid4(), "tests", token_hash(token)
-    )
-    async with httpx.AsyncClient(
-        base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"}
-    ) as client:
-        yield client
-    server.should_exit = True
-    await serving
+    async with served_api(settings) as api:
+        yield api.client
 
 
 def server_body(size: int) -> bytes:
@@ -53,8 +31,8 @@ async def pieces(body: bytes, size: int = 8192) -> AsyncIterator[bytes]:
 
 
 class TestBodyLimit:
-    async def test_a_declared_length_over_the_limit_is_refused_unread(self, served_api):
-        answered = await served_api.post(
+    async def test_a_declared_length_over_the_limit_is_refused_unread(self, served):
+        answered = await served.post(
             "/api/v1/servers",
             content=server_body(2 * LIMIT),
             headers={"content-type": "application/json"},
@@ -66,9 +44,9 @@ class TestBodyLimit:
             "(API_MAX_BODY_BYTES)"
         }
 
-    async def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(self, served_api):
+    async def test_a_chunked_body_is_cut_off_once_it_passes_the_limit(self, served):
         """No Content-Length to trust: the bytes are counted as they stream in."""
-        answered = await served_api.post(
+        answered = await served.post(
             "/api/v1/servers",
             content=pieces(server_body(4 * LIMIT)),
             headers={"content-type": "application/json"},
@@ -78,8 +56,8 @@ class TestBodyLimit:
         assert answered.status_code == 413
         assert "larger than the limit" in answered.json()["detail"]
 
-    async def test_a_chunked_form_to_the_web_ui_is_cut_off_too(self, served_api):
-        answered = await served_api.post(
+    async def test_a_chunked_form_to_the_web_ui_is_cut_off_too(self, served):
+        answered = await served.post(
             "/ui/login",
             content=pieces(b"token=" + b"y" * (2 * LIMIT)),
             headers={"content-type": "application/x-www-form-urlencoded"},
@@ -87,8 +65,8 @@ class TestBodyLimit:
 
         assert answered.status_code == 413
 
-    async def test_a_body_under_the_limit_reaches_the_route(self, served_api):
-        answered = await served_api.post(
+    async def test_a_body_under_the_limit_reaches_the_route(self, served):
+        answered = await served.post(
             "/api/v1/servers",
             content=pieces(server_body(LIMIT // 2)),
             headers={"content-type": "application/json"},
