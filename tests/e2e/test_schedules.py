@@ -1,0 +1,242 @@
+"""A schedule fires exactly once per slot with TWO api replicas, on real processes.
+
+Its own stack (namespace, database, staging) with two api processes whose schedulers race
+for every slot: the duplicate check is the real (config_id, scheduled_for) primary key in the
+real PostgreSQL. The schedule runs every 5 seconds (`*/5 * * * * *`, seconds first) so the
+window holds several slots; every firing's snapshot must complete through the real dumper and
+uploader. Then every api stops, slots pass, and one comes back: one firing, not one per slot.
+"""
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+
+import asyncpg
+import httpx
+import pytest
+
+from tests.e2e.client import Api
+from tests.e2e.conftest import E2E_SETTINGS
+from tests.fixtures.resources import database_url, delete_namespace, unique
+from tests.support.env import free_port
+from tests.support.stack import Stack, stack_env, start_stack
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+EVERY_5_SECONDS = "*/5 * * * * *"
+SLOT = timedelta(seconds=5)
+WINDOW_SECONDS = 32
+SETTLE = timedelta(seconds=4)
+"""A slot this old has had every chance to fire; newer ones may still be firing."""
+
+
+@pytest.fixture(scope="module")
+async def schedule_database(postgres_url: str) -> AsyncIterator[str]:
+    name = unique("dbm_sched_")
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield database_url(postgres_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="module")
+async def schedule_namespace(rabbit_url: str) -> AsyncIterator[str]:
+    name = unique("e2esched")
+    yield name
+    await delete_namespace(rabbit_url, name)
+
+
+@pytest.fixture(scope="module")
+def two_api_stack(
+    schedule_namespace: str, schedule_database: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Stack]:
+    root = tmp_path_factory.mktemp("schedules")
+    env = stack_env(
+        namespace=schedule_namespace,
+        database_url=schedule_database,
+        staging=root / "staging",
+        extra=E2E_SETTINGS | {"API_SCHEDULER_INTERVAL": "1"},
+    )
+    stack = start_stack(env, root / "logs")
+    try:
+        # A second api on a port of its own (replica=0 keeps the port given here).
+        second = free_port()
+        stack.start("api", extra={"API_HTTP_PORT": str(second)})
+        stack.env["TEST_API_PORTS"] = f"{stack.ports['api']},{second}"
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+async def source(postgres_url: str) -> AsyncIterator[str]:
+    """A small PostgreSQL database to back up on every slot."""
+    name = unique("dbm_sched_src_")
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = await asyncpg.connect(database_url(postgres_url, name))
+        await conn.execute(
+            "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+            "INSERT INTO orders SELECT i, 'order ' || i FROM generate_series(1, 500) i;"
+        )
+        await conn.close()
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+def api_urls(stack: Stack) -> list[str]:
+    """Each api replica's base URL."""
+    return [f"http://127.0.0.1:{port}" for port in stack.env["TEST_API_PORTS"].split(",")]
+
+
+def fired_counts(urls: list[str], config_id: str) -> list[float]:
+    """databasement_scheduler_firings_total{outcome="fired"} of this config, per replica."""
+    counts = []
+    pattern = re.compile(
+        r'^databasement_scheduler_firings_total\{config_id="'
+        + config_id
+        + r'",outcome="fired"\} (\S+)$',
+        re.MULTILINE,
+    )
+    for url in urls:
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        match = pattern.search(text)
+        counts.append(float(match.group(1)) if match else 0.0)
+    return counts
+
+
+def slots_between(start: datetime, end: datetime) -> list[datetime]:
+    """Every 5-second slot in (start, end]."""
+    first = start.replace(microsecond=0) + timedelta(seconds=5 - start.second % 5)
+    slots = []
+    while first <= end:
+        slots.append(first)
+        first += SLOT
+    return slots
+
+
+async def firings(database: str, config_id: str) -> list[tuple[datetime, int, str | None]]:
+    conn = await asyncpg.connect(database)
+    try:
+        rows = await conn.fetch(
+            "SELECT scheduled_for, snapshots, error FROM api.backup_config_firings "
+            "WHERE config_id = $1 ORDER BY scheduled_for",
+            config_id,
+        )
+        return [(row[0], row[1], row[2]) for row in rows]
+    finally:
+        await conn.close()
+
+
+async def requested(database: str, config_id: str) -> list[str]:
+    conn = await asyncpg.connect(database)
+    try:
+        rows = await conn.fetch(
+            "SELECT id FROM api.snapshots_requested WHERE config_id = $1", config_id
+        )
+        return [str(row[0]) for row in rows]
+    finally:
+        await conn.close()
+
+
+class TestScheduleWithTwoApiReplicas:
+    async def test_every_slot_fires_once_and_each_firing_completes(
+        self, two_api_stack, schedule_database, source, tmp_path
+    ):
+        urls = api_urls(two_api_stack)
+        assert len(urls) == 2
+        api = Api(urls[0], two_api_stack.token)
+        try:
+            server = await api.add_postgres_server()
+            volume_dir = tmp_path / "volume"
+            volume_dir.mkdir()
+            volume = await api.add_local_volume(volume_dir)
+            response = await api.http.post(
+                "/api/v1/backup-configs",
+                json={
+                    "name": unique("every-5s-"),
+                    "server_id": server["id"],
+                    "volume_ids": [volume["id"]],
+                    "databases": {"mode": "list", "names": [source]},
+                    "schedule": EVERY_5_SECONDS,
+                },
+            )
+            assert response.status_code == 201, response.text
+            config = response.json()
+            created = datetime.fromisoformat(config["created_at"])
+            await asyncio.sleep(WINDOW_SECONDS)
+            settled = datetime.now(UTC) - SETTLE
+
+            fired = await firings(schedule_database, config["id"])
+            expected = slots_between(created, settled)
+            in_window = [slot for slot, _, _ in fired if slot <= settled]
+            assert len(expected) >= 5
+            assert in_window == expected, "each slot exactly once, none missed"
+            assert all(count == 1 and error is None for _, count, error in fired)
+
+            # Both replicas' schedulers ran; together they counted each firing once.
+            stop = await api.http.patch(
+                f"/api/v1/backup-configs/{config['id']}", json={"enabled": False}
+            )
+            assert stop.status_code == 200
+            await asyncio.sleep(1)  # a firing that committed just before counts itself after
+            total = await firings(schedule_database, config["id"])
+            assert sum(fired_counts(urls, config["id"])) == len(total)
+            snapshot_ids = await requested(schedule_database, config["id"])
+            assert len(snapshot_ids) == len(total)
+
+            for snapshot_id in snapshot_ids:
+                snapshot = await api.wait_terminal(snapshot_id, timeout=180)
+                assert snapshot["status"] == "completed", snapshot.get("error")
+                assert snapshot["database"] == source
+        finally:
+            await api.close()
+
+    async def test_slots_missed_while_every_api_was_down_fire_once_on_return(
+        self, two_api_stack, schedule_database, source, tmp_path
+    ):
+        api = Api(api_urls(two_api_stack)[0], two_api_stack.token)
+        try:
+            server = await api.add_postgres_server()
+            volume_dir = tmp_path / "volume"
+            volume_dir.mkdir()
+            volume = await api.add_local_volume(volume_dir)
+            response = await api.http.post(
+                "/api/v1/backup-configs",
+                json={
+                    "name": unique("missed-"),
+                    "server_id": server["id"],
+                    "volume_ids": [volume["id"]],
+                    "databases": {"mode": "list", "names": [source]},
+                    "schedule": EVERY_5_SECONDS,
+                },
+            )
+            assert response.status_code == 201, response.text
+            config = response.json()
+        finally:
+            await api.close()
+        two_api_stack.kill("api")
+        down_since = datetime.now(UTC)
+        before = {slot for slot, _, _ in await firings(schedule_database, config["id"])}
+        await asyncio.sleep(17)  # three slots or more pass with no api running
+        restarting = datetime.now(UTC)
+        two_api_stack.start("api")
+        await asyncio.sleep(6)
+        after = [slot for slot, _, _ in await firings(schedule_database, config["id"])]
+
+        missed = slots_between(down_since, restarting)
+        assert len(missed) >= 3
+        new = [slot for slot in after if slot not in before]
+        catch_up = new[0]
+        # One firing for the latest due slot when the api came back (a slot may have passed
+        # while it started), none for the earlier missed ones; then the schedule goes on.
+        assert catch_up >= missed[-1]
+        assert not [slot for slot in after if down_since < slot < catch_up]
+        assert new == [catch_up + SLOT * i for i in range(len(new))]
