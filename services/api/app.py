@@ -29,11 +29,13 @@ from services.api.notifications.routes import overdue_router as overdue_routes
 from services.api.notifications.routes import router as channel_routes
 from services.api.notifications.subscriber import Notifications
 from services.api.relay import OutboxRelay
+from services.api.retention_pass import start_retention_pass
 from services.api.routes import (
     backup_configs,
     backups,
     downloads,
     restores,
+    retention,
     servers,
     snapshots,
     tokens,
@@ -99,6 +101,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
                 # Requests are still accepted into the outbox; they leave once it is back.
                 runtime.tasks.append(asyncio.create_task(link.keep_connecting(), name="broker"))
             runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
+            runtime.tasks += start_retention_pass(app)
             runtime.tasks += notifications.start(app.state.keys.vault)
             runtime.tasks.append(start_scheduler(app))
             readiness.started = True
@@ -139,6 +142,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
         app.include_router(module.router)
     app.include_router(channel_routes)
     app.include_router(overdue_routes)
+    app.include_router(retention.router)
     app.include_router(encryption_routes.router)
     app.include_router(ui.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")

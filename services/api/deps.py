@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
+from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
 from services.api.adapters.restores import RestoreRequests
 from services.api.adapters.tokens import TokenRepository
@@ -59,6 +60,10 @@ def get_restore_requests(request: Request) -> RestoreRequests:
 
 def get_outbox(request: Request) -> Outbox:
     return Outbox(_runtime(request).pool, get_settings(request).schema_name)
+
+
+def get_locks(request: Request) -> SnapshotLocks:
+    return SnapshotLocks(_runtime(request).pool, get_settings(request).schema_name)
 
 
 def get_tokens(request: Request) -> TokenRepository:
@@ -115,3 +120,4 @@ SecretKeys = Annotated[Keys, Depends(get_keys)]
 OutboxTable = Annotated[Outbox, Depends(get_outbox)]
 Tokens = Annotated[TokenRepository, Depends(get_tokens)]
 Lists = Annotated[DatabaseLists, Depends(get_database_lists)]
+Locks = Annotated[SnapshotLocks, Depends(get_locks)]

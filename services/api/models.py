@@ -1,7 +1,7 @@
 """What the api keeps: registered servers and volumes, accepted backup and restore requests."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict
@@ -40,6 +40,9 @@ class Volume(BaseModel):
     config: dict[str, Any]
     spec_sealed: str
     created_at: datetime
+    quota_bytes: int | None = None
+    quota_action: Literal["refuse", "warn"] = "refuse"
+    """Issue 8: the most bytes of completed snapshots; refuse or only warn past it."""
 
 
 class BackupRequest(BaseModel):

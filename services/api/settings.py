@@ -63,6 +63,12 @@ class ApiSettings(CommonSettings):
         description="Seconds between the scheduler's looks for due backup configurations "
         "(it also wakes for the nearest slot).",
     )
+    retention_interval: float = Field(
+        default=600.0,
+        ge=0,
+        description="Seconds between automatic retention passes, which prune every enabled "
+        "backup configuration once across replicas (docs/retention.md); 0 turns them off.",
+    )
     ui_session_hours: float = Field(
         default=12.0, gt=0, description="Hours a web UI sign-in lasts before asking again."
     )

@@ -11,6 +11,7 @@ from services.cli.commands import (
     dlq,
     keys,
     restores,
+    retention,
     servers,
     snapshots,
     tokens,
@@ -70,12 +71,16 @@ def main(
     ctx.call_on_close(ctx.obj.close)
 
 
+snapshots.app.command("lock")(retention.lock)
+snapshots.app.command("unlock")(retention.unlock)
+volumes.app.command("quota")(retention.quota)
+volumes.app.command("usage")(retention.usage)
 app.add_typer(servers.app, name="servers")
 app.add_typer(volumes.app, name="volumes")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(tokens.app, name="tokens")
-app.add_typer(dlq.app, name="dlq")
 app.add_typer(channels.app, name="channels")
+app.add_typer(dlq.app, name="dlq")
 app.command("backup")(backups.backup)
 app.command("restore")(restores.restore)
 app.command("verify")(restores.verify)

@@ -28,14 +28,14 @@ SELECT_SERVER = "SELECT " + SERVER_COLUMNS + " FROM {schema}.servers WHERE id = 
 SELECT_SERVERS = "SELECT " + SERVER_COLUMNS + " FROM {schema}.servers ORDER BY name"
 DELETE_SERVER = "DELETE FROM {schema}.servers WHERE id = $1 RETURNING id"
 
-VOLUME_COLUMNS = "id, name, type, config, spec_sealed, created_at"
+VOLUME_COLUMNS = "id, name, type, config, spec_sealed, created_at, quota_bytes, quota_action"
 INSERT_VOLUME = (
     "INSERT INTO {schema}.volumes (" + VOLUME_COLUMNS + ") "
-    "VALUES ($1, $2, $3, $4::jsonb, $5, now()) RETURNING " + VOLUME_COLUMNS
+    "VALUES ($1, $2, $3, $4::jsonb, $5, now(), $6, $7) RETURNING " + VOLUME_COLUMNS
 )
 UPDATE_VOLUME = (
-    "UPDATE {schema}.volumes SET name = $2, type = $3, config = $4::jsonb, spec_sealed = $5 "
-    "WHERE id = $1 RETURNING " + VOLUME_COLUMNS
+    "UPDATE {schema}.volumes SET name = $2, type = $3, config = $4::jsonb, spec_sealed = $5, "
+    "quota_bytes = $6, quota_action = $7 WHERE id = $1 RETURNING " + VOLUME_COLUMNS
 )
 SELECT_VOLUME = "SELECT " + VOLUME_COLUMNS + " FROM {schema}.volumes WHERE id = $1"
 SELECT_VOLUMES = "SELECT " + VOLUME_COLUMNS + " FROM {schema}.volumes ORDER BY name"
@@ -121,6 +121,8 @@ class VolumeRepository:
                 volume.type,
                 json.dumps(volume.config),
                 volume.spec_sealed,
+                volume.quota_bytes,
+                volume.quota_action,
             )
         except asyncpg.UniqueViolationError:
             raise ConflictError(f"a volume named {volume.name!r} already exists") from None

@@ -14,6 +14,7 @@ from services.api.deps import Keys
 from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.models import BackupRequest
 from services.api.questions import list_databases
+from services.api.quotas import check_quotas
 from shared.events import BackupRequested
 
 Planned = list[tuple[BackupRequest, BackupRequested]]
@@ -55,6 +56,7 @@ async def plan_config(config: BackupConfig, tools: FiringTools, *, now: datetime
         raise InvalidRequestError(
             f"configuration {config.name!r} selects no database on server {server.name!r}"
         )
+    await check_quotas(volumes, link=tools.link)  # issue 8: a full volume that refuses fails it
     planned = plan_backups(
         server,
         volumes,

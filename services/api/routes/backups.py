@@ -15,6 +15,7 @@ from services.api.deps import (
 )
 from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.questions import check_database, list_databases
+from services.api.quotas import check_quotas
 from services.api.schemas import BackupAccepted, BackupCreate, SnapshotAccepted
 from shared.events import utc_now
 from shared.logging import get_logger
@@ -59,6 +60,7 @@ async def request_backup(
         databases = user_databases(await list_databases(server, connection, link, lists=lists))
         if not databases:
             raise InvalidRequestError(f"server {server.name!r} has no database to back up")
+    await check_quotas(chosen, link=link)  # issue 8: 422 for a full volume that refuses
     planned = plan_backups(
         server,
         chosen,

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, status
 from services.api.deps import (
     Authenticated,
     Link,
+    Locks,
     OutboxTable,
     Relay,
     Requests,
@@ -133,10 +134,11 @@ async def delete_snapshot(
     outbox: OutboxTable,
     relay: Relay,
     keys: SecretKeys,
+    locks: Locks,
 ) -> SnapshotActionAccepted:
     """Delete a finished snapshot: its artifact and manifest are removed from the volume,
     then its status becomes `deleted`. Refused (409) while it is pending or in progress, or
-    while a restore or verify of it is."""
+    while a restore or verify of it is, or while it is locked."""
     snapshot = await find_snapshot(snapshot_id, link=link, requests=requests, servers=servers)
     if snapshot.status in RUNNING:
         raise ConflictError(
@@ -144,6 +146,8 @@ async def delete_snapshot(
         )
     if snapshot.status == "deleted":
         raise ConflictError(f"snapshot {snapshot_id} is already deleted")
+    if await locks.is_locked(snapshot_id, catalog_says=snapshot.locked):
+        raise ConflictError("snapshot is locked: unlock it before deleting it")
     restoring = [r.id for r in snapshot.restores if r.status in RUNNING]
     if restoring:
         raise ConflictError(

@@ -10,6 +10,7 @@ from services.api.deps import Authenticated, Link, SecretKeys, Settings, Volumes
 from services.api.errors import ConflictError, NotFoundError
 from services.api.models import Volume
 from services.api.questions import ask_activity, test_volume, volume_usage
+from services.api.quotas import quota_change
 from services.api.schemas import VolumeCreate, VolumePublic, VolumeUpdate
 from services.api.schemas.servers import CheckReport
 from services.api.schemas.volumes import public_config
@@ -46,6 +47,8 @@ async def create_volume(
         config=public_config(body),
         spec_sealed=keys.vault.seal(spec_of(body)),
         created_at=utc_now(),
+        quota_bytes=body.quota_bytes,
+        quota_action=body.quota_action,
     )
     created = await volumes.add(volume)
     log.info("volume_registered", volume_id=str(created.id), volume_type=created.type)
@@ -92,6 +95,7 @@ async def update_volume(
                 "type": changed.type,
                 "config": public_config(changed),
                 "spec_sealed": keys.vault.seal(spec_of(changed)),
+                **quota_change(body),
             }
         )
     )

@@ -22,6 +22,18 @@ def _secret_without_nul(config: S3VolumeConfig) -> S3VolumeConfig:
     return config
 
 
+QuotaAction = Literal["refuse", "warn"]
+QUOTA_BYTES = Field(
+    default=None,
+    gt=0,
+    description="Most bytes of completed snapshots it may hold (issue 8); null for no quota.",
+    examples=[500_000_000_000],
+)
+QUOTA_ACTION: QuotaAction = Field(
+    default="refuse", description="At or over the quota: refuse new backups (422), or warn."
+)
+
+
 class LocalVolumeCreate(BaseModel):
     """A directory the uploader writes to (it creates the directory if needed)."""
 
@@ -30,6 +42,8 @@ class LocalVolumeCreate(BaseModel):
     name: Name = Field(examples=["nas"])
     type: Literal["local"]
     config: Annotated[LocalVolumeConfig, NoNul, AfterValidator(_absolute)]
+    quota_bytes: int | None = QUOTA_BYTES
+    quota_action: QuotaAction = QUOTA_ACTION
 
 
 class S3VolumeCreate(BaseModel):
@@ -40,6 +54,8 @@ class S3VolumeCreate(BaseModel):
     name: Name = Field(examples=["offsite"])
     type: Literal["s3"]
     config: Annotated[S3VolumeConfig, NoNul, AfterValidator(_secret_without_nul)]
+    quota_bytes: int | None = QUOTA_BYTES
+    quota_action: QuotaAction = QUOTA_ACTION
 
 
 VolumeCreate = Annotated[LocalVolumeCreate | S3VolumeCreate, Field(discriminator="type")]
@@ -58,6 +74,8 @@ class VolumeUpdate(BaseModel):
     config: Annotated[dict[str, Any], NoNul] | None = Field(
         default=None, examples=[{"bucket": "backups-2"}], description="Config keys to change."
     )
+    quota_bytes: int | None = Field(default=None, gt=0, description="null (given) removes it.")
+    quota_action: QuotaAction | None = None
 
 
 class VolumeUsage(BaseModel):
@@ -78,6 +96,8 @@ class VolumePublic(BaseModel):
     type: Literal["local", "s3"]
     config: dict[str, Any]
     created_at: datetime
+    quota_bytes: int | None = Field(default=None, description="null: no quota.")
+    quota_action: QuotaAction = "refuse"
     usage: VolumeUsage | None = Field(
         default=None, description="Usage, as far as the catalog and uploader answered in time."
     )

@@ -58,6 +58,12 @@ def add(
         bool, typer.Option("--secret-key-stdin", help="Read the secret key from stdin.")
     ] = False,
     insecure: Annotated[bool, typer.Option("--insecure", help="Plain HTTP to S3.")] = False,
+    quota_bytes: Annotated[
+        int | None, typer.Option(help="Most bytes of snapshots it may hold (issue 8).")
+    ] = None,
+    quota_action: Annotated[
+        str, typer.Option(help="refuse or warn once the quota is reached.")
+    ] = "refuse",
     as_json: JsonFlag = False,
 ) -> None:
     """Register a volume; an S3 secret key is stored encrypted and never shown."""
@@ -81,7 +87,8 @@ def add(
         }
     else:
         raise CliError(f"a volume's type is local or s3, not {type_!r}")
-    body = {"name": name, "type": type_, "config": config}
+    body: dict[str, Any] = {"name": name, "type": type_, "config": config}
+    body |= {"quota_bytes": quota_bytes, "quota_action": quota_action}
     volume = client_of(ctx).post("/api/v1/volumes", body)
     output(volume, as_json=as_json, columns=_details())
 
@@ -115,5 +122,7 @@ def _details() -> list[Column]:
         ("where", _where),
         ("used", _usage("bytes")),
         ("free", _usage("free_bytes")),
+        ("quota", lambda v: size(v.get("quota_bytes"))),
+        ("quota action", field("quota_action")),
         ("created", lambda v: when(v.get("created_at"))),
     ]

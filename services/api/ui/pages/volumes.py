@@ -45,6 +45,14 @@ def _config(values: dict[str, str], *, editing: bool) -> dict[str, Any]:
     return config
 
 
+def _quota(values: dict[str, str]) -> dict[str, Any]:
+    """The quota fields of the form (issue 8); an empty quota is none."""
+    return {
+        "quota_bytes": values.get("quota_bytes", "").strip() or None,
+        "quota_action": values.get("quota_action") or "refuse",
+    }
+
+
 def _form_again(
     request: Request, volume: Any, values: dict[str, str], errors: dict[str, str]
 ) -> Response:
@@ -59,6 +67,7 @@ def _form_again(
 async def add_volume(request: Request, _: Posted, api: Parts) -> Response:
     values = form_values(await request.form())
     body = {"name": values.get("name", ""), "type": values.get("type", "local")}
+    body |= _quota(values)
     try:
         volume = _create.validate_python(body | {"config": _config(values, editing=False)})
         created = await volume_routes.create_volume(volume, api.volumes, api.keys)
@@ -78,6 +87,7 @@ async def edit_volume_page(
         message = f"volume {volume_id} does not exist"
         return render(request, "refused.html", {"message": message}, status_code=404)
     values = {"name": volume.name, "type": volume.type, **volume.config}
+    values |= {"quota_bytes": volume.quota_bytes or "", "quota_action": volume.quota_action}
     values["secure"] = "on" if volume.config.get("secure", True) else ""
     context = {"volume": volume, "values": values, "errors": {}, "added": added}
     return render(request, "volume_form.html", context)
@@ -93,6 +103,7 @@ async def update_volume(request: Request, volume_id: UUID, _: Posted, api: Parts
                 "name": values.get("name", ""),
                 "type": values.get("type", "local"),
                 "config": _config(values, editing=True),
+                **_quota(values),
             }
         )
         await volume_routes.update_volume(volume_id, body, api.volumes, api.link, api.keys)

@@ -1,0 +1,83 @@
+"""What retention reads of the backup configurations, and the claim of the automatic pass.
+
+Only the columns retention needs are read here (the configurations themselves are kept by
+services/api/adapters/configs.py), so pruning does not depend on the rest of their shape.
+"""
+
+import json
+import zlib
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from uuid import UUID
+
+from asyncpg import Pool
+
+from services.api.retention import RetentionPolicy
+
+CONFIG_COLUMNS = "id, name, retention, timezone, enabled"
+SELECT_CONFIG = "SELECT " + CONFIG_COLUMNS + " FROM {schema}.backup_configs WHERE id = $1"
+SELECT_ENABLED = (
+    "SELECT " + CONFIG_COLUMNS + " FROM {schema}.backup_configs WHERE enabled ORDER BY name"
+)
+CLAIM_RUN = """
+INSERT INTO {schema}.retention_runs AS runs (id, last_run_at) VALUES (true, now())
+ON CONFLICT (id) DO UPDATE SET last_run_at = now()
+WHERE runs.last_run_at <= now() - $1::interval
+RETURNING last_run_at
+"""
+TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
+UNLOCK = "SELECT pg_advisory_unlock($1)"
+
+
+@dataclass(frozen=True)
+class RetentionConfig:
+    """A backup configuration as retention sees it."""
+
+    id: UUID
+    name: str
+    policy: RetentionPolicy
+    timezone: str
+    enabled: bool
+
+
+def pass_lock_key(schema: str) -> int:
+    """The advisory lock key of the automatic pass: one per api schema (signed 32-bit)."""
+    return zlib.crc32(f"{schema}.retention".encode()) - 2**31
+
+
+class RetentionConfigs:
+    """Reads backup configurations for retention; claims the automatic pass."""
+
+    def __init__(self, pool: Pool, schema: str) -> None:
+        self._pool = pool
+        self._schema = schema
+
+    async def get(self, config_id: UUID) -> RetentionConfig | None:
+        row = await self._pool.fetchrow(SELECT_CONFIG.format(schema=self._schema), config_id)
+        return None if row is None else _config(row)
+
+    async def enabled(self) -> list[RetentionConfig]:
+        rows = await self._pool.fetch(SELECT_ENABLED.format(schema=self._schema))
+        return [_config(row) for row in rows]
+
+    async def try_claim_pass(self, conn: Any, *, every: timedelta) -> bool:
+        """True when this replica may run the pass now: nobody ran one within `every`.
+
+        Called while holding the pass's advisory lock, so two replicas never claim together.
+        """
+        claimed = await conn.fetchval(CLAIM_RUN.format(schema=self._schema), every)
+        return claimed is not None
+
+
+def _config(row: Any) -> RetentionConfig:
+    retention = row["retention"]
+    if isinstance(retention, str):
+        retention = json.loads(retention)
+    return RetentionConfig(
+        id=row["id"],
+        name=row["name"],
+        policy=RetentionPolicy.model_validate(retention or {}),
+        timezone=row["timezone"],
+        enabled=row["enabled"],
+    )

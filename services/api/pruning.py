@@ -1,0 +1,126 @@
+"""Pruning a backup configuration's snapshots by its retention policy (issue 8).
+
+The catalog lists the configuration's completed snapshots; `retention.decide_retention`
+picks what goes; each pruned snapshot is deleted like DELETE /snapshots/{id} does it: one
+SnapshotDeleteRequested per stored copy through the outbox (the uploader removes artifact
+and manifest from that volume, then the catalog marks the record `deleted`).
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+from zoneinfo import ZoneInfo
+
+from services.api.adapters.broker import BrokerLink
+from services.api.adapters.db import VolumeRepository
+from services.api.adapters.locks import SnapshotLocks
+from services.api.adapters.outbox import Outbox
+from services.api.adapters.retention import RetentionConfig
+from services.api.deps import Keys
+from services.api.errors import ConflictError, UnavailableError
+from services.api.relay import OutboxRelay
+from services.api.retention import RetentionDecision, SnapshotFacts, decide_retention
+from services.api.schemas import SnapshotDetail
+from services.api.snapshot_deletion import deletion_events
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+RUNNING = ("pending", "in_progress")
+
+
+@dataclass(frozen=True)
+class PruneTools:
+    """What pruning talks to: the catalog, the api's locks, volumes, keys and the outbox."""
+
+    link: BrokerLink
+    locks: SnapshotLocks
+    volumes: VolumeRepository
+    keys: Keys
+    outbox: Outbox
+    relay: OutboxRelay
+
+
+@dataclass(frozen=True)
+class PrunePlan:
+    """A decision and the catalog's snapshot JSON of every snapshot it names."""
+
+    decision: RetentionDecision
+    snapshots: dict[UUID, dict[str, Any]]
+
+
+async def plan_pruning(config: RetentionConfig, tools: PruneTools, *, now: datetime) -> PrunePlan:
+    """What `config`'s retention keeps and deletes now; the api's own locks count too."""
+    reply = await tools.link.ask_catalog(
+        {"op": "retention_candidates", "config_id": str(config.id)}
+    )
+    if not reply.get("ok"):
+        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
+    items: list[dict[str, Any]] = reply["snapshots"]
+    ids = [UUID(item["id"]) for item in items]
+    api_locks = await tools.locks.known(ids)
+    facts = [
+        _facts(item, locked=api_locks.get(snapshot_id, bool(item.get("locked"))))
+        for snapshot_id, item in zip(ids, items, strict=True)
+    ]
+    decision = decide_retention(facts, config.policy, now=now, zone=ZoneInfo(config.timezone))
+    return PrunePlan(decision, {s.id: item for s, item in zip(facts, items, strict=True)})
+
+
+def _facts(item: dict[str, Any], *, locked: bool) -> SnapshotFacts:
+    return SnapshotFacts(
+        id=UUID(item["id"]),
+        server_id=UUID(item["server_id"]),
+        database=item["database"],
+        created_at=datetime.fromisoformat(item["created_at"]),
+        locked=locked,
+        status=item["status"],
+    )
+
+
+async def delete_pruned(plan: PrunePlan, tools: PruneTools) -> list[UUID]:
+    """Request the deletion of every pruned snapshot still prunable; the ids requested.
+
+    Each is read again first: one locked, being restored or no longer completed since the
+    plan was made is skipped (the next pass decides again).
+    """
+    requested: list[UUID] = []
+    for planned in plan.decision.delete:
+        snapshot = await _current(planned.id, tools)
+        reason = _not_prunable(snapshot, locked=await _locked(snapshot, tools))
+        if reason is not None:
+            log.info("prune_skipped", snapshot_id=str(planned.id), reason=reason)
+            continue
+        try:
+            events = await deletion_events(snapshot, volumes=tools.volumes, keys=tools.keys)
+        except ConflictError as exc:
+            log.warning("prune_skipped", snapshot_id=str(planned.id), reason=str(exc))
+            continue
+        for event in events:
+            await tools.outbox.add(event)
+        requested.append(planned.id)
+        log.info("snapshot_pruned", snapshot_id=str(planned.id), database=planned.database)
+    if requested:
+        tools.relay.wake()
+    return requested
+
+
+async def _current(snapshot_id: UUID, tools: PruneTools) -> SnapshotDetail:
+    reply = await tools.link.ask_catalog({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
+    if not reply.get("ok"):
+        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
+    return SnapshotDetail.model_validate(reply["snapshot"])
+
+
+async def _locked(snapshot: SnapshotDetail, tools: PruneTools) -> bool:
+    return await tools.locks.is_locked(snapshot.id, catalog_says=snapshot.locked)
+
+
+def _not_prunable(snapshot: SnapshotDetail, *, locked: bool) -> str | None:
+    if locked:
+        return "locked"
+    if snapshot.status != "completed":
+        return f"status {snapshot.status}"
+    if any(restore.status in RUNNING for restore in snapshot.restores):
+        return "being restored"
+    return None

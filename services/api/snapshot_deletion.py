@@ -1,0 +1,55 @@
+"""The SnapshotDeleteRequested events that delete one snapshot's stored files.
+
+One event per volume holding a copy: the uploader removes artifact and manifest there, and
+the catalog marks the record `deleted`. Until the catalog reports copies (issue 8, engineer
+A), the snapshot's one volume is the only copy; then this is the place to build one event per
+entry of `copies`.
+"""
+
+from uuid import UUID
+
+from services.api.adapters.db import VolumeRepository
+from services.api.deps import Keys
+from services.api.errors import ConflictError
+from services.api.schemas import SnapshotDetail
+from services.api.volumes import volume_spec
+from shared.events import SnapshotDeleteRequested
+from shared.naming import manifest_key
+
+
+async def deletion_events(
+    snapshot: SnapshotDetail, *, volumes: VolumeRepository, keys: Keys
+) -> list[SnapshotDeleteRequested]:
+    """One delete request per registered volume holding a copy; ConflictError when none is."""
+    events = []
+    for volume_id, path, manifest_path in _copies(snapshot):
+        volume = await volumes.get(volume_id)
+        if volume is None:
+            continue
+        events.append(
+            SnapshotDeleteRequested(
+                snapshot_id=snapshot.id,
+                volume_id=volume.id,
+                volume=keys.sealer.seal(volume_spec(volume, vault=keys.vault)),
+                path=path,
+                manifest_path=manifest_path or (manifest_key(path) if path else None),
+            )
+        )
+    if not events:
+        raise ConflictError(f"the volume of snapshot {snapshot.id} is no longer registered")
+    return events
+
+
+def _copies(snapshot: SnapshotDetail) -> list[tuple[UUID, str | None, str | None]]:
+    """(volume, artifact key, manifest key) of every copy the snapshot names."""
+    found = []
+    for copy in getattr(snapshot, "copies", None) or []:
+        item = copy if isinstance(copy, dict) else copy.model_dump()
+        if item.get("volume_id") and item.get("status") != "deleted":
+            path = item.get("path") or snapshot.path
+            found.append((UUID(str(item["volume_id"])), path, item.get("manifest_path")))
+    if found:
+        return found
+    if snapshot.volume_id is None:
+        return []
+    return [(snapshot.volume_id, snapshot.path, snapshot.manifest_path)]
