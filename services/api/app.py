@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -179,6 +180,26 @@ def _add_error_handlers(app: FastAPI) -> None:
         app.add_exception_handler(error, handler)
     app.add_exception_handler(RequestValidationError, _invalid_body)
     app.add_exception_handler(UnauthenticatedError, _unauthenticated)
+    for outage in DATABASE_OUTAGES:
+        app.add_exception_handler(outage, _database_unavailable)
+
+
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    ConnectionError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # "the database system is shutting down"
+)
+"""The api's own PostgreSQL is restarting or away (found by the fault suite: it was a 500)."""
+
+
+async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    """503 with a sentence instead of a stack trace; the client may simply retry."""
+    log.warning("database_unavailable", error=type(exc).__name__)
+    return JSONResponse(
+        {"detail": "the api's database is unavailable right now; try again in a few seconds"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
 
 
 async def _unauthenticated(_request: Request, exc: Exception) -> JSONResponse:
