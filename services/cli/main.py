@@ -7,6 +7,7 @@ import typer
 from services.cli.commands import (
     backups,
     channels,
+    configs,
     decrypt,
     dlq,
     keys,
@@ -80,6 +81,7 @@ app.add_typer(volumes.app, name="volumes")
 app.add_typer(snapshots.app, name="snapshots")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(channels.app, name="channels")
+app.add_typer(configs.app, name="configs")
 app.add_typer(dlq.app, name="dlq")
 app.command("backup")(backups.backup)
 app.command("restore")(restores.restore)

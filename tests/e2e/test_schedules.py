@@ -8,14 +8,17 @@ uploader. Then every api stops, slots pass, and one comes back: one firing, not 
 """
 
 import asyncio
+import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import asyncpg
 import httpx
 import pytest
 
+from tests.e2e.cli import Cli, assert_one_sentence
 from tests.e2e.client import Api
 from tests.e2e.conftest import E2E_SETTINGS
 from tests.fixtures.resources import database_url, delete_namespace, unique
@@ -199,6 +202,83 @@ class TestScheduleWithTwoApiReplicas:
         finally:
             await api.close()
 
+
+class TestConfigsCli:
+    """`databasement configs ...` against the real api, as an operator's script runs it."""
+
+    async def test_create_show_update_run_delete(self, two_api_stack, source, tmp_path):
+        cli = Cli(api_urls(two_api_stack)[0], two_api_stack.token)
+        api = Api(cli.url, two_api_stack.token)
+        try:
+            server = await api.add_postgres_server()
+            volume = await api.add_local_volume(tmp_path)
+        finally:
+            await api.close()
+        name = unique("cli-")
+        created = await cli.run(
+            "configs", "create", name, "--server", server["name"], "--volume", volume["name"],
+            "--database", source, "--compression", "zstd", "--level", "9",
+            "--schedule", "0 3 * * *", "--timezone", "Europe/Berlin", "--keep-last", "7",
+            "--gfs", "7,4,12", "--rpo-hours", "26", "--post-backup-command", "/bin/echo 'a b'",
+            "--json",
+        )  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        config = json.loads(created.stdout)
+        assert config["databases"] == {
+            "mode": "list", "names": [source], "pattern": None, "exclude": []
+        }  # fmt: skip
+        assert config["retention"] == {
+            "keep_last": 7, "keep_days": None, "gfs": {"daily": 7, "weekly": 4, "monthly": 12}
+        }  # fmt: skip
+        assert config["post_backup_command"] == ["/bin/echo", "a b"]
+
+        listed = await cli.run("configs", "list")
+        assert listed.returncode == 0
+        assert name in listed.stdout
+
+        updated = await cli.run("configs", "update", name, "--keep-days", "30", "--disable")
+        assert updated.returncode == 0, updated.stderr
+        shown = json.loads((await cli.run("configs", "show", config["id"], "--json")).stdout)
+        assert shown["retention"]["keep_days"] == 30
+        assert shown["retention"]["keep_last"] == 7
+        assert shown["enabled"] is False
+
+        ran = await cli.run("configs", "run", name, "--json")
+        assert ran.returncode == 0, ran.stderr
+        [snapshot] = json.loads(ran.stdout)
+        assert snapshot["status"] == "completed"
+        assert snapshot["database"] == source
+
+        deleted = await cli.run("configs", "delete", name)
+        assert deleted.returncode == 0
+        assert_one_sentence(
+            await cli.run("configs", "show", name), f"no backup configuration is named {name!r}"
+        )
+
+    async def test_errors_are_one_sentence(self, two_api_stack):
+        cli = Cli(api_urls(two_api_stack)[0], two_api_stack.token)
+        api = Api(cli.url, two_api_stack.token)
+        try:
+            server = await api.add_postgres_server()
+            volume = await api.add_local_volume(Path("/tmp"))  # noqa: S108 - never written
+        finally:
+            await api.close()
+        base = ("configs", "create", unique("bad-"), "--server", server["id"], "--volume",
+                volume["id"])  # fmt: skip
+        assert_one_sentence(
+            await cli.run(*base, "--schedule", "61 * * * *"), "is not a valid cron expression"
+        )
+        assert_one_sentence(await cli.run(*base, "--timezone", "Mars/Base"), "IANA time zone")
+        assert_one_sentence(await cli.run(*base, "--level", "7"), "out of range for gzip: 0-3")
+        assert_one_sentence(await cli.run(*base, "--pattern", "a("), "not a valid regular")
+        assert_one_sentence(await cli.run(*base, "--gfs", "7,4"), "--gfs takes")
+        assert_one_sentence(
+            await cli.run("configs", "update", "nope", "--disable"),
+            "no backup configuration is named 'nope'",
+        )
+
+
+class TestMissedSlots:
     async def test_slots_missed_while_every_api_was_down_fire_once_on_return(
         self, two_api_stack, schedule_database, source, tmp_path
     ):
