@@ -68,7 +68,7 @@ def _send_mail(config: dict[str, Any], subject: str, text: str, timeout: float) 
                 smtp.starttls(context=_tls_context(config.get("tls_ca")))
                 smtp.ehlo()
             if config.get("username"):
-                smtp.login(str(config["username"]), str(config.get("password") or ""))
+                _login(smtp, str(config["username"]), str(config.get("password") or ""))
             smtp.send_message(message)
     except smtplib.SMTPAuthenticationError:
         raise SendError(f"the SMTP server {host}:{port} refused the username or password") from None
@@ -84,6 +84,14 @@ def _send_mail(config: dict[str, Any], subject: str, text: str, timeout: float) 
         raise SendError(
             f"cannot reach the SMTP server {host}:{port} ({exc.strerror or type(exc).__name__})"
         ) from None
+
+
+def _login(smtp: smtplib.SMTP, username: str, password: str) -> None:
+    # Some servers hang up on a refused login instead of answering 535: the same refusal.
+    try:
+        smtp.login(username, password)
+    except smtplib.SMTPServerDisconnected:
+        raise smtplib.SMTPAuthenticationError(535, b"closed the connection on login") from None
 
 
 def _tls_context(ca_pem: str | None) -> ssl.SSLContext:

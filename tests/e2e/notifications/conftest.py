@@ -1,0 +1,78 @@
+"""A stack with short notification intervals, a real SMTP server and a webhook receiver."""
+
+import secrets
+from collections.abc import AsyncIterator, Iterator
+
+import asyncpg
+import pytest
+
+from tests.e2e.conftest import E2E_SETTINGS, ArgvSampler, EventSpy
+from tests.e2e.notifications.receivers import MailBox, WebhookReceiver, self_signed, start_smtp
+from tests.fixtures.resources import database_url, unique
+from tests.support.env import free_port
+from tests.support.stack import Stack, stack_env, start_stack
+
+NOTIFY_SETTINGS = {
+    "API_NOTIFY_DISPATCH_INTERVAL": "0.3",
+    "API_NOTIFY_BACKOFF_BASE": "1",
+    "API_NOTIFY_BACKOFF_MAX": "4",
+    "API_NOTIFY_MAX_ATTEMPTS": "50",
+    "API_NOTIFY_SEND_TIMEOUT": "3",
+    "API_NOTIFY_OVERDUE_INTERVAL": "1",
+    "API_NOTIFY_HOOK_TIMEOUT": "20",
+}
+
+
+@pytest.fixture(scope="session")
+def stack(
+    e2e_namespace: str,
+    e2e_database: str,
+    event_spy: EventSpy,
+    argv_sampler: ArgvSampler,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Stack]:
+    """The e2e stack, with deliveries retried within seconds and the RPO checked every second."""
+    root = tmp_path_factory.mktemp("notify-stack")
+    env = stack_env(
+        namespace=e2e_namespace,
+        database_url=e2e_database,
+        staging=root / "staging",
+        extra={**E2E_SETTINGS, **NOTIFY_SETTINGS},
+    )
+    running = start_stack(env, root / "logs")
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="session")
+def smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, str, MailBox]]:
+    """(port, CA PEM, mailbox) of an SMTP server that requires STARTTLS and AUTH."""
+    cert_file, key_file, pem = self_signed(tmp_path_factory.mktemp("smtp"))
+    port = free_port()
+    controller, box = start_smtp(port, cert_file, key_file)
+    yield port, pem, box
+    controller.stop()
+
+
+@pytest.fixture
+def webhook() -> Iterator[WebhookReceiver]:
+    receiver = WebhookReceiver(secret=secrets.token_hex(16))
+    receiver.start()
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+async def small_pg_database(postgres_url: str) -> AsyncIterator[str]:
+    """A small PostgreSQL database of this test's own (the backups here need not be big)."""
+    name = unique("dbm_ntf_")
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    conn = await asyncpg.connect(database_url(postgres_url, name))
+    await conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)")
+    await conn.close()
+    try:
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
