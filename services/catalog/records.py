@@ -80,7 +80,8 @@ async def fail_snapshot(
 async def sweep(
     pool: Pool, schema: str, *, now: datetime, progress_timeout: float, pending_timeout: float
 ) -> list[Change]:
-    """Fail every snapshot no event has moved within its timeout."""
+    """Fail every snapshot no event has moved within its timeout (or complete it, when one
+    of its copies is stored: issue 8)."""
     async with pool.acquire() as conn, conn.transaction():
         stuck = await db.lock_stuck_snapshots(
             conn,
@@ -96,7 +97,8 @@ async def sweep(
             )
             if reason is None:
                 continue
-            after = fail(record, reason, at=now)
+            # A snapshot with a stored copy completes; its unfinished copies go missing.
+            after = fail(record, reason, at=now, missing_reason=f"timed out: {reason}")
             await db.save_snapshot(conn, schema, after)
             changes.append(Change(record, after))
         return changes

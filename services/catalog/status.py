@@ -9,14 +9,24 @@ the BackupRequested fills in later.
 Issue 5: SnapshotCancelRequested fails a pending snapshot with "cancelled" at once; a running
 one keeps running until the dumper's DumpFailed("cancelled") (or the sweeper) ends it.
 SnapshotDeleteFailed keeps the status and records `delete_error`.
+
+Issue 8: a snapshot has one copy per volume (copies.py). BackupStored and UploadFailed each
+settle one copy; the snapshot is completed once every copy has ended and one is stored, and
+failed when every copy failed. One copy failing never fails the others. DumpFailed still
+fails everything, unless a copy is already stored. SnapshotDeleted removes one copy; the
+snapshot is deleted once no stored copy remains. `volume_id`, `path` and `size` show the
+primary copy, or the first stored one.
 """
 
+import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 
+from services.catalog import copies as copy_rules
+from services.catalog.copies import Copies
 from shared.events import (
     BackupRequested,
     BackupStored,
@@ -71,6 +81,7 @@ PUBLIC_FIELDS = (
     "delete_error",
     "config_id",
     "locked",
+    "copies",
 )
 """The snapshot JSON of interfaces.md #9, shared by catalog and api (lists and details)."""
 
@@ -110,6 +121,14 @@ class SnapshotRecord(BaseModel):
     config_id: UUID | None = None
     locked: bool = False
     """Both written only by marks.py (issue 8), never by `save_snapshot`."""
+    copies: Copies = ()
+    """One per volume, the primary first (issue 8)."""
+
+    @field_validator("copies", mode="before")
+    @classmethod
+    def _copies_from_json(cls, value: Any) -> Any:
+        """A row read without a jsonb codec holds the copies as JSON text."""
+        return json.loads(value) if isinstance(value, str) else value
 
     @property
     def terminal(self) -> bool:
@@ -142,6 +161,9 @@ def apply_event(record: SnapshotRecord | None, event: Event, *, now: datetime) -
                 "started_at": event.started_at,
             }
         )
+    if isinstance(event, BackupStored | UploadFailed) and current.status == "completed":
+        # A late copy's result: the snapshot stays completed, the copy shows what happened.
+        return _copy_reported(current, event)
     if current.terminal:
         return current
     return _moved(current, event)
@@ -153,22 +175,14 @@ def _stored_attempt(record: SnapshotRecord, event: DumpFinished) -> bool:
 
 def _moved(current: SnapshotRecord, event: Event) -> SnapshotRecord:
     """A record that has not ended, after a backup event."""
-    if isinstance(event, BackupStored):
-        return current.model_copy(
-            update={
-                "status": "completed",
-                "size": event.size,
-                "sha256": event.sha256,
-                "path": event.path,
-                "manifest_path": event.manifest_path,
-                "manifest": event.manifest,
-                "volume_id": current.volume_id or event.volume_id,
-                "finished_at": event.occurred_at,
-                "attempt_id": event.attempt_id,
-            }
+    if isinstance(event, BackupStored | UploadFailed):
+        return _settled(_copy_reported(current, event), at=event.occurred_at)
+    if isinstance(event, DumpFailed):
+        # A stored copy stands; the sweeper ends the copies that never finish.
+        stands = copy_rules.first_stored(current.copies) is not None
+        return (
+            current if stands else _failed_everywhere(current, event.reason, at=event.occurred_at)
         )
-    if isinstance(event, DumpFailed | UploadFailed):
-        return fail(current, event.reason, at=event.occurred_at)
     if isinstance(event, SnapshotCancelRequested):
         # A running dump is stopped by the dumper, whose DumpFailed ends the record.
         if current.status == "pending":
@@ -179,11 +193,86 @@ def _moved(current: SnapshotRecord, event: Event) -> SnapshotRecord:
     return current
 
 
-def fail(record: SnapshotRecord, reason: str, *, at: datetime) -> SnapshotRecord:
-    """The record failed with `reason`, unless it already ended."""
+def _copy_reported(record: SnapshotRecord, event: BackupStored | UploadFailed) -> SnapshotRecord:
+    """The record with one copy's outcome, and its shown fields from the copy it shows."""
+    if isinstance(event, UploadFailed):
+        copies = copy_rules.failed(record.copies, event.volume_id, event.reason)
+        return _showing(record.model_copy(update={"copies": copies}))
+    copies = copy_rules.stored(
+        record.copies,
+        event.volume_id,
+        path=event.path,
+        manifest_path=event.manifest_path,
+        size=event.size,
+    )
+    record = _showing(record.model_copy(update={"copies": copies}))
+    if record.volume_id == event.volume_id or record.sha256 is None:
+        record = record.model_copy(
+            update={
+                "sha256": event.sha256,
+                "manifest": event.manifest,
+                "attempt_id": event.attempt_id,
+            }
+        )
+    return record
+
+
+def _showing(record: SnapshotRecord) -> SnapshotRecord:
+    """`volume_id`, `path`, `size`, `manifest_path` of the primary or first stored copy."""
+    shown = copy_rules.first_stored(record.copies)
+    if shown is None:
+        return record
+    return record.model_copy(
+        update={
+            "volume_id": shown.volume_id,
+            "path": shown.path,
+            "size": shown.size,
+            "manifest_path": shown.manifest_path,
+        }
+    )
+
+
+def _settled(record: SnapshotRecord, *, at: datetime) -> SnapshotRecord:
+    """The status the copies add up to, for a record that has not ended."""
+    stored = copy_rules.first_stored(record.copies) is not None
+    if not record.requested:
+        # The expected copies are unknown until BackupRequested: a stored one completes the
+        # snapshot whatever the others do; a failure waits for the request to be known.
+        if stored:
+            return record.model_copy(update={"status": "completed", "finished_at": at})
+        return record.model_copy(update={"status": "in_progress"})
+    if not copy_rules.all_finished(record.copies):
+        return record.model_copy(update={"status": "in_progress"})
+    if stored:
+        return record.model_copy(update={"status": "completed", "finished_at": at})
+    reason = copy_rules.failure_reason(record.copies)
+    return record.model_copy(update={"status": "failed", "error": reason, "finished_at": at})
+
+
+def fail(
+    record: SnapshotRecord, reason: str, *, at: datetime, missing_reason: str | None = None
+) -> SnapshotRecord:
+    """The record failed with `reason`, unless it already ended.
+
+    When a copy is already stored, the snapshot completes instead: the copies that never
+    finished are `missing` with `missing_reason` (or `reason`); one lost copy never loses
+    the stored one.
+    """
     if record.terminal:
         return record
-    return record.model_copy(update={"status": "failed", "error": reason, "finished_at": at})
+    if copy_rules.first_stored(record.copies) is not None:
+        copies = copy_rules.unfinished_as(record.copies, "missing", missing_reason or reason)
+        return record.model_copy(
+            update={"status": "completed", "copies": copies, "finished_at": at}
+        )
+    return _failed_everywhere(record, reason, at=at)
+
+
+def _failed_everywhere(record: SnapshotRecord, reason: str, *, at: datetime) -> SnapshotRecord:
+    copies = copy_rules.unfinished_as(record.copies, "failed", reason)
+    return record.model_copy(
+        update={"status": "failed", "error": reason, "finished_at": at, "copies": copies}
+    )
 
 
 def _deletion(
@@ -193,7 +282,13 @@ def _deletion(
     if record.status == "deleted":
         return record
     if isinstance(event, SnapshotDeleted):
-        return record.model_copy(update={"status": "deleted", "delete_error": None})
+        copies = copy_rules.deleted(record.copies, event.volume_id)
+        if copy_rules.first_stored(copies) is not None:
+            # Another copy is still stored: only this one is gone (issue 8).
+            return _showing(record.model_copy(update={"copies": copies, "delete_error": None}))
+        return record.model_copy(
+            update={"status": "deleted", "copies": copies, "delete_error": None}
+        )
     if isinstance(event, SnapshotDeleteFailed):
         return record.model_copy(update={"delete_error": event.reason})
     return record.model_copy(update={"delete_error": None})
@@ -206,7 +301,11 @@ def _placeholder(snapshot_id: UUID, now: datetime) -> SnapshotRecord:
 def _requested(record: SnapshotRecord, event: BackupRequested) -> SnapshotRecord:
     if record.requested:
         return record
-    return record.model_copy(
+    volumes = [event.destination.volume_id, *(copy.volume_id for copy in event.copies)]
+    copies = copy_rules.expect(record.copies, volumes)
+    if record.status == "failed":
+        copies = copy_rules.unfinished_as(copies, "failed", record.error)
+    record = record.model_copy(
         update={
             "requested": True,
             "server_id": event.server_id,
@@ -216,8 +315,14 @@ def _requested(record: SnapshotRecord, event: BackupRequested) -> SnapshotRecord
             "volume_id": event.destination.volume_id,
             "compression": event.destination.compression,
             "created_at": event.requested_at,
+            "copies": copies,
         }
     )
+    record = _showing(record)
+    if record.terminal or not any(copy.status != "pending" for copy in copies):
+        return record
+    # Copies reported before the request: now that every copy is known, they add up.
+    return _settled(record, at=record.finished_at or record.last_event_at)
 
 
 def _progressed(record: SnapshotRecord, event: Activity) -> SnapshotRecord:

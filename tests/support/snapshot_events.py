@@ -13,6 +13,9 @@ from shared.events import (
 )
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
+VOLUME = UUID("3a7c9e10-4b2d-4f6e-8a1b-c2d3e4f5a6b7")
+"""The volume of `requested` and `stored` unless a test names another (issue 8: a copy per
+volume, so a stored event must name the volume the request asked for)."""
 
 
 def at(seconds: float, *, base: datetime = T0) -> datetime:
@@ -39,7 +42,7 @@ def requested(
         server_type="postgresql",
         database="shop",
         connection="sealed",
-        destination=destination(volume_id or uuid4()),
+        destination=destination(volume_id or VOLUME),
         requested_at=at(t),
     )
 
@@ -84,12 +87,12 @@ def finished(sid: UUID, attempt: UUID, t: float, raw_size: int) -> DumpFinished:
     )
 
 
-def stored(sid: UUID, attempt: UUID, t: float) -> BackupStored:
+def stored(sid: UUID, attempt: UUID, t: float, *, volume_id: UUID = VOLUME) -> BackupStored:
     return BackupStored(
         snapshot_id=sid,
         occurred_at=at(t),
         attempt_id=attempt,
-        volume_id=uuid4(),
+        volume_id=volume_id,
         path="prod/shop/x.sql.gz",
         manifest_path="prod/shop/x.manifest.json",
         size=123,

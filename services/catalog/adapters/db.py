@@ -23,7 +23,7 @@ COLUMNS = (
     "id, status, requested, server_id, server_name, database, volume_id, compression, "
     "created_at, started_at, finished_at, bytes_dumped, size, sha256, path, error, "
     "attempt_id, last_event_at, bytes_compressed, chunks_staged, manifest, manifest_path, "
-    "delete_error, server_type, verified_at, verify_result, config_id, locked"
+    "delete_error, server_type, verified_at, verify_result, config_id, locked, copies"
 )
 ENSURE_ROW = """
 INSERT INTO {schema}.snapshots (id, status, created_at, last_event_at)
@@ -40,7 +40,9 @@ SORT_COLUMNS = {"created_at": "created_at", "size": f"COALESCE(size, {NO_SIZE})"
 FILTERS = {
     "server_id": "server_id = ${n}::uuid",
     "database": "database = ${n}::text",
-    "volume_id": "volume_id = ${n}::uuid",
+    # Issue 8: a snapshot is on every volume that has a copy of it.
+    "volume_id": "(volume_id = ${n}::uuid OR copies @> "
+    "jsonb_build_array(jsonb_build_object('volume_id', ${n}::uuid::text)))",
     "status": "status = ${n}::text",
     "created_from": "created_at >= ${n}::timestamptz",
     "created_to": "created_at <= ${n}::timestamptz",
@@ -52,18 +54,42 @@ WHERE snapshot_id = $1 AND event_type <> ALL($2::text[])
 ORDER BY occurred_at, received_at
 LIMIT $3
 """
-VOLUME_USAGE = """
-SELECT COALESCE(sum(size), 0)::bigint AS bytes, count(*) AS snapshots FROM {schema}.snapshots
-WHERE volume_id = $1 AND status = 'completed'
+# Issue 8: every stored copy on the volume counts, whichever copy a snapshot shows; a record
+# from before copies (`copies` empty) counts by its volume_id.
+_ON_VOLUME = "jsonb_build_array(jsonb_build_object('volume_id', $1::uuid::text{status}))"
+VOLUME_USAGE = (
+    """
+SELECT COALESCE(sum(bytes), 0)::bigint AS bytes, count(*) AS snapshots FROM (
+    SELECT (c->>'size')::bigint AS bytes
+    FROM {schema}.snapshots, jsonb_array_elements(copies) AS c
+    WHERE copies @> """
+    + _ON_VOLUME.replace("{status}", ", 'status', 'stored'")
+    + """
+      AND c->>'volume_id' = $1::uuid::text AND c->>'status' = 'stored'
+    UNION ALL
+    SELECT size FROM {schema}.snapshots
+    WHERE volume_id = $1::uuid AND status = 'completed' AND copies = '[]'::jsonb
+) AS stored
 """
+)
 SERVER_ACTIVITY = """
 SELECT count(*) FILTER (WHERE status IN ('pending', 'in_progress')) AS in_progress,
        count(*) FILTER (WHERE status <> 'deleted') AS snapshots
 FROM {schema}.snapshots WHERE server_id = $1
 """
-VOLUME_ACTIVITY = """
-SELECT count(*) AS snapshots FROM {schema}.snapshots WHERE volume_id = $1 AND status <> 'deleted'
+VOLUME_ACTIVITY = (
+    """
+SELECT count(*) AS snapshots FROM {schema}.snapshots
+WHERE status <> 'deleted' AND (
+    (volume_id = $1::uuid AND copies = '[]'::jsonb)
+    OR (copies @> """
+    + _ON_VOLUME.replace("{status}", "")
+    + """ AND EXISTS (
+        SELECT 1 FROM jsonb_array_elements(copies) AS c
+        WHERE c->>'volume_id' = $1::uuid::text AND c->>'status' <> 'deleted'))
+)
 """
+)
 SELECT_STUCK = (
     "SELECT "
     + COLUMNS
@@ -81,7 +107,7 @@ UPDATE {schema}.snapshots SET
     volume_id = $7, compression = $8, created_at = $9, started_at = $10, finished_at = $11,
     bytes_dumped = $12, size = $13, sha256 = $14, path = $15, error = $16, attempt_id = $17,
     last_event_at = $18, bytes_compressed = $19, chunks_staged = $20, manifest = $21::jsonb,
-    manifest_path = $22, delete_error = $23, server_type = $24
+    manifest_path = $22, delete_error = $23, server_type = $24, copies = $25::jsonb
 WHERE id = $1
 """
 
@@ -151,7 +177,7 @@ async def lock_snapshot(
 
 def _record(row: Any) -> SnapshotRecord:
     values = dict(row)
-    for column in ("manifest", "verify_result"):
+    for column in ("manifest", "verify_result", "copies"):
         if isinstance(values.get(column), str):
             values[column] = json.loads(values[column])
     return SnapshotRecord.model_validate(values)
@@ -185,6 +211,7 @@ async def save_snapshot(conn: Conn, schema: str, record: SnapshotRecord) -> None
         record.manifest_path,
         record.delete_error,
         record.server_type,
+        json.dumps([copy.model_dump(mode="json") for copy in record.copies]),
     )
 
 

@@ -24,7 +24,9 @@ class TestSnapshotLife:
         running = await catalog.wait_for(sid, lambda s: s["bytes_dumped"] == 4096)
         assert running["status"] == "in_progress"
         assert running["started_at"] is not None
-        await catalog.publish(finished(sid, attempt, 3, 8192), stored(sid, attempt, 4))
+        await catalog.publish(
+            finished(sid, attempt, 3, 8192), stored(sid, attempt, 4, volume_id=volume)
+        )
         done = await catalog.wait_for(sid, lambda s: s["status"] == "completed")
         assert done["size"] == 123
         assert done["sha256"] == "ab" * 32
@@ -36,8 +38,12 @@ class TestSnapshotLife:
             "compression", "created_at", "started_at", "finished_at", "bytes_dumped", "size",
             "sha256", "path", "error", "delete_error", "progress", "duration_seconds",
             "manifest_path", "manifest", "timeline", "restores", "verified_at", "verify_result",
-            "config_id", "locked",
+            "config_id", "locked", "copies",
         }  # fmt: skip
+        assert done["copies"] == [
+            {"volume_id": str(volume), "status": "stored", "path": "prod/shop/x.sql.gz",
+             "manifest_path": "prod/shop/x.manifest.json", "size": 123, "error": None}
+        ]  # fmt: skip
         assert done["server_type"] == "postgresql"
         assert (done["restores"], done["verified_at"], done["verify_result"]) == ([], None, None)
         assert done["progress"] == {

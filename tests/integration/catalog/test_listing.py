@@ -172,11 +172,11 @@ class TestActivityAndUsage:
         done, running, deleted = uuid4(), uuid4(), uuid4()
         await catalog.publish(
             requested(done, volume, server_id=server),
-            stored(done, uuid4(), 5),
+            stored(done, uuid4(), 5, volume_id=volume),
             requested(running, volume, server_id=server),
             started(running, uuid4(), 1),
             requested(deleted, volume, server_id=server),
-            stored(deleted, uuid4(), 5),
+            stored(deleted, uuid4(), 5, volume_id=volume),
             SnapshotDeleted(snapshot_id=deleted, volume_id=volume),
         )
         await catalog.wait_for(deleted, lambda s: s["status"] == "deleted")

@@ -3,7 +3,7 @@
 from uuid import UUID, uuid4
 
 from shared.events import SnapshotDeleted, SnapshotLockChanged
-from tests.support.snapshot_events import at, requested, stored
+from tests.support.snapshot_events import VOLUME, at, requested, stored
 
 
 def fired(sid: UUID, config_id: UUID | None, *, server_id: UUID, t: float = 0):
@@ -64,7 +64,7 @@ class TestMarks:
         await completed(catalog, sid, config_id, server_id=uuid4(), t=0)
         await catalog.publish(
             lock(sid, True, 10),
-            SnapshotDeleted(snapshot_id=sid, volume_id=uuid4(), occurred_at=at(20)),
+            SnapshotDeleted(snapshot_id=sid, volume_id=VOLUME, occurred_at=at(20)),
         )
         snapshot = await catalog.wait_for(sid, lambda s: s["status"] == "deleted")
         assert snapshot["locked"] is True

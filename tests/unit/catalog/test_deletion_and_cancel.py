@@ -12,7 +12,15 @@ from shared.events import (
     SnapshotDeleteFailed,
     SnapshotDeleteRequested,
 )
-from tests.support.snapshot_events import at, finished, progressed, requested, started, stored
+from tests.support.snapshot_events import (
+    VOLUME,
+    at,
+    finished,
+    progressed,
+    requested,
+    started,
+    stored,
+)
 
 
 def fold(events: list[Event]) -> SnapshotRecord:
@@ -32,7 +40,7 @@ class TestDeletion:
         sid, attempt = uuid4(), uuid4()
         record = fold(
             [requested(sid), stored(sid, attempt, 5), delete_requested(sid),
-             SnapshotDeleted(snapshot_id=sid, volume_id=uuid4())]
+             SnapshotDeleted(snapshot_id=sid, volume_id=VOLUME)]
         )  # fmt: skip
         assert record.status == "deleted"
         assert record.size == 123
@@ -40,7 +48,7 @@ class TestDeletion:
     def test_deleted_ends_a_failed_snapshot(self):
         sid = uuid4()
         failed = DumpFailed(snapshot_id=sid, reason="boom")
-        record = fold([requested(sid), failed, SnapshotDeleted(snapshot_id=sid, volume_id=uuid4())])
+        record = fold([requested(sid), failed, SnapshotDeleted(snapshot_id=sid, volume_id=VOLUME)])
         assert record.status == "deleted"
 
     def test_a_failed_delete_keeps_the_status_and_records_why(self):
@@ -56,7 +64,7 @@ class TestDeletion:
         record = fold([requested(sid), stored(sid, attempt, 5), refused, delete_requested(sid)])
         assert record.delete_error is None
         record = apply_event(
-            record, SnapshotDeleted(snapshot_id=sid, volume_id=uuid4()), now=at(200)
+            record, SnapshotDeleted(snapshot_id=sid, volume_id=VOLUME), now=at(200)
         )
         assert record.status == "deleted"
 
@@ -65,7 +73,7 @@ class TestDeletion:
         refused = SnapshotDeleteFailed(snapshot_id=sid, volume_id=uuid4(), reason="late")
         record = fold(
             [requested(sid), stored(sid, attempt, 5),
-             SnapshotDeleted(snapshot_id=sid, volume_id=uuid4()),
+             SnapshotDeleted(snapshot_id=sid, volume_id=VOLUME),
              refused, progressed(sid, attempt, 9, 10), DumpFailed(snapshot_id=sid, reason="x")]
         )  # fmt: skip
         assert record.status == "deleted"

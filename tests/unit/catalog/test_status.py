@@ -6,6 +6,7 @@ from services.catalog.status import SnapshotRecord, apply_event, fail
 from services.catalog.timeouts import stuck_reason
 from shared.events import ChunkStaged, ChunkStored, DumpFailed, Event, UploadFailed
 from tests.support.snapshot_events import (
+    VOLUME,
     at,
     destination,
     finished,
@@ -58,7 +59,7 @@ class TestTransitions:
 
     def test_upload_failed_fails_it_with_the_reason(self):
         sid = uuid4()
-        failed = UploadFailed(snapshot_id=sid, volume_id=uuid4(), reason="bucket missing")
+        failed = UploadFailed(snapshot_id=sid, volume_id=VOLUME, reason="bucket missing")
         assert fold([requested(sid), failed]).error == "bucket missing"
 
     def test_chunk_and_finish_events_keep_it_in_progress(self):
