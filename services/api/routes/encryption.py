@@ -34,25 +34,24 @@ async def completed_snapshots(link: Link) -> list[dict[str, Any]]:
         )
         if not reply.get("ok"):
             raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-        found += list(reply.get("items") or [])
+        found += list(reply.get("snapshots") or [])
         cursor = reply.get("next_cursor")
         if not cursor:
             return found
 
 
-def stored_copies(snapshot: dict[str, Any]) -> list[tuple[str, str]]:
-    """(volume id, artifact key) of each stored copy of an encrypted snapshot."""
-    copies = [(snapshot.get("volume_id"), snapshot.get("path"))]
-    copies += [
-        (copy.get("volume_id"), copy.get("path") or snapshot.get("path"))
-        for copy in snapshot.get("copies") or []
-        if isinstance(copy, dict) and copy.get("status") == "stored"
-    ]
-    return [
-        (str(volume), str(path))
-        for volume, path in copies
-        if volume and path and str(path).endswith(ENCRYPTED_SUFFIX)
-    ]
+def stored_copies(snapshot: dict[str, Any]) -> dict[str, str]:
+    """Volume id -> manifest key of each stored copy of an encrypted snapshot (the primary
+    volume's, and every other volume's copy that is stored)."""
+    found: dict[str, str] = {}
+    listed = [snapshot, *(c for c in snapshot.get("copies") or [] if isinstance(c, dict))]
+    for copy in listed:
+        volume, path = copy.get("volume_id"), copy.get("path") or snapshot.get("path")
+        if copy is not snapshot and copy.get("status") != "stored":
+            continue
+        if volume and path and str(path).endswith(ENCRYPTED_SUFFIX):
+            found.setdefault(str(volume), str(copy.get("manifest_path") or manifest_key(path)))
+    return found
 
 
 @router.post("/rewrap", status_code=status.HTTP_202_ACCEPTED)
@@ -69,7 +68,7 @@ async def rewrap(
     requested, concerned, skipped = 0, [], []
     for snapshot in await completed_snapshots(link):
         snapshot_id = UUID(str(snapshot["id"]))
-        for volume_id, path in stored_copies(snapshot):
+        for volume_id, manifest in stored_copies(snapshot).items():
             volume = await volumes.get(UUID(volume_id))
             if volume is None:
                 reason = f"its volume {volume_id} is no longer registered"
@@ -79,7 +78,7 @@ async def rewrap(
                 snapshot_id=snapshot_id,
                 volume_id=volume.id,
                 volume=keys.sealer.seal(volume_spec(volume, vault=keys.vault)),
-                manifest_key=manifest_key(path),
+                manifest_key=manifest,
             )
             await outbox.add(event)
             requested += 1
