@@ -6,6 +6,7 @@ each signature itself.
 """
 
 import asyncio
+import re
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -74,6 +75,20 @@ async def deliveries(api: Api, channel_id: str) -> list[dict[str, Any]]:
     assert response.status_code == 200, response.text
     found: list[dict[str, Any]] = response.json()
     return found
+
+
+async def dashboard_overdue_line(stack: Stack) -> str:
+    """The web UI dashboard's overdue line, signed in with an API token as a person would."""
+    async with httpx.AsyncClient(base_url=stack.api_url, follow_redirects=True) as browser:
+        await browser.get("/ui/login")
+        csrf = browser.cookies.get("dbm_login_csrf")
+        page = await browser.post(
+            "/ui/login/token", data={"token": stack.token, "next": "/ui/", "csrf_token": csrf}
+        )
+    assert page.status_code == 200, page.text
+    found = re.search(r'<p[^>]*id="overdue"[^>]*>(.*?)</p>', page.text, re.DOTALL)
+    assert found, "the dashboard shows no overdue line"
+    return found.group(1)
 
 
 class TestChannels:
@@ -309,6 +324,7 @@ class TestOverdue:
             return f"{metric} 0.0" in text
 
         await eventually(gauge_never, what="the gauge at 0 for a database never backed up")
+        assert config["name"] in await dashboard_overdue_line(stack)
         await asyncio.sleep(5)  # five more checks: still one notification for the episode
         overdue = [
             p for p in webhook.of_kind("backup_overdue") if p.json()["config_id"] == config["id"]
