@@ -37,6 +37,7 @@ PUBLISHED_BY: dict[str, tuple[type[events.Event], ...]] = {
         events.SnapshotLockChanged,
         events.SnapshotWarned,
         events.RestoreRequested,
+        events.KeysRewrapRequested,
     ),
     "dumper": (
         events.DumpStarted,
@@ -48,6 +49,8 @@ PUBLISHED_BY: dict[str, tuple[type[events.Event], ...]] = {
         events.RestoreProgressed,
         events.RestoreFinished,
         events.RestoreFailed,
+        events.KeysRewrapped,
+        events.KeysRewrapFailed,
     ),
     "uploader": (
         events.ChunkStored,
