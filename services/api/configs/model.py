@@ -38,6 +38,7 @@ class DatabaseSelection(BaseModel):
     pattern: str | None = Field(
         default=None,
         max_length=1000,
+        pattern=r"^[^\x00]+$",
         description="With mode `pattern`: a Python regular expression the WHOLE name must match.",
         examples=["shop_.*"],
     )

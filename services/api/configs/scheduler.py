@@ -75,17 +75,24 @@ class Scheduler:
         now = self._clock()
         nearest: datetime | None = None
         for config, fired_through in scheduled:
-            assert config.schedule is not None  # noqa: S101 - scheduled() selects those with one
-            slot = due_slot(config.schedule, config.timezone, now=now, since=fired_through)
-            if slot is not None:
-                try:
-                    await self.fire(config, slot)
-                except Exception:
-                    # One configuration's trouble must not stop the others' firings.
-                    log.exception("scheduled_firing_crashed", config_id=str(config.id))
-            upcoming = next_slot(config.schedule, config.timezone, now)
+            try:
+                upcoming = await self._visit(config, fired_through, now)
+            except Exception:
+                # One configuration's trouble must not stop the others' firings.
+                log.exception("scheduled_firing_crashed", config_id=str(config.id))
+                continue
             nearest = upcoming if nearest is None else min(nearest, upcoming)
         return nearest
+
+    async def _visit(
+        self, config: BackupConfig, fired_through: datetime, now: datetime
+    ) -> datetime:
+        """Fire `config` if a slot is due; its next slot."""
+        assert config.schedule is not None  # noqa: S101 - scheduled() selects those with one
+        slot = due_slot(config.schedule, config.timezone, now=now, since=fired_through)
+        if slot is not None:
+            await self.fire(config, slot)
+        return next_slot(config.schedule, config.timezone, now)
 
     async def fire(self, config: BackupConfig, slot: datetime) -> bool:
         """Fire `slot` of `config` unless another replica did; whether this one did.

@@ -8,7 +8,7 @@ configuration's time zone, so `0 2 * * *` is 02:00 local time across daylight-sa
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import CroniterBadCronError, croniter
+from croniter import CroniterBadCronError, CroniterBadDateError, croniter
 
 ONE_SECOND = timedelta(seconds=1)
 SECONDS_FIRST = True
@@ -25,9 +25,14 @@ def check_schedule(schedule: str) -> str:
         )
     normal = " ".join(fields)
     try:
-        croniter(normal, second_at_beginning=SECONDS_FIRST)
+        iterator = croniter(normal, second_at_beginning=SECONDS_FIRST)
     except (CroniterBadCronError, ValueError, KeyError) as exc:
         raise ValueError(f"schedule {schedule!r} is not a valid cron expression: {exc}") from None
+    try:
+        iterator.get_next(datetime)
+    except CroniterBadDateError:
+        # e.g. `0 0 31 2 *`: valid fields, but February has no 31st.
+        raise ValueError(f"schedule {schedule!r} never fires: no date matches it") from None
     return normal
 
 

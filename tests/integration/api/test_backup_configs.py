@@ -95,6 +95,8 @@ class TestCreate:
         [
             ({"schedule": "61 * * * *"}, "is not a valid cron expression"),
             ({"schedule": "* * *"}, "must have 5 fields"),
+            ({"schedule": "0 0 31 2 *"}, "never fires"),
+            ({"databases": {"mode": "pattern", "pattern": "a\x00"}}, "databases.pattern"),
             ({"timezone": "Mars/Olympus"}, "is not an IANA time zone"),
             (
                 {"databases": {"mode": "pattern", "pattern": "shop_("}},

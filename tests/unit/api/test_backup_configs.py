@@ -105,6 +105,15 @@ class TestSettingsValidation:
         with pytest.raises(ValueError, match="schedule"):
             check_schedule(schedule)
 
+    def test_a_schedule_no_date_matches_is_refused(self):
+        with pytest.raises(ValueError, match="never fires: no date matches it"):
+            check_schedule("0 0 31 2 *")
+
+    def test_a_nul_in_a_pattern_is_refused(self):
+        """PostgreSQL's jsonb cannot hold one: it would be a 500, not a 422."""
+        with pytest.raises(ValidationError, match="pattern"):
+            DatabaseSelection(mode="pattern", pattern="a\x00")
+
     @pytest.mark.parametrize("zone", ["Mars/Olympus", "", "../etc/passwd", "utc+1"])
     def test_bad_time_zone_is_refused(self, zone):
         with pytest.raises(ValueError, match="is not an IANA time zone"):
