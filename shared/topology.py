@@ -124,6 +124,24 @@ class Topology:
         """Request/reply queue the uploader answers on (test a volume, its free space)."""
         return self._query_queue("uploader")
 
+    @property
+    def dumper_postponed(self) -> RabbitQueue:
+        """Backups whose database server was busy wait here, then go back to the dumper.
+
+        Each message carries its own expiration; on expiry the queue dead-letters it through
+        the default exchange straight into the dumper's work queue. It comes back without
+        counting as a failed delivery, as a nack would against the quorum queue's
+        x-delivery-limit, and without a replica holding it.
+        """
+        return RabbitQueue(
+            f"{self.namespace}.dumper.postponed",
+            durable=True,
+            arguments={
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": self.queue("dumper").name,
+            },
+        )
+
     def dumper_control(self, replica: str) -> RabbitQueue:
         """One dumper replica's own queue for cancellations: every replica gets each one.
 
@@ -150,6 +168,7 @@ class Topology:
             self.dumper_queries.name,
             self.uploader_queries.name,
             self.dead_letter_watch.name,
+            self.dumper_postponed.name,
         ]
         for service in CONSUMED_KEYS:
             names += [self.queue(service).name, self.dead_letter_queue(service).name]
@@ -171,6 +190,7 @@ async def declare_topology(broker: RabbitBroker, topology: Topology) -> None:
     await broker.declare_queue(topology.catalog_queries)
     await broker.declare_queue(topology.dumper_queries)
     await broker.declare_queue(topology.uploader_queries)
+    await broker.declare_queue(topology.dumper_postponed)
 
 
 def routing_key_of(event: Event) -> str:

@@ -12,6 +12,7 @@ from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
 from faststream.rabbit.subscriber import RabbitSubscriber
 
 from services.dumper.adapters.db import cancel_reason, record_cancel
+from services.dumper.adapters.server_slots import ServerSlots
 from services.dumper.dumping import Dumper
 from services.dumper.queries import answer_query
 from services.dumper.restoring import Restorer
@@ -74,13 +75,62 @@ async def handle_once(
         await mark_handled(conn, schema=schema, event_id=event_id)
 
 
-def routed(routing_key: str) -> Any:
-    """A FastStream filter: messages published under `routing_key`."""
+def routed(*routing_keys: str) -> Any:
+    """A FastStream filter: messages published under one of `routing_keys`."""
 
     def matches(message: RabbitMessage) -> bool:
-        return message.raw_message.routing_key == routing_key
+        return message.raw_message.routing_key in routing_keys
 
     return matches
+
+
+async def postpone(
+    broker: RabbitBroker, topology: Topology, request: BackupRequested, *, delay: float
+) -> None:
+    """Park a backup whose server is busy; it returns to the work queue after `delay` s.
+
+    The copy keeps the event id, so whichever delivery runs first is the only one that dumps.
+    """
+    await broker.publish(
+        request.model_dump(mode="json"),
+        queue=topology.dumper_postponed,
+        persist=True,
+        message_id=str(request.event_id),
+        message_type=type(request).__name__,
+        content_type="application/json",
+        expiration=delay,
+    )
+    log.info("backup_postponed", server_id=str(request.server_id), delay=delay)
+
+
+async def handle_backup(
+    runtime: Runtime,
+    broker: RabbitBroker,
+    topology: Topology,
+    settings: DumperSettings,
+    dumper: Dumper,
+    *,
+    request: BackupRequested,
+    attempt: int,
+) -> None:
+    """Dump once per event id, in a free slot of its server; postpone it while none is."""
+    schema = settings.schema_name
+    if await was_handled(runtime.pool, schema=schema, event_id=request.event_id):
+        log.info("request_skipped_duplicate")
+        return
+    reason = await cancel_reason(runtime.pool, schema, request.snapshot_id)
+    if reason is not None:
+        await dumper.refuse(request, reason)
+    else:
+        slots = ServerSlots(runtime.pool, schema, limit=settings.server_concurrency)
+        async with slots.claim(request.server_id) as slot:
+            if slot is None:
+                # Acked, not nacked: waiting for a busy server is not a failed delivery.
+                await postpone(broker, topology, request, delay=settings.server_busy_delay)
+                return
+            await run_stoppable(runtime, dumper.dump(request, attempt=attempt))
+    async with runtime.pool.acquire() as conn:
+        await mark_handled(conn, schema=schema, event_id=request.event_id)
 
 
 def register_rotation(
@@ -120,19 +170,18 @@ def register(
         "remember cancelled snapshots so their queued requests are refused.",
     )
 
-    @work(filter=routed(BackupRequested.routing_key))
+    # A postponed backup comes back through the default exchange, under the queue's name.
+    @work(filter=routed(BackupRequested.routing_key, topology.queue("dumper").name))
     async def on_backup_requested(request: BackupRequested, message: RabbitMessage) -> None:
-        if await was_handled(runtime.pool, schema=schema, event_id=request.event_id):
-            log.info("request_skipped_duplicate")
-            return
-        reason = await cancel_reason(runtime.pool, schema, request.snapshot_id)
-        if reason is not None:
-            await dumper.refuse(request, reason)
-        else:
-            attempt = attempt_of(message.raw_message.headers)
-            await run_stoppable(runtime, dumper.dump(request, attempt=attempt))
-        async with runtime.pool.acquire() as conn:
-            await mark_handled(conn, schema=schema, event_id=request.event_id)
+        await handle_backup(
+            runtime,
+            broker,
+            topology,
+            settings,
+            dumper,
+            request=request,
+            attempt=attempt_of(message.raw_message.headers),
+        )
 
     @work(filter=routed(RestoreRequested.routing_key))
     async def on_restore_requested(request: RestoreRequested) -> None:

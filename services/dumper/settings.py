@@ -70,6 +70,17 @@ class DumperSettings(CommonSettings):
     connect_timeout: int = Field(
         default=15, ge=1, description="Seconds to reach a database server before giving up."
     )
+    server_concurrency: int = Field(
+        default=1,
+        ge=1,
+        description="Dumps of one database server running at once across every dumper replica; "
+        "a backup that finds them all busy waits in the postponed queue.",
+    )
+    server_busy_delay: float = Field(
+        default=2.0,
+        gt=0,
+        description="Seconds a backup whose server is busy waits before it is tried again.",
+    )
     progress_interval: float = Field(
         default=1.0,
         ge=0.1,

@@ -1,0 +1,47 @@
+"""Per-server dump slots shared by every dumper replica: PostgreSQL advisory locks.
+
+A slot is a session-level advisory lock on the dumper's own database, keyed by the dumper's
+schema and the server's id, held on one pooled connection for as long as the dump runs. The
+lock needs no table and no expiry: if a replica dies, its connection closes and PostgreSQL
+frees the slot at once (issue 9: "a per-server concurrency limit stops ten replicas from
+dumping the same database server at once").
+"""
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from uuid import UUID
+
+from asyncpg import Pool
+
+TRY_LOCK = "SELECT pg_try_advisory_lock($1::int4, $2::int4)"
+UNLOCK = "SELECT pg_advisory_unlock($1::int4, $2::int4)"
+
+
+def server_key(schema: str, server_id: UUID) -> int:
+    """A signed 32-bit key for (schema, server): stacks sharing a database never collide."""
+    digest = hashlib.blake2b(f"{schema}/{server_id}".encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class ServerSlots:
+    """At most `limit` dumps of one server at a time, across all replicas."""
+
+    def __init__(self, pool: Pool, schema: str, *, limit: int) -> None:
+        self.pool = pool
+        self.schema = schema
+        self.limit = limit
+
+    @asynccontextmanager
+    async def claim(self, server_id: UUID) -> AsyncIterator[int | None]:
+        """Yields the slot number held for the block, or None when every slot is taken."""
+        key = server_key(self.schema, server_id)
+        async with self.pool.acquire() as conn:
+            for slot in range(self.limit):
+                if await conn.fetchval(TRY_LOCK, key, slot):
+                    try:
+                        yield slot
+                    finally:
+                        await conn.fetchval(UNLOCK, key, slot)
+                    return
+            yield None
