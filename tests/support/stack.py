@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 from cryptography.fernet import Fernet
 
+from shared.encryption import generate_master_key
 from tests.support.env import free_port
 
 SERVICES = ("api", "dumper", "uploader", "catalog")
@@ -106,6 +107,7 @@ def stack_env(
             "STAGING_PATH": str(staging),
             "SEAL_KEY": Fernet.generate_key().decode(),
             "API_CREDENTIALS_KEY": Fernet.generate_key().decode(),
+            "DUMPER_MASTER_KEYS": generate_master_key("e2e"),  # encryption at rest (issue 8)
             "PYTHONUNBUFFERED": "1",
         }
     )
