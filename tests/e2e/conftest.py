@@ -29,6 +29,9 @@ E2E_SETTINGS = {
     "DUMPER_MIN_PART_SIZE": str(5 * 1024 * 1024),
     "DUMPER_BLOCK_SIZE": str(1024 * 1024),
     "CATALOG_PROGRESS_TIMEOUT": "120",
+    # No automatic retention pass in the shared stack: a test's dry run must stay one
+    # (tests/e2e/test_retention.py starts its own replicas to test the pass).
+    "API_RETENTION_INTERVAL": "0",
 }
 
 
