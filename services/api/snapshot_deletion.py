@@ -1,14 +1,14 @@
 """The SnapshotDeleteRequested events that delete one snapshot's stored files.
 
-One event per volume holding a copy: the uploader removes artifact and manifest there, and
-the catalog marks the record `deleted`. Until the catalog reports copies (issue 8, engineer
-A), the snapshot's one volume is the only copy; then this is the place to build one event per
-entry of `copies`.
+One event per stored copy (issue 8): the uploader removes artifact and manifest on that
+volume, and the catalog marks the copy `deleted`, and the record once no stored copy
+remains.
 """
 
 from uuid import UUID
 
 from services.api.adapters.db import VolumeRepository
+from services.api.copies import stored_copies
 from services.api.deps import Keys
 from services.api.errors import ConflictError
 from services.api.schemas import SnapshotDetail
@@ -41,15 +41,11 @@ async def deletion_events(
 
 
 def _copies(snapshot: SnapshotDetail) -> list[tuple[UUID, str | None, str | None]]:
-    """(volume, artifact key, manifest key) of every copy the snapshot names."""
-    found = []
-    for copy in getattr(snapshot, "copies", None) or []:
-        item = copy if isinstance(copy, dict) else copy.model_dump()
-        if item.get("volume_id") and item.get("status") != "deleted":
-            path = item.get("path") or snapshot.path
-            found.append((UUID(str(item["volume_id"])), path, item.get("manifest_path")))
-    if found:
-        return found
+    """(volume, artifact key, manifest key) of every stored copy (issue 8); a snapshot with
+    none stored (a failed one) goes through its primary volume, so the catalog ends it."""
+    stored = stored_copies(snapshot)
+    if stored:
+        return [(copy.volume_id, copy.path, copy.manifest_path) for copy in stored]
     if snapshot.volume_id is None:
         return []
     return [(snapshot.volume_id, snapshot.path, snapshot.manifest_path)]

@@ -7,6 +7,7 @@ from uuid import UUID
 from fastapi import APIRouter, status
 from fastapi.responses import RedirectResponse, StreamingResponse
 
+from services.api.copies import readable_copy
 from services.api.deps import Authenticated, Link, Requests, SecretKeys, Servers, Volumes
 from services.api.errors import ConflictError, NotFoundError
 from services.api.routes.snapshots import find_snapshot
@@ -44,11 +45,12 @@ async def download_snapshot(
     snapshot = await find_snapshot(snapshot_id, link=link, requests=requests, servers=servers)
     if snapshot.status != "completed" or snapshot.path is None:
         raise ConflictError(f"snapshot {snapshot_id} is {snapshot.status}; nothing to download")
-    volume = await volumes.get(snapshot.volume_id) if snapshot.volume_id else None
-    if volume is None:
+    readable = await readable_copy(snapshot, volumes)  # issue 8: the first stored copy
+    if readable is None:
         raise ConflictError(f"the volume of snapshot {snapshot_id} is no longer registered")
-    store = open_volume(volume_spec(volume, vault=keys.vault))
-    key = snapshot.path
+    store = open_volume(volume_spec(readable.volume, vault=keys.vault))
+    key = readable.copy.path
+    size = readable.copy.size
     if isinstance(store, S3Volume):
         url = await store.presigned_url(key, expires=PRESIGNED_FOR)
         log.info("snapshot_download_redirected", snapshot_id=str(snapshot_id))
@@ -62,6 +64,6 @@ async def download_snapshot(
         media_type=MEDIA_TYPES.get(PurePosixPath(key).suffix, "application/octet-stream"),
         headers={
             "content-disposition": f'attachment; filename="{name}"',
-            **({"content-length": str(snapshot.size)} if snapshot.size is not None else {}),
+            **({"content-length": str(size)} if size is not None else {}),
         },
     )

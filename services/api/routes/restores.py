@@ -10,6 +10,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Query, status
 
 from services.api.backups import sealed_connection
+from services.api.copies import readable_copy
 from services.api.deps import (
     Authenticated,
     Link,
@@ -110,9 +111,10 @@ async def _accept(
     keys: SecretKeys,
 ) -> RestoreRequest:
     """Store the request and its RestoreRequested in one transaction, and wake the relay."""
-    volume = await volumes.get(snapshot.volume_id) if snapshot.volume_id else None
-    if volume is None or not snapshot.path:
+    readable = await readable_copy(snapshot, volumes)  # issue 8: the first stored copy
+    if readable is None:
         raise ConflictError(f"the volume of snapshot {snapshot.id} is no longer registered")
+    volume, copy = readable.volume, readable.copy
     request = new_request(
         uuid4(),
         snapshot.id,
@@ -128,9 +130,9 @@ async def _accept(
         connection=sealed_connection(target, vault=keys.vault, sealer=keys.sealer),
         volume_id=volume.id,
         volume=keys.sealer.seal(volume_spec(volume, vault=keys.vault)),
-        path=snapshot.path,
-        manifest_path=snapshot.manifest_path,
-        compression=compression_of(snapshot.compression, snapshot.path),
+        path=copy.path,
+        manifest_path=copy.manifest_path,
+        compression=compression_of(snapshot.compression, copy.path),
     )
     await restores.accept(request, event)
     relay.wake()

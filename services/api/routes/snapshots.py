@@ -21,11 +21,10 @@ from services.api.errors import ConflictError, InvalidRequestError, NotFoundErro
 from services.api.schemas import SnapshotDetail, SnapshotPage
 from services.api.schemas._text import PRINTABLE
 from services.api.schemas.snapshots import SnapshotActionAccepted, SnapshotSort
+from services.api.snapshot_deletion import deletion_events
 from services.api.snapshots import merge_pending, pending_snapshot
-from services.api.volumes import volume_spec
-from shared.events import SnapshotCancelRequested, SnapshotDeleteRequested, SnapshotStatus, utc_now
+from shared.events import SnapshotCancelRequested, SnapshotStatus, utc_now
 from shared.logging import get_logger
-from shared.naming import manifest_key
 
 router = APIRouter(prefix="/api/v1/snapshots", tags=["snapshots"], dependencies=[Authenticated])
 log = get_logger(__name__)
@@ -136,9 +135,9 @@ async def delete_snapshot(
     keys: SecretKeys,
     locks: Locks,
 ) -> SnapshotActionAccepted:
-    """Delete a finished snapshot: its artifact and manifest are removed from the volume,
-    then its status becomes `deleted`. Refused (409) while it is pending or in progress, or
-    while a restore or verify of it is, or while it is locked."""
+    """Delete a finished snapshot: its artifact and manifest are removed from every volume
+    holding a copy, then its status becomes `deleted`. Refused (409) while it is pending or
+    in progress, or while a restore or verify of it is, or while it is locked."""
     snapshot = await find_snapshot(snapshot_id, link=link, requests=requests, servers=servers)
     if snapshot.status in RUNNING:
         raise ConflictError(
@@ -154,19 +153,9 @@ async def delete_snapshot(
             f"snapshot {snapshot_id} is being restored (restore {restoring[0]}); "
             "wait for the restore to finish before deleting it"
         )
-    volume = await volumes.get(snapshot.volume_id) if snapshot.volume_id else None
-    if volume is None:
-        raise ConflictError(f"the volume of snapshot {snapshot_id} is no longer registered")
-    spec = volume_spec(volume, vault=keys.vault)
-    event = SnapshotDeleteRequested(
-        snapshot_id=snapshot_id,
-        volume_id=volume.id,
-        volume=keys.sealer.seal(spec),
-        path=snapshot.path,
-        manifest_path=snapshot.manifest_path
-        or (manifest_key(snapshot.path) if snapshot.path else None),
-    )
-    await outbox.add(event)
+    # One SnapshotDeleteRequested per stored copy (issue 8), the same as pruning's.
+    for event in await deletion_events(snapshot, volumes=volumes, keys=keys):
+        await outbox.add(event)
     relay.wake()
     log.info("snapshot_delete_requested", snapshot_id=str(snapshot_id))
     return SnapshotActionAccepted(id=snapshot_id, status="deleting")

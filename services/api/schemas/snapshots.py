@@ -10,8 +10,27 @@ from services.api.schemas.restores import RestorePublic
 from shared.events import ServerType, SnapshotStatus
 
 
+class SnapshotCopyPublic(BaseModel):
+    """One volume's copy of a snapshot (issue 8): stored, or why not."""
+
+    volume_id: UUID
+    status: Literal["pending", "stored", "failed", "missing", "deleted"] = Field(
+        examples=["failed"]
+    )
+    path: str | None = None
+    manifest_path: str | None = None
+    size: int | None = None
+    error: str | None = Field(
+        default=None, examples=["bucket offsite does not exist on s3.example.com"]
+    )
+
+
 class SnapshotPublic(BaseModel):
-    """One snapshot: where it came from, where it went, and how it went."""
+    """One snapshot: where it came from, where it went, and how it went.
+
+    With several volumes, `volume_id`, `path` and `size` are the primary copy's (or the first
+    stored copy's); `copies` lists each volume's copy.
+    """
 
     id: UUID
     status: SnapshotStatus
@@ -33,6 +52,9 @@ class SnapshotPublic(BaseModel):
         default=None, description="The backup configuration that fired it; null when manual."
     )
     locked: bool = Field(default=False, description="Locked against pruning and deletion.")
+    copies: list[SnapshotCopyPublic] = Field(
+        default_factory=list, description="One per volume, the primary first (issue 8)."
+    )
 
 
 class Progress(BaseModel):

@@ -31,7 +31,7 @@ async def completed_snapshot(api, publish) -> tuple[str, str]:
     body = {"server_id": server_id, "database": "shop", "volume_id": volume_id}
     snapshot_id = (await api.post("/api/v1/backups", json=body)).json()["snapshots"][0]["id"]
     await wait_status(api, snapshot_id, "pending")  # the catalog has its request
-    await publish(stored(UUID(snapshot_id), uuid4(), 9))
+    await publish(stored(UUID(snapshot_id), uuid4(), 9, volume_id=UUID(volume_id)))
     await wait_status(api, snapshot_id, "completed")
     return snapshot_id, server_id
 

@@ -65,7 +65,7 @@ class TestSnapshotStatus:
         async with pipeline(rabbit_url, namespace) as publish:
             await publish(started(sid, attempt, 1), progressed(sid, attempt, 2, 2048))
             running = await wait_status(api, snapshot_id, "in_progress")
-            await publish(stored(sid, attempt, 3))
+            await publish(stored(sid, attempt, 3, volume_id=UUID(volume_id)))
             done = await wait_status(api, snapshot_id, "completed")
         assert running["bytes_dumped"] in {0, 2048}
         assert done["bytes_dumped"] == 2048
@@ -76,6 +76,7 @@ class TestSnapshotStatus:
         )
         assert done["database"] == "shop"
         assert done["error"] is None
+        assert [(c["volume_id"], c["status"]) for c in done["copies"]] == [(volume_id, "stored")]
 
     async def test_failed_snapshot_carries_the_reason(self, api, rabbit_url, namespace):
         snapshot_id, _, _ = await request_backup(api)
