@@ -80,6 +80,7 @@ async def _detail_context(api: ApiParts, snapshot_id: UUID) -> dict[str, Any]:
         "s": snapshot,
         "restores": restores,
         "volume_name": names.get(snapshot.volume_id) if snapshot.volume_id else None,
+        "volume_names": names,
         "estimate": estimates.get(snapshot.id),
         "poll": "every 1s" if running else None,
     }
