@@ -8,6 +8,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from shared.encryption import generate_master_key
+
 VAR = Path("var")
 ENV_FILE = VAR / "dev.env"
 
@@ -21,6 +23,7 @@ def main() -> None:
         "# Generated once by `make env`; development only. Delete ./var to regenerate.",
         f"SEAL_KEY={Fernet.generate_key().decode()}",
         f"API_CREDENTIALS_KEY={Fernet.generate_key().decode()}",
+        f"DUMPER_MASTER_KEYS={generate_master_key('dev')}",  # encryption at rest
         f"STAGING_PATH={(VAR / 'staging').resolve()}",
         "DATABASE_URL=postgresql://postgres@127.0.0.1:5432/databasement",
         "BROKER_URL=amqp://guest:guest@127.0.0.1:5672/",

@@ -4,6 +4,7 @@ with other master keys: an encrypted backup restores through the API and offline
 and a wrong key fails with "cannot decrypt: wrong key" without touching the target."""
 
 import asyncio
+import base64
 import gzip
 import json
 import signal
@@ -130,7 +131,14 @@ async def volume_id(api: Api, volume: Path) -> str:
 
 
 async def back_up(
-    api: Api, server: dict[str, Any], database: str, volume_id: str, *, encrypt: bool
+    api: Api,
+    server: dict[str, Any],
+    database: str,
+    volume_id: str,
+    *,
+    encrypt: bool,
+    compression: str = "gzip",
+    status: str = "completed",
 ) -> dict[str, Any]:
     response = await api.http.post(
         "/api/v1/backups",
@@ -138,14 +146,14 @@ async def back_up(
             "server_id": server["id"],
             "database": database,
             "volume_id": volume_id,
-            "compression": "gzip",
+            "compression": compression,
             "encrypt": encrypt,
         },
     )
     assert response.status_code == 202, response.text
     [pending] = response.json()["snapshots"]
     snapshot = await api.wait_terminal(pending["id"])
-    assert snapshot["status"] == "completed", snapshot.get("error")
+    assert snapshot["status"] == status, snapshot.get("error")
     return snapshot
 
 
@@ -220,20 +228,42 @@ class TestEncryptedBackup:
         assert encrypted["path"].endswith(".sql.gz.enc")
         assert manifest_of(volume, encrypted)["encryption"]["algorithm"] == "AES-256-GCM"
 
+    @pytest.mark.parametrize("compression", ["gzip", "zstd"])
     async def test_restores_offline_through_decrypt_gunzip_psql(
-        self, keys, source, encrypted, targets, volume, tmp_path
+        self,
+        own_stack,
+        keys,
+        server,
+        source,
+        encrypted,
+        targets,
+        volume,
+        volume_id,
+        tmp_path,
+        compression,
     ):
+        snapshot = encrypted
+        if compression == "zstd":  # through the CLI's --encrypt this time
+            keys.run_dumper_with(keys.good)
+            done = await Cli(own_stack.api_url, own_stack.token).run(
+                "backup", server["id"], "--volume", volume_id, "--database", source,
+                "--compression", "zstd", "--encrypt", "--json",
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            [snapshot] = json.loads(done.stdout)
+            assert snapshot["path"].endswith(".sql.zst.enc")
         key_file = tmp_path / "master.keys"
         key_file.write_text(keys.good)
         target = targets.new()
         admin = await asyncpg.connect(targets.admin_url)
         await admin.execute(f'CREATE DATABASE "{target}"')
         await admin.close()
-        artifact = volume / encrypted["path"]
+        artifact = volume / snapshot["path"]
+        inflate = {"gzip": "gunzip -c", "zstd": "zstd -dcq"}[compression]
 
         pipeline = (
             f"set -o pipefail; {CLI} decrypt {artifact} --key-file {key_file} -o - "
-            f"| gunzip -c | psql -q -v ON_ERROR_STOP=1 -d {targets.url(target)}"
+            f"| {inflate} | psql -q -v ON_ERROR_STOP=1 -d {targets.url(target)}"
         )
         done = await asyncio.to_thread(
             subprocess.run,
@@ -259,6 +289,36 @@ class TestEncryptedBackup:
         # zgrep, the way an intruder would look: the plain artifact gives the row away.
         assert CANARY.encode() in gzip.decompress((volume / plain["path"]).read_bytes())
         assert "encryption" not in manifest_of(volume, plain)
+
+    async def test_verifies_through_the_api(self, api, keys, server, encrypted):
+        keys.run_dumper_with(keys.good)
+
+        accepted = await api.verify(encrypted["id"], server["id"])
+        record = await api.wait_restore(accepted["id"])
+
+        assert record["status"] == "completed", record.get("error")
+        assert record["verify_ok"] is True
+
+    async def test_the_master_keys_never_reach_a_log_line(self, own_stack, keys, encrypted):
+        secrets = [k.secret for k in parse_keyring(keys.good).keys]
+        logs = own_stack.logs()
+
+        assert encrypted["status"] == "completed"
+        for secret in secrets:
+            assert base64.b64encode(secret).decode() not in logs
+
+
+class TestNoKey:
+    async def test_an_encrypted_backup_fails_naming_the_setting(
+        self, api, keys, server, source, volume_id
+    ):
+        keys.run_dumper_with("")
+        try:
+            failed = await back_up(api, server, source, volume_id, encrypt=True, status="failed")
+        finally:
+            keys.run_dumper_with(keys.good)
+
+        assert "DUMPER_MASTER_KEYS" in failed["error"], failed["error"]
 
 
 class TestWrongKey:

@@ -23,12 +23,23 @@ def backup(
     ctx: typer.Context,
     server: Annotated[str, typer.Argument(help="The server's name or id.")],
     *,
-    volume: Annotated[str, typer.Option(help="The volume's name or id.", show_default=False)],
+    volume: Annotated[
+        list[str],
+        typer.Option(
+            help="The volume's name or id; repeat it for copies on several volumes (the first "
+            "is the primary).",
+            show_default=False,
+        ),
+    ],
     database: Annotated[
         str | None,
         typer.Option(help="The database; every one of the server's when absent."),
     ] = None,
     compression: Annotated[str, typer.Option(help="gzip or zstd.")] = "gzip",
+    encrypt: Annotated[
+        bool,
+        typer.Option("--encrypt", help="Seal the artifact with AES-256-GCM (docs/encryption.md)."),
+    ] = False,
     no_wait: Annotated[
         bool, typer.Option("--no-wait", help="Return once the backup is queued.")
     ] = False,
@@ -37,18 +48,20 @@ def backup(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
 ) -> None:
-    """Back up SERVER to a volume; waits until every snapshot is completed or failed.
+    """Back up SERVER to one or more volumes; waits until every snapshot is completed or failed.
 
     Exit code 0 when every snapshot completed, 3 when one failed (its reason on stderr).
     """
     client = client_of(ctx)
     found_server = resolve(client, "servers", server)
-    found_volume = resolve(client, "volumes", volume)
+    found_volumes = [resolve(client, "volumes", name)["id"] for name in volume]
     body: dict[str, Any] = {
         "server_id": found_server["id"],
         "database": database,
-        "volume_id": found_volume["id"],
+        "volume_id": found_volumes[0],
+        "volume_ids": found_volumes[1:],
         "compression": compression,
+        "encrypt": encrypt,
     }
     snapshots = client.post("/api/v1/backups", body)["snapshots"]
     if not no_wait:
