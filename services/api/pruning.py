@@ -7,7 +7,7 @@ and manifest from that volume, then the catalog marks the record `deleted`).
 """
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -16,7 +16,7 @@ from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import Outbox
-from services.api.adapters.retention import RetentionConfig
+from services.api.adapters.retention import RetentionConfig, RetentionConfigs
 from services.api.deps import Keys
 from services.api.errors import ConflictError, UnavailableError
 from services.api.relay import OutboxRelay
@@ -27,6 +27,9 @@ from shared.logging import get_logger
 
 log = get_logger(__name__)
 RUNNING = ("pending", "in_progress")
+REQUEST_GRACE = timedelta(minutes=10)
+"""A deletion requested this recently is not asked again: it is still being carried out
+(a failed one leaves `delete_error` on the snapshot, and is retried after this long)."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,7 @@ class PruneTools:
     keys: Keys
     outbox: Outbox
     relay: OutboxRelay
+    configs: RetentionConfigs
 
 
 @dataclass(frozen=True)
@@ -85,7 +89,12 @@ async def delete_pruned(plan: PrunePlan, tools: PruneTools) -> list[UUID]:
     plan was made is skipped (the next pass decides again).
     """
     requested: list[UUID] = []
+    asked = [s.id for s in plan.decision.delete]
+    deleting = await tools.configs.deleting(asked, within=REQUEST_GRACE) if asked else set()
     for planned in plan.decision.delete:
+        if planned.id in deleting:
+            log.info("prune_skipped", snapshot_id=str(planned.id), reason="deletion requested")
+            continue
         snapshot = await _current(planned.id, tools)
         reason = _not_prunable(snapshot, locked=await _locked(snapshot, tools))
         if reason is not None:

@@ -94,6 +94,7 @@ def start_retention_pass(app: Any) -> list[asyncio.Task[None]]:
             keys=app.state.keys,
             outbox=Outbox(pool, schema),
             relay=app.state.relay,
+            configs=RetentionConfigs(pool, schema),
         )
 
     loop = RetentionPass(runtime.pool, schema, tools, interval=settings.retention_interval)

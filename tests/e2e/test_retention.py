@@ -7,6 +7,9 @@ from every volume, record `deleted`; everything kept stays, files included.
 """
 
 import asyncio
+import signal
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -19,7 +22,8 @@ import pytest
 from shared.naming import manifest_key
 from tests.e2e.client import Api
 from tests.fixtures.resources import database_url, unique
-from tests.support.stack import Stack
+from tests.support.env import free_port
+from tests.support.stack import Stack, wait_ready
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -307,4 +311,54 @@ class TestQuotas:
         response = await api.http.post(f"/api/v1/backup-configs/{scenario.config_id}/run")
         assert response.status_code == 422, response.text
         assert "quota of 1 bytes" in response.json()["detail"]
+        await scenario.remove()
+
+
+def start_api_replica(stack: Stack, *, interval: str) -> subprocess.Popen[bytes]:
+    """One more api process on the stack's database, running the automatic pass."""
+    env = {**stack.env, "API_HTTP_PORT": str(free_port()), "API_RETENTION_INTERVAL": interval}
+    log = (stack.log_dir / f"api-retention-{env['API_HTTP_PORT']}.log").open("ab")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.api"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    wait_ready(f"http://127.0.0.1:{env['API_HTTP_PORT']}", process, stack)
+    return process
+
+
+class TestAutomaticPass:
+    async def test_two_replicas_prune_each_snapshot_once(
+        self, api, stack, event_spy, stack_db, pg_server, tiny_source, volume_dir
+    ):
+        """Both replicas run the pass every second; the advisory lock and the claimed run
+        make exactly one of them prune each time, so each pruned snapshot gets exactly one
+        delete request, and the newest stays."""
+        scenario = Scenario(api, stack_db, [volume_dir])
+        await scenario.create(pg_server["id"], tiny_source, {"keep_last": 1})
+        newest, middle, oldest = await scenario.snapshots_aged(
+            days_ago(0), days_ago(1), days_ago(2)
+        )
+        replicas = [start_api_replica(stack, interval="1") for _ in range(2)]
+        try:
+            await assert_pruned_exactly(scenario, [middle, oldest], [newest])
+            await asyncio.sleep(4)  # several more passes on both replicas
+        finally:
+            for process in replicas:
+                process.send_signal(signal.SIGTERM)
+            for process in replicas:
+                process.wait(timeout=15)
+        mine = {newest["id"], middle["id"], oldest["id"]}
+        deletes = [
+            e["snapshot_id"]
+            for e in event_spy.events()
+            if e["snapshot_id"] in mine
+            and "volume" in e
+            and "manifest_path" in e
+            and "attempt_id" not in e
+        ]
+        assert sorted(deletes) == sorted([middle["id"], oldest["id"]])
+        assert (await api.snapshot(newest["id"]))["status"] == "completed"
         await scenario.remove()

@@ -26,6 +26,11 @@ ON CONFLICT (id) DO UPDATE SET last_run_at = now()
 WHERE runs.last_run_at <= now() - $1::interval
 RETURNING last_run_at
 """
+SELECT_DELETING = """
+SELECT DISTINCT snapshot_id FROM {schema}.outbox
+WHERE routing_key = 'snapshot.delete_requested' AND snapshot_id = ANY($1::uuid[])
+  AND created_at > now() - $2::interval
+"""
 TRY_LOCK = "SELECT pg_try_advisory_lock($1)"
 UNLOCK = "SELECT pg_advisory_unlock($1)"
 
@@ -60,6 +65,14 @@ class RetentionConfigs:
     async def enabled(self) -> list[RetentionConfig]:
         rows = await self._pool.fetch(SELECT_ENABLED.format(schema=self._schema))
         return [_config(row) for row in rows]
+
+    async def deleting(self, snapshot_ids: list[UUID], *, within: timedelta) -> set[UUID]:
+        """Snapshots whose deletion the api requested within `within` (its outbox says so):
+        a later pass does not ask again while the first request is carried out."""
+        rows = await self._pool.fetch(
+            SELECT_DELETING.format(schema=self._schema), snapshot_ids, within
+        )
+        return {row["snapshot_id"] for row in rows}
 
     async def try_claim_pass(self, conn: Any, *, every: timedelta) -> bool:
         """True when this replica may run the pass now: nobody ran one within `every`.

@@ -114,7 +114,7 @@ async def prune_config(
     config = await configs.get(config_id)
     if config is None:
         raise NotFoundError(f"backup configuration {config_id} does not exist")
-    tools = PruneTools(link, locks, volumes, keys, outbox, relay)
+    tools = PruneTools(link, locks, volumes, keys, outbox, relay, configs)
     plan = await plan_pruning(config, tools, now=utc_now())
     deleted = plan.decision.delete
     if not dry_run:
