@@ -1,10 +1,11 @@
 """Bodies of /api/v1/notification-channels and /api/v1/overdue. Secrets go in, never out."""
 
+import ssl
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 ChannelType = Literal["webhook", "email", "slack"]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.\- ]*$")]
@@ -47,6 +48,17 @@ class EmailConfig(BaseModel):
     tls_ca: str | None = Field(
         default=None, description="PEM of a CA to trust for this server (else the system's)."
     )
+
+    @field_validator("tls_ca")
+    @classmethod
+    def _is_pem(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            ssl.create_default_context(cadata=value)
+        except (ssl.SSLError, ValueError):
+            raise ValueError("tls_ca is not a PEM certificate") from None
+        return value
 
 
 class WebhookChannelCreate(BaseModel):

@@ -76,6 +76,8 @@ def _send_mail(config: dict[str, Any], subject: str, text: str, timeout: float) 
         raise SendError(f"the SMTP server {host}:{port} does not offer STARTTLS or AUTH") from None
     except ssl.SSLError as exc:
         raise SendError(f"TLS with {host}:{port} failed ({exc.reason})") from None
+    except ValueError:
+        raise SendError(f"the CA certificate given for {host}:{port} cannot be used") from None
     except smtplib.SMTPException as exc:
         raise SendError(
             f"the SMTP server {host}:{port} refused the mail ({type(exc).__name__})"
