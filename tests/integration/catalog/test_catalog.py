@@ -8,7 +8,14 @@ import aio_pika
 import pytest
 
 from shared.events import DumpFailed, SnapshotStatusChanged
-from tests.support.snapshot_events import finished, progressed, requested, started, stored
+from tests.support.snapshot_events import (
+    destination,
+    finished,
+    progressed,
+    requested,
+    started,
+    stored,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -138,6 +145,20 @@ class TestSweeper:
         await catalog.publish(requested(sid), started(sid, attempt, 1))
         failed = await catalog.wait_for(sid, lambda s: s["status"] == "failed", timeout=10)
         assert failed["error"] == "no progress for 0.5 s"
+
+    async def test_a_silent_snapshot_with_a_stored_copy_completes_the_rest_missing(self, catalog):
+        """Issue 8: the stored copy stands; the copy that never came is `missing`."""
+        sid, attempt, primary, offsite = uuid4(), uuid4(), uuid4(), uuid4()
+        both = requested(sid, primary).model_copy(update={"copies": [destination(offsite)]})
+        await catalog.publish(
+            both, started(sid, attempt, 1), stored(sid, attempt, 2, volume_id=primary)
+        )
+        done = await catalog.wait_for(sid, lambda s: s["status"] == "completed", timeout=10)
+        assert done["error"] is None
+        assert [(c["volume_id"], c["status"], c["error"]) for c in done["copies"]] == [
+            (str(primary), "stored", None),
+            (str(offsite), "missing", "timed out: no progress for 0.5 s"),
+        ]
 
 
 class TestDeadLetters:
