@@ -91,8 +91,10 @@ class OverdueChecker:
         databases = sorted(
             set(config.databases) | set(await fired_databases(conn, self.schema, config.id))
         )
+        databases = databases or [ALL_DATABASES]
+        await store.forget_databases(conn, self.schema, config.id, config.server_id, databases)
         opened = 0
-        for database in databases or [ALL_DATABASES]:
+        for database in databases:
             try:
                 found = await self._last_success(config.server_id, database)
             except UnavailableError as exc:

@@ -36,6 +36,10 @@ UPDATE {schema}.overdue_state SET overdue_since = NULL, notified_at = NULL
 WHERE config_id = $1 AND server_id = $2 AND database = $3 AND overdue_since IS NOT NULL
 """
 FORGET_OTHERS = "DELETE FROM {schema}.overdue_state WHERE NOT (config_id = ANY($1::uuid[]))"
+FORGET_DATABASES = """
+DELETE FROM {schema}.overdue_state
+WHERE config_id = $1 AND NOT (server_id = $2 AND database = ANY($3::text[]))
+"""
 SELECT_OVERDUE = """
 SELECT config_id, config_name, server_name, database, last_success_at, overdue_since
 FROM {schema}.overdue_state WHERE overdue_since IS NOT NULL
@@ -122,6 +126,14 @@ async def close_episode(
 async def forget_others(conn: Conn, schema: str, config_ids: list[UUID]) -> None:
     """Configurations deleted, disabled or without an RPO are no longer watched."""
     await conn.execute(FORGET_OTHERS.format(schema=schema), config_ids)
+
+
+async def forget_databases(
+    conn: Conn, schema: str, config_id: UUID, server_id: UUID, databases: list[str]
+) -> None:
+    """A configuration's rows for databases it no longer backs up (or its `*` row once it
+    fired, or another server after an edit) go."""
+    await conn.execute(FORGET_DATABASES.format(schema=schema), config_id, server_id, databases)
 
 
 async def list_overdue(pool: Pool, schema: str) -> list[Overdue]:

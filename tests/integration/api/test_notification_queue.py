@@ -116,7 +116,7 @@ async def add_config(pool: asyncpg.Pool, **fields: Any) -> tuple[UUID, UUID]:
         config_id,
         f"cfg-{config_id.hex[:6]}",
         server_id,
-        json.dumps({"mode": "list", "names": ["shop"]}),
+        json.dumps(fields.get("databases", {"mode": "list", "names": ["shop"]})),
         [volume_id],
         fields.get("rpo_hours"),
         json.dumps(fields.get("notify", {"on": "failure", "channel_ids": []})),
@@ -334,6 +334,22 @@ class TestOverdueChecks:
         [sample] = [s for s in checker.gauge.collect()[0].samples if s.labels["database"] == "shop"]
         assert sample.value == link.finished_at.timestamp()
         assert server_id
+
+    async def test_a_configuration_of_all_databases_is_watched_as_star_until_it_fires(
+        self, pool: asyncpg.Pool
+    ) -> None:
+        config_id, server_id = await add_config(
+            pool, rpo_hours=1, created_at=NOW - timedelta(hours=3), databases={"mode": "all"}
+        )
+        checker = self.checker(pool, StubLink())
+        assert await checker.check_once(now=NOW) == 1
+        star = "SELECT database FROM api.overdue_state ORDER BY database"
+        assert [row["database"] for row in await pool.fetch(star)] == ["*"]
+
+        await add_request(pool, server_id, config_id)  # it fired for "shop"
+        await checker.check_once(now=NOW + timedelta(minutes=1))
+
+        assert [row["database"] for row in await pool.fetch(star)] == ["shop"]
 
 
 class TestVolumeOverQuota:
