@@ -72,6 +72,7 @@ def main(
     ctx.call_on_close(ctx.obj.close)
 
 
+configs.app.command("prune")(retention.prune)
 snapshots.app.command("lock")(retention.lock)
 snapshots.app.command("unlock")(retention.unlock)
 volumes.app.command("quota")(retention.quota)

@@ -7,6 +7,7 @@ from every volume, record `deleted`; everything kept stays, files included.
 """
 
 import asyncio
+import json
 import signal
 import subprocess
 import sys
@@ -20,6 +21,7 @@ import asyncpg
 import pytest
 
 from shared.naming import manifest_key
+from tests.e2e.cli import Cli, assert_one_sentence
 from tests.e2e.client import Api
 from tests.fixtures.resources import database_url, unique
 from tests.support.env import free_port
@@ -361,4 +363,37 @@ class TestAutomaticPass:
         ]
         assert sorted(deletes) == sorted([middle["id"], oldest["id"]])
         assert (await api.snapshot(newest["id"]))["status"] == "completed"
+        await scenario.remove()
+
+
+class TestCli:
+    async def test_lock_unlock_and_prune_dry_run_then_apply(
+        self, api, stack, stack_db, pg_server, tiny_source, volume_dir
+    ):
+        cli = Cli(stack.api_url, stack.token)
+        scenario = Scenario(api, stack_db, [volume_dir])
+        await scenario.create(pg_server["id"], tiny_source, {"keep_last": 1})
+        newest, old = await scenario.snapshots_aged(days_ago(0), days_ago(1))
+
+        locked = await cli.run("snapshots", "lock", old["id"])
+        assert locked.returncode == 0, locked.stderr
+        assert f"snapshot {old['id']}: locked" in locked.stdout
+        refused = await cli.run("snapshots", "rm", old["id"])
+        assert_one_sentence(refused, "snapshot is locked")
+        unlocked = await cli.run("snapshots", "unlock", old["id"])
+        assert f"snapshot {old['id']}: unlocked" in unlocked.stdout
+
+        config = (await api.http.get(f"/api/v1/backup-configs/{scenario.config_id}")).json()
+        dry = await cli.run("configs", "prune", config["name"])
+        assert dry.returncode == 0, dry.stderr
+        assert "would delete (dry run; --apply to delete): 1" in dry.stdout
+        assert old["id"] in dry.stdout
+        assert (await api.snapshot(old["id"]))["status"] == "completed"
+
+        applied = await cli.run("configs", "prune", config["name"], "--apply", "--json")
+        assert applied.returncode == 0, applied.stderr
+        answer = json.loads(applied.stdout)
+        assert answer["dry_run"] is False
+        assert [s["id"] for s in answer["delete"]] == [old["id"]]
+        await assert_pruned_exactly(scenario, [old], [newest])
         await scenario.remove()

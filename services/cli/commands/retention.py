@@ -11,7 +11,7 @@ from services.cli.session import client_of
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 SnapshotId = Annotated[str, typer.Argument(help="The snapshot's id.")]
-ConfigId = Annotated[str, typer.Argument(help="The backup configuration's id.")]
+ConfigRef = Annotated[str, typer.Argument(help="The backup configuration's name or id.")]
 
 PRUNED: list[Column] = [
     ("CREATED", lambda s: when(s.get("created_at"))),
@@ -41,7 +41,7 @@ def _state(answer: dict[str, Any]) -> str:
 
 def prune(
     ctx: typer.Context,
-    config: ConfigId,
+    config: ConfigRef,
     *,
     apply: Annotated[
         bool, typer.Option("--apply", help="Delete for real (without it: a dry run).")
@@ -49,9 +49,11 @@ def prune(
     as_json: JsonFlag = False,
 ) -> None:
     """Apply the configuration's retention: list what goes and what stays; --apply deletes."""
-    answer = client_of(ctx).request(
+    client = client_of(ctx)
+    found = resolve(client, "backup-configs", config)
+    answer = client.request(
         "POST",
-        f"/api/v1/backup-configs/{config}/prune",
+        f"/api/v1/backup-configs/{found['id']}/prune",
         params={"dry_run": "false" if apply else "true"},
     )
     if as_json:
