@@ -6,6 +6,7 @@ from asyncpg import Pool
 
 from services.api.notifications import configs
 from services.api.notifications.triggers import queue_notification
+from services.api.quotas import OverQuota, OverQuotaHook, log_over_quota
 from shared.events import utc_now
 
 
@@ -51,3 +52,26 @@ async def notify_volume_over_quota(
                 conn, schema, config, "volume_over_quota", facts, dedupe_key=key, occurred_at=now
             )
     return queued
+
+
+def over_quota_hook(
+    pool: Pool, schema: str, *, config_id: UUID | None = None, dedupe_key: str | None = None
+) -> OverQuotaHook:
+    """An `OverQuotaHook` for `services.api.quotas.check_quotas(..., on_over_quota=...)`: logs
+    `volume_over_quota` as the default hook does, then queues the notification."""
+
+    async def hook(over: OverQuota) -> None:
+        await log_over_quota(over)
+        await notify_volume_over_quota(
+            pool,
+            schema,
+            volume_id=over.volume_id,
+            volume_name=over.volume_name,
+            used_bytes=over.used_bytes,
+            quota_bytes=over.quota_bytes,
+            config_id=config_id,
+            refused=over.action == "refuse",
+            dedupe_key=dedupe_key,
+        )
+
+    return hook

@@ -21,10 +21,11 @@ from pydantic import SecretStr
 from services.api.notifications.dispatcher import Dispatcher
 from services.api.notifications.hooks import HookRunner
 from services.api.notifications.overdue import OverdueChecker, last_success_gauge
-from services.api.notifications.quota import notify_volume_over_quota
+from services.api.notifications.quota import notify_volume_over_quota, over_quota_hook
 from services.api.notifications.settings import NotificationSettings
 from services.api.notifications.store import Channel, ChannelRepository, DeliveryQueue
 from services.api.notifications.triggers import Notifier
+from services.api.quotas import OverQuota
 from services.api.vault import Vault
 from shared.events import SnapshotStatusChanged
 from shared.migrations import migrate
@@ -374,3 +375,16 @@ class TestVolumeOverQuota:
         [row] = await pool.fetch("SELECT kind, payload FROM api.notification_deliveries")
         assert row["kind"] == "volume_over_quota"
         assert json.loads(row["payload"])["quota_bytes"] == 10
+
+    async def test_the_quota_check_hook_queues_for_the_firing_configuration(
+        self, pool: asyncpg.Pool, vault: Vault
+    ) -> None:
+        channel = await add_webhook(pool, vault, "http://127.0.0.1:9/")
+        config_id, _ = await add_config(pool, notify={"channel_ids": [str(channel)]})
+        hook = over_quota_hook(pool, SCHEMA, config_id=config_id)
+
+        await hook(OverQuota(uuid4(), "full", used_bytes=20, quota_bytes=10, action="refuse"))
+
+        [row] = await pool.fetch("SELECT kind, payload FROM api.notification_deliveries")
+        assert json.loads(row["payload"])["refused"] is True
+        assert json.loads(row["payload"])["message"].startswith("Volume full holds 20 bytes")
