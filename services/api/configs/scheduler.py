@@ -10,7 +10,7 @@ import asyncio
 from collections.abc import Callable
 from datetime import datetime
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.outbox import BackupRequests
@@ -54,6 +54,11 @@ class Scheduler:
             ["config_id", "outcome"],
             registry=registry,
         )
+        self.last_pass = Gauge(
+            "databasement_scheduler_last_pass_timestamp_seconds",
+            "When this replica's scheduler last read the configurations (alert when it stops).",
+            registry=registry,
+        )
 
     async def run(self) -> None:
         """Fire due configurations until cancelled at shutdown; never stops on an error."""
@@ -73,6 +78,7 @@ class Scheduler:
             log.exception("scheduler_pass_failed")
             return None
         now = self._clock()
+        self.last_pass.set(now.timestamp())
         nearest: datetime | None = None
         for config, fired_through in scheduled:
             try:

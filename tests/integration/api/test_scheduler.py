@@ -140,6 +140,8 @@ class TestExactlyOnce:
             assert slots == [LEAP_DAY + timedelta(minutes=m) for m in range(10)]
             assert requests == outbox == 2 * 10  # shop and crm per firing
             assert sum(fired(scheduler) for scheduler in both) == 10
+            [sample] = next(iter(both[1].last_pass.collect())).samples
+            assert sample.value == clock.now.timestamp()
             configs = await pool.fetch("SELECT DISTINCT config_id FROM api.snapshots_requested")
             assert [str(row[0]) for row in configs] == [config["id"]]
         shown = (await api.get(f"/api/v1/backup-configs/{config['id']}")).json()
