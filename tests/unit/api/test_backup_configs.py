@@ -173,3 +173,22 @@ class TestSlots:
                 firings.append(slot)
                 fired_through = slot
         assert firings == [at(0) + timedelta(minutes=m) for m in range(1, 61)]
+
+    @pytest.mark.parametrize(
+        ("day", "fired"),
+        [
+            # Clocks go back at 03:00 CEST: 02:30 comes twice; it fires once.
+            (datetime(2026, 10, 24, 12, tzinfo=UTC), ["2026-10-25T02:30:00+02:00"]),
+            # Clocks go forward at 02:00 CET: 02:30 does not exist; it fires at 03:00.
+            (datetime(2026, 3, 28, 12, tzinfo=UTC), ["2026-03-29T03:00:00+02:00"]),
+        ],
+    )
+    def test_daylight_saving_days_fire_once(self, day, fired):
+        since, now, firings = day, day, []
+        while now < day + timedelta(days=1):
+            now += timedelta(minutes=5)
+            slot = due_slot("30 2 * * *", "Europe/Berlin", now=now, since=since)
+            if slot is not None:
+                firings.append(slot.isoformat())
+                since = slot
+        assert firings == fired
