@@ -68,12 +68,12 @@ class RetentionPass:
 
     async def _prune_all(self) -> list[UUID]:
         pruned: list[UUID] = []
-        tools = self._tools()
-        for config in await self._configs.enabled():
-            if config.policy.empty:
-                continue
-            plan = await plan_pruning(config, tools, now=utc_now())
-            pruned += await delete_pruned(plan, tools)
+        configs = [c for c in await self._configs.enabled() if not c.policy.empty]
+        if configs:  # the tools only when there is something to prune
+            tools = self._tools()
+            for config in configs:
+                plan = await plan_pruning(config, tools, now=utc_now())
+                pruned += await delete_pruned(plan, tools)
         log.info("retention_pass_done", pruned=len(pruned))
         return pruned
 
