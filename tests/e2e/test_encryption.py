@@ -22,6 +22,7 @@ from shared.encryption import generate_master_key, parse_keyring
 from shared.naming import manifest_key
 from tests.e2e.cli import CLI, Cli
 from tests.e2e.client import Api
+from tests.e2e.test_s3 import s3_config
 from tests.fixtures.resources import database_url, delete_namespace, unique
 from tests.support.stack import Stack, stack_env, start_stack
 
@@ -383,3 +384,23 @@ async def wait_for_key(volume: Path, snapshot: dict[str, Any], key_id: str) -> N
 def _no_leftover_partial(volume: Path) -> Iterator[None]:
     yield
     assert not list(volume.rglob("*.partial"))
+
+
+class TestOnS3:
+    async def test_an_encrypted_backup_on_s3_restores_and_its_object_holds_no_plaintext(
+        self, api, keys, server, source, targets, s3_server, s3_bucket, tmp_path
+    ):
+        keys.run_dumper_with(keys.good)
+        config = s3_config(s3_server, s3_bucket, prefix="sealed/")
+        volume = await api.add_volume(unique("s3-"), "s3", config)
+        snapshot = await back_up(api, server, source, volume["id"], encrypt=True)
+        target = targets.new()
+
+        record = await restore(api, snapshot, server, target)
+
+        assert record["status"] == "completed", record.get("error")
+        assert await targets.fingerprint(target) == await targets.fingerprint(source)
+        stored = tmp_path / "object.enc"
+        s3_server.client().fget_object(s3_bucket, "sealed/" + snapshot["path"], str(stored))
+        assert stored.read_bytes().startswith(b"DBME")
+        assert CANARY.encode() not in stored.read_bytes()
