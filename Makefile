@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install services test-tools browser env run up down migrate test test-unit test-integration test-e2e lint format docs bench clean
+.PHONY: help install services test-tools browser env run up down migrate test test-unit test-integration test-e2e lint format docs faults bench clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -96,6 +96,9 @@ docs: install ## Regenerate README's configuration tables and docs/asyncapi/*.js
 format: install ## Format and autofix
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+faults: install services ## The full fault suite: 200 backups through crashes and outages, its figures (not in make test)
+	$(BIN)/python scripts/faults.py $(FAULTS_ARGS)
 
 bench: install services ## Time Databasement against `dump | gzip -6` and the raw dump (not in make test)
 	$(BIN)/python scripts/bench.py

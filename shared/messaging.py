@@ -10,6 +10,7 @@ from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from prometheus_client import CollectorRegistry
 
 from shared.events import Event
+from shared.outages import BackOffOnOutageMiddleware
 from shared.rejection import RejectMalformedMiddleware
 from shared.settings import BrokerSettings
 from shared.topology import Topology
@@ -49,6 +50,7 @@ def build_broker(
         middlewares=(
             RabbitPrometheusMiddleware(registry=registry, app_name=service),
             LogContextMiddleware,
+            BackOffOnOutageMiddleware,
             # Innermost: a malformed message becomes a reject before the others see it fail.
             RejectMalformedMiddleware,
         ),

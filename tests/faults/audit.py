@@ -27,6 +27,14 @@ FROM catalog.snapshots
 """
 
 
+LEFTOVERS = (
+    "orphan part files (local)",
+    "incomplete multipart uploads (S3)",
+    "objects without a completed snapshot",
+    "staged chunks left",
+)
+
+
 @dataclass(frozen=True)
 class Snapshot:
     id: str
@@ -47,13 +55,11 @@ class Figures:
     details: dict[str, list[str]] = field(default_factory=dict)
 
     must_be_zero = (
+        "answered 500 (a stack trace, not a sentence)",
         "lost",
         "stuck",
         "failed without a reason",
-        "orphan part files (local)",
-        "incomplete multipart uploads (S3)",
-        "objects without a completed snapshot",
-        "staged chunks left",
+        *LEFTOVERS,
         "wrong but completed",
         "secrets in logs",
         "secrets in argv",
@@ -78,6 +84,16 @@ async def catalog_snapshots(harness: Harness) -> dict[str, Snapshot]:
         return {r["id"]: Snapshot(**dict(r)) for r in await conn.fetch(SNAPSHOTS)}
     finally:
         await conn.close()
+
+
+async def count_in_flight(harness: Harness, requests: list[Request]) -> int | None:
+    """Accepted snapshots the catalog does not hold as terminal yet; None if it cannot tell."""
+    accepted = {r.snapshot_id for r in requests if r.snapshot_id}
+    try:
+        known = await asyncio.wait_for(catalog_snapshots(harness), timeout=5)
+    except (OSError, asyncpg.PostgresError, TimeoutError):
+        return None
+    return sum(1 for i in accepted if i not in known or known[i].status not in TERMINAL)
 
 
 async def wait_settled(harness: Harness, accepted: list[str]) -> dict[str, Snapshot]:
@@ -194,8 +210,11 @@ async def audit(harness: Harness, requests: list[Request]) -> Figures:
     accepted = [r.snapshot_id for r in requests if r.snapshot_id]
     figures.values["requests sent"] = len(requests)
     figures.values["accepted (202)"] = len(accepted)
+    refused = [r for r in requests if r.refusal]
+    figures.note("refused (not accepted)", [f"#{r.index} {r.refusal}" for r in refused])
     figures.note(
-        "refused (not accepted)", [f"#{r.index} {r.refusal}" for r in requests if r.refusal]
+        "answered 500 (a stack trace, not a sentence)",
+        [f"#{r.index}" for r in refused if (r.refusal or "").startswith("500")],
     )
     known = await wait_settled(harness, accepted)
     mine = [known[i] for i in accepted if i in known]
@@ -210,7 +229,7 @@ async def audit(harness: Harness, requests: list[Request]) -> Figures:
     # The uploader tidies up right after a terminal status; give it a moment before counting.
     for _ in range(10):
         count_leftovers(harness, known, figures)
-        if not any(figures.values[k] for k in figures.must_be_zero[3:7]):
+        if not any(figures.values[k] for k in LEFTOVERS):
             break
         await asyncio.sleep(2)
     await restore_completed(harness, completed, figures)

@@ -25,7 +25,7 @@ from tests.support.private_postgres import PrivatePostgres
 from tests.support.private_rabbit import PrivateRabbit
 from tests.support.proxy import TcpProxy
 from tests.support.seaweed import SeaweedProcess
-from tests.support.stack import Stack, stack_env, start_stack
+from tests.support.stack import SERVICES, Stack, create_token, stack_env
 from tests.support.staging_disk import StagingDisk
 
 
@@ -34,10 +34,12 @@ class RunSettings:
     """The size of one run: the short one inside `make test`, the full one for `make faults`."""
 
     backups: int
+    burst: int
+    """Requests sent around each fault: the fault strikes halfway through its burst."""
     interval: float
-    """Seconds between two backup requests."""
+    """Seconds between two requests of a burst."""
     fault_period: float
-    """Seconds between two faults of the cycle (see injector.CYCLE)."""
+    """Seconds of calm after each fault and its burst (faults follow injector.CYCLE)."""
     s3_outage: float
     restore_sample: int | None
     """How many completed snapshots to restore and compare; None: every one."""
@@ -124,11 +126,7 @@ async def running_harness(settings: RunSettings) -> AsyncIterator[Harness]:
                 "CATALOG_PROGRESS_TIMEOUT": str(settings.progress_timeout),
             },
         )
-        stack = await asyncio.to_thread(start_stack, env, work / "logs")
-        exits.callback(stack.stop)
-        for service in ("dumper", "uploader"):
-            for replica in range(1, settings.replicas):
-                await asyncio.to_thread(stack.start, service, replica=replica)
+        stack = await start_replicas(env, work / "logs", settings.replicas, exits)
         api = Api(stack.api_url, stack.token)
         exits.push_async_callback(api.close)
 
@@ -172,3 +170,24 @@ async def running_harness(settings: RunSettings) -> AsyncIterator[Harness]:
             },
         )
         yield harness
+
+
+async def start_replicas(
+    env: dict[str, str], log_dir: Path, replicas: int, exits: contextlib.AsyncExitStack
+) -> Stack:
+    """api and catalog once, dumper and uploader `replicas` times, all starting together
+    (migrations take an advisory lock), which on a busy machine saves most of a minute."""
+    log_dir.mkdir(parents=True)
+    ports = {s: int(env[f"{s.upper()}_HTTP_PORT"]) for s in SERVICES}
+    stack = Stack(f"http://127.0.0.1:{ports['api']}", env, log_dir, ports)
+    exits.callback(stack.stop)
+    counts = {"api": 1, "catalog": 1, "dumper": replicas, "uploader": replicas}
+    await asyncio.gather(
+        *(
+            asyncio.to_thread(stack.start, service, replica=replica)
+            for service, count in counts.items()
+            for replica in range(count)
+        )
+    )
+    stack.token = await asyncio.to_thread(create_token, env, name="faults")
+    return stack

@@ -16,6 +16,8 @@ from tests.faults.harness import Harness
 DOWN_FOR = 3.0
 """Seconds RabbitMQ and PostgreSQL stay stopped before they start again."""
 STAGING_FULL_FOR = 8.0
+WAIT_FOR_WORK = 8.0
+"""Seconds a fault waits for a snapshot in flight before it strikes anyway."""
 RESTART_AFTER = 1.0
 """Seconds a SIGKILLed replica stays dead."""
 
@@ -28,6 +30,8 @@ class Fault:
     started: float
     ended: float = 0.0
     note: str = ""
+    in_flight: int | None = None
+    """Accepted snapshots not yet terminal in the catalog when the fault began."""
 
 
 async def kill_replica(harness: Harness, service: str) -> str:
@@ -80,26 +84,34 @@ async def s3_outage(harness: Harness) -> str:
 
 CYCLE: tuple[tuple[str, Callable[[Harness], Awaitable[str]]], ...] = (
     ("kill -9 dumper", lambda h: kill_replica(h, "dumper")),
-    ("kill -9 uploader", lambda h: kill_replica(h, "uploader")),
     ("restart RabbitMQ", restart_rabbitmq),
-    ("kill -9 dumper", lambda h: kill_replica(h, "dumper")),
-    ("restart PostgreSQL", restart_postgres),
-    ("fill staging disk", fill_staging),
     ("kill -9 uploader", lambda h: kill_replica(h, "uploader")),
     ("S3 unreachable", s3_outage),
+    ("restart PostgreSQL", restart_postgres),
+    ("kill -9 dumper", lambda h: kill_replica(h, "dumper")),
+    ("fill staging disk", fill_staging),
+    ("kill -9 uploader", lambda h: kill_replica(h, "uploader")),
 )
 
 
-async def inject_faults(harness: Harness, stream_done: asyncio.Event) -> list[Fault]:
-    """Run the cycle (at least once) until the stream has sent every request."""
-    faults: list[Fault] = []
-    index = 0
-    while index < len(CYCLE) or not stream_done.is_set():
-        await asyncio.sleep(harness.settings.fault_period)
-        name, inject = CYCLE[index % len(CYCLE)]
-        fault = Fault(name, started=time.monotonic())
-        faults.append(fault)
-        fault.note = await inject(harness)
-        fault.ended = time.monotonic()
-        index += 1
-    return faults
+async def inject(
+    harness: Harness, index: int, in_flight: Callable[[], Awaitable[int | None]]
+) -> Fault:
+    """Fault number `index` of the cycle, aimed at live work: one that hits an idle system
+    proves little, so it waits a moment for a snapshot in flight."""
+    name, action = CYCLE[index % len(CYCLE)]
+    busy = await _wait_for_work(in_flight)
+    fault = Fault(name, started=time.monotonic(), in_flight=busy)
+    fault.note = await action(harness)
+    fault.ended = time.monotonic()
+    return fault
+
+
+async def _wait_for_work(in_flight: Callable[[], Awaitable[int | None]]) -> int | None:
+    """How many snapshots are in flight, waiting a little for at least one."""
+    deadline = time.monotonic() + WAIT_FOR_WORK
+    while True:
+        busy = await in_flight()
+        if busy is None or busy > 0 or time.monotonic() > deadline:
+            return busy
+        await asyncio.sleep(0.2)

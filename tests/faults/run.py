@@ -1,16 +1,23 @@
 """One fault run from start to figures: the short one (pytest) and `make faults` share it."""
 
 import asyncio
+import shutil
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
-from tests.faults.audit import Figures, audit
-from tests.faults.harness import RunSettings, running_harness
-from tests.faults.injector import Fault, inject_faults
-from tests.faults.stream import run_stream
+from tests.faults.audit import Figures, audit, count_in_flight
+from tests.faults.harness import Harness, RunSettings, running_harness
+from tests.faults.injector import CYCLE, Fault, inject
+from tests.faults.stream import Request, send_requests
 
-SHORT = RunSettings(backups=24, interval=2.5, fault_period=3.0, s3_outage=15.0, restore_sample=None)
-FULL = RunSettings(backups=200, interval=1.5, fault_period=12.0, s3_outage=30.0, restore_sample=40)
+SHORT = RunSettings(
+    backups=3 * len(CYCLE), burst=3, interval=1.0, fault_period=2.0, s3_outage=15.0,
+    restore_sample=None,
+)  # fmt: skip
+FULL = RunSettings(
+    backups=200, burst=5, interval=1.0, fault_period=4.0, s3_outage=30.0, restore_sample=40
+)
 
 
 @dataclass
@@ -20,20 +27,42 @@ class Report:
     faults: list[Fault]
     staging_kind: str
     seconds: float
+    logs: Path | None = None
 
 
 async def run_faults(settings: RunSettings) -> Report:
+    """One run; its logs are kept (and named in the report) only when a figure is wrong."""
     began = time.monotonic()
     async with running_harness(settings) as harness:
-        stream_done = asyncio.Event()
-        requests, faults = await asyncio.gather(
-            run_stream(harness, stream_done), inject_faults(harness, stream_done)
-        )
+        requests: list[Request] = []
+        faults = await drive(harness, requests)
         figures = await audit(harness, requests)
         for fault in faults:
             fault.started -= began
             fault.ended -= began
-        return Report(settings, figures, faults, harness.staging.kind, time.monotonic() - began)
+        work = harness.stack.log_dir.parent
+        report = Report(settings, figures, faults, harness.staging.kind, 0.0)
+    report.seconds = time.monotonic() - began
+    if figures.nonzero():
+        report.logs = harness.stack.log_dir
+    else:
+        shutil.rmtree(work, ignore_errors=True)
+    return report
+
+
+async def drive(harness: Harness, requests: list[Request]) -> list[Fault]:
+    """A burst of requests per fault: the fault strikes while its burst is still arriving,
+    so requests are accepted during the fault and earlier ones are in flight through it."""
+    settings = harness.settings
+    faults: list[Fault] = []
+    for index, first in enumerate(range(0, settings.backups, settings.burst)):
+        count = min(settings.burst, settings.backups - first)
+        burst = asyncio.create_task(send_requests(harness, requests, first=first, count=count))
+        await asyncio.sleep(settings.interval * (count // 2) + 0.5)
+        faults.append(await inject(harness, index, lambda: count_in_flight(harness, requests)))
+        await burst
+        await asyncio.sleep(settings.fault_period)
+    return faults
 
 
 def format_report(report: Report) -> str:
@@ -55,10 +84,19 @@ def format_report(report: Report) -> str:
     ]
     lines += [f"| {labels[name]:<{width}} | {value:>6} |" for name, value in figures.values.items()]
     lines += ["", "Faults injected (seconds from the start):"]
-    lines += [f"- {f.started:6.1f} - {f.ended:6.1f}  {f.name}: {f.note}" for f in report.faults]
+    lines += [
+        f"- {f.started:6.1f} - {f.ended:6.1f} s  {f.name} ({_in_flight(f)}): {f.note}"
+        for f in report.faults
+    ]
     for name, items in figures.details.items():
         lines += ["", f"{name}:"]
         lines += [f"- {item}" for item in items[:20]]
         if len(items) > 20:
             lines.append(f"- ... and {len(items) - 20} more")
+    if report.logs:
+        lines += ["", f"The services' logs are kept in {report.logs}"]
     return "\n".join(lines)
+
+
+def _in_flight(fault: Fault) -> str:
+    return "in flight: ?" if fault.in_flight is None else f"in flight: {fault.in_flight}"

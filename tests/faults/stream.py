@@ -1,5 +1,5 @@
-"""The stream of backup requests the faults hit: one every `interval` seconds, alternating
-local and S3 volumes, gzip and zstd, across the source databases and server records."""
+"""The stream of backup requests the faults hit: bursts of requests `interval` seconds apart,
+alternating local and S3 volumes, gzip and zstd, across the source databases and servers."""
 
 import asyncio
 import time
@@ -26,14 +26,16 @@ class Request:
     """When not accepted (no 202): the status code and the api's sentence."""
 
 
-async def run_stream(harness: Harness, on_sent: asyncio.Event | None = None) -> list[Request]:
-    """Send every request of the run at a steady pace, whatever the faults are doing."""
-    settings = harness.settings
+async def send_requests(
+    harness: Harness, requests: list[Request], *, first: int, count: int
+) -> None:
+    """Send requests `first` .. `first + count - 1`, `interval` seconds apart, whatever the
+    faults are doing meanwhile; each is appended to `requests` as it is sent."""
     sources = list(harness.sources)
-    requests: list[Request] = []
     start = time.monotonic()
-    for index in range(settings.backups):
-        await asyncio.sleep(max(0.0, start + index * settings.interval - time.monotonic()))
+    for offset in range(count):
+        index = first + offset
+        await asyncio.sleep(max(0.0, start + offset * harness.settings.interval - time.monotonic()))
         volume = "local" if index % 2 == 0 else "s3"
         request = Request(
             index=index,
@@ -44,9 +46,6 @@ async def run_stream(harness: Harness, on_sent: asyncio.Event | None = None) -> 
         )
         requests.append(request)
         await _send(harness, request, harness.server_ids[index % len(harness.server_ids)])
-    if on_sent is not None:
-        on_sent.set()
-    return requests
 
 
 async def _send(harness: Harness, request: Request, server_id: str) -> None:

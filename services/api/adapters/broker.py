@@ -7,6 +7,7 @@ and queries answer 503 with a sentence until the broker is reachable.
 import asyncio
 from typing import Any
 
+from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from faststream.rabbit import RabbitBroker, RabbitQueue
 
 from services.api.errors import UnavailableError
@@ -18,6 +19,7 @@ from shared.topology import Topology, declare_topology
 log = get_logger(__name__)
 
 RETRY_SECONDS = 2.0
+BROKER_DROPPED = (AMQPError, ChannelInvalidStateError, ConnectionError)
 
 
 class BrokerLink:
@@ -70,6 +72,13 @@ class BrokerLink:
             reply = await response.decode()
         except TimeoutError:
             raise UnavailableError(f"the {who} did not answer within {timeout:g} s") from None
+        except BROKER_DROPPED:
+            # The broker restarted and the robust connection is still reopening its channels
+            # (found by the fault suite: this was a 500).
+            raise UnavailableError(
+                f"the message broker connection dropped, so the {who} cannot be asked;"
+                " try again in a few seconds"
+            ) from None
         if not isinstance(reply, dict):
             raise UnavailableError(f"the {who} gave an answer that is not understood")
         return reply
