@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 from asyncpg import Pool
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.api.configs.model import BackupConfig, BackupSettings
 from services.api.errors import ConflictError
@@ -78,7 +78,23 @@ INSERT_FIRING = (
 )
 MARK_FIRED = "UPDATE {schema}.backup_configs SET last_fired_at = $2, last_error = $3 WHERE id = $1"
 
+SELECT_FIRINGS = (
+    "SELECT scheduled_for, fired_at, snapshots, error FROM {schema}.backup_config_firings "
+    "WHERE config_id = $1 ORDER BY scheduled_for DESC LIMIT $2"
+)
+
 WriteRows = Callable[[Conn], Awaitable[None]]
+
+
+class Firing(BaseModel):
+    """One scheduled firing of a configuration: its slot, and what came of it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    scheduled_for: datetime = Field(description="The slot of the schedule it fired for.")
+    fired_at: datetime = Field(description="When a replica fired it.")
+    snapshots: int = Field(description="Snapshots requested; 0 for a failed firing.")
+    error: str | None = Field(description="Why it requested none, for a failed firing.")
 
 
 class BackupConfigRepository:
@@ -170,6 +186,11 @@ class BackupConfigRepository:
             await write(conn)
             await conn.execute(MARK_FIRED.format(schema=self._schema), config_id, now, error)
         return True
+
+    async def firings(self, config_id: UUID, *, limit: int) -> list[Firing]:
+        """The newest `limit` scheduled firings of a configuration, newest first."""
+        rows = await self._pool.fetch(SELECT_FIRINGS.format(schema=self._schema), config_id, limit)
+        return [Firing.model_validate(dict(row)) for row in rows]
 
     # Last in the class: as a method name, `list` hides the builtin for what follows it.
     async def list(self, *, server_id: UUID | None = None) -> list[BackupConfig]:

@@ -3,9 +3,9 @@
 from typing import Annotated
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
-from services.api.adapters.configs import BackupConfigRepository
+from services.api.adapters.configs import BackupConfigRepository, Firing
 from services.api.configs.firing import FiringTools, plan_config
 from services.api.configs.model import BackupConfig, BackupSettings
 from services.api.configs.timing import next_slot
@@ -91,6 +91,16 @@ async def list_configs(configs: Configs, server_id: UUID | None = None) -> list[
 async def get_config(config_id: UUID, configs: Configs) -> BackupConfigPublic:
     """One backup configuration, with its next slot and its last firing's outcome."""
     return public(await _config(config_id, configs))
+
+
+@router.get("/{config_id}/firings")
+async def list_firings(
+    config_id: UUID, configs: Configs, limit: Annotated[int, Query(ge=1, le=1000)] = 50
+) -> list[Firing]:
+    """The configuration's scheduled firings, newest first: each slot once, with the number of
+    snapshots it requested, or the reason it requested none. Manual runs are not listed."""
+    await _config(config_id, configs)
+    return await configs.firings(config_id, limit=limit)
 
 
 @router.patch("/{config_id}")

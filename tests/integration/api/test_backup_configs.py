@@ -145,6 +145,7 @@ class TestReadUpdateDelete:
     async def test_unknown_id_is_404(self, api):
         for response in (
             await api.get(f"{PATH}/{MISSING}"),
+            await api.get(f"{PATH}/{MISSING}/firings"),
             await api.patch(f"{PATH}/{MISSING}", json={"enabled": False}),
             await api.delete(f"{PATH}/{MISSING}"),
             await api.post(f"{PATH}/{MISSING}/run"),

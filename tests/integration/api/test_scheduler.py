@@ -231,6 +231,10 @@ class TestFailures:
         assert requests == 1
         shown = (await api.get(f"/api/v1/backup-configs/{config['id']}")).json()
         assert shown["last_error"] is None
+        listed = await api.get(f"/api/v1/backup-configs/{config['id']}/firings")
+        assert listed.status_code == 200
+        assert [(f["snapshots"], f["error"]) for f in listed.json()] == [(1, None), (0, error)]
+        assert listed.json()[1]["scheduled_for"] == LEAP_DAY.isoformat().replace("+00:00", "Z")
 
     async def test_a_failed_firing_shows_on_the_config(
         self, api, dumper, pg_database, rabbit_url, namespace
