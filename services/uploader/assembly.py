@@ -95,7 +95,7 @@ class Assembler:
         staged = StagedReader(self.staging, event, movable=len(destinations) == 1)
         for destination in destinations:
             key = UploadKey(event.snapshot_id, event.attempt_id, destination.volume_id)
-            async with self._failures_end_upload(key, destination):
+            async with self._failures_end_upload(key, destination, destinations):
                 await self._store_chunk(key, destination, event, staged)
         # Every copy has handled the chunk (stored it, or its upload is over): it may go.
         await self.staging.delete(event.staged_key)
@@ -106,7 +106,7 @@ class Assembler:
         destinations = every_destination(event)
         for destination in destinations:
             key = UploadKey(event.snapshot_id, event.attempt_id, destination.volume_id)
-            async with self._failures_end_upload(key, destination):
+            async with self._failures_end_upload(key, destination, destinations):
                 volume = self.volumes.open(destination)
                 upload = await self._open(volume, key, destination)
                 if upload.state != "open":
@@ -256,14 +256,19 @@ class Assembler:
 
     @contextlib.asynccontextmanager
     async def _failures_end_upload(
-        self, key: UploadKey, destination: Destination
+        self, key: UploadKey, destination: Destination, destinations: list[Destination]
     ) -> AsyncIterator[None]:
-        """Turn a failure a person can act on into UploadFailed; others reach the ack policy."""
+        """Turn a failure a person can act on into UploadFailed; others reach the ack policy.
+
+        When no copy needs the staged chunks any more, they go before UploadFailed is
+        published: once the snapshot shows failed, nothing of it is left in staging.
+        """
         try:
             yield
         except KNOWN_FAILURES as exc:
             reason = str(exc)
             if await self._close(key, destination, "failed", reason):
+                await self._release_staging(key.snapshot_id, key.attempt_id, destinations)
                 await self.publish(
                     UploadFailed(
                         snapshot_id=key.snapshot_id,
