@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, V
 from services.catalog.adapters import db
 from services.catalog.adapters.restores import server_restores
 from services.catalog.detail import snapshot_detail
+from services.catalog.encryption_queries import EncryptionKeys, answer_encryption_query
 from services.catalog.listing import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
@@ -78,6 +79,7 @@ AnyQuery = (
     | ListRestores
     | TargetActivity
     | RetentionCandidates
+    | EncryptionKeys
 )
 Query = TypeAdapter[AnyQuery](Annotated[AnyQuery, Field(discriminator="op")])
 FILTER_FIELDS = ("server_id", "database", "volume_id", "status", "created_from", "created_to")
@@ -116,6 +118,8 @@ async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:  #
             return await answer_restore_query(conn, schema, query)
         case RetentionCandidates():
             return await answer_retention_query(conn, schema, query)
+        case EncryptionKeys():
+            return await answer_encryption_query(conn, schema, query)
 
 
 async def _detail(conn: Any, schema: str, snapshot_id: UUID) -> dict[str, Any]:

@@ -371,6 +371,9 @@ class TestRotation:
         assert await targets.fingerprint(target) == await targets.fingerprint(source)
         detail = await api.snapshot(old["id"])
         assert detail["manifest"]["encryption"]["key_id"] == new_id
+        usage = await cli.run("keys", "status", "--json")
+        assert usage.returncode == 0, usage.stderr
+        assert json.loads(usage.stdout)["keys"][new_id] >= 1
 
 
 async def wait_for_key(volume: Path, snapshot: dict[str, Any], key_id: str) -> None:

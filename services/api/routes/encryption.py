@@ -12,7 +12,7 @@ from fastapi import APIRouter, status
 
 from services.api.deps import Authenticated, Link, OutboxTable, Relay, SecretKeys, Volumes
 from services.api.errors import UnavailableError
-from services.api.schemas.encryption import RewrapAccepted, RewrapSkipped
+from services.api.schemas.encryption import KeyUsage, RewrapAccepted, RewrapSkipped
 from services.api.volumes import volume_spec
 from shared.events import KeysRewrapRequested
 from shared.logging import get_logger
@@ -87,3 +87,17 @@ async def rewrap(
     relay.wake()
     log.info("keys_rewrap_requested", copies=requested, skipped=len(skipped))
     return RewrapAccepted(requested=requested, snapshot_ids=concerned, skipped=skipped)
+
+
+@router.get("/keys")
+async def key_usage(*, link: Link) -> KeyUsage:
+    """Completed encrypted snapshots counted by the master key that wraps their data key.
+
+    After `POST /api/v1/encryption/rewrap`, a key may leave DUMPER_MASTER_KEYS once it counts
+    no snapshot (copies on volumes that were unreachable keep the old key: see their
+    snapshots' timelines for KeysRewrapFailed).
+    """
+    reply = await link.ask_catalog({"op": "encryption_keys"})
+    if not reply.get("ok"):
+        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
+    return KeyUsage(keys=reply.get("keys") or {})

@@ -22,3 +22,12 @@ class RewrapAccepted(BaseModel):
     )
     snapshot_ids: list[UUID] = Field(description="The snapshots concerned.")
     skipped: list[RewrapSkipped] = Field(default_factory=list)
+
+
+class KeyUsage(BaseModel):
+    """Which master keys wrap the data keys of completed encrypted snapshots."""
+
+    keys: dict[str, int] = Field(
+        description="Master key id -> completed encrypted snapshots whose manifest names it.",
+        examples=[{"k2": 41, "k1": 3}],
+    )

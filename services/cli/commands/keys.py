@@ -53,3 +53,23 @@ def rewrap(
     )
     for skipped in accepted.get("skipped") or []:
         typer.echo(f"skipped {skipped['snapshot_id']}: {skipped['reason']}")
+
+
+@app.command("status")
+def status(
+    ctx: typer.Context,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """Which master key wraps how many completed encrypted snapshots.
+
+    An old key may leave DUMPER_MASTER_KEYS once it counts no snapshot.
+    """
+    usage = client_of(ctx).get("/api/v1/encryption/keys")
+    if as_json:
+        emit_json(usage)
+        return
+    keys = usage.get("keys") or {}
+    if not keys:
+        typer.echo("no completed encrypted snapshot")
+    for key_id, count in keys.items():
+        typer.echo(f"{key_id}\t{count} snapshots")
