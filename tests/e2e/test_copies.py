@@ -177,3 +177,8 @@ class TestTwoCopies:
         snapshot = await api.snapshot(done["id"])
         assert [c["volume_id"] for c in snapshot["copies"]] == [v["id"] for v in volumes]
         assert (first / snapshot["path"]).read_bytes() == (second / snapshot["path"]).read_bytes()
+        shown = await cli.run("snapshots", "show", done["id"])
+        assert shown.returncode == 0, shown.stderr
+        assert "copies" in shown.stdout
+        assert all(v["id"] in shown.stdout for v in volumes)
+        assert shown.stdout.count("stored") >= 2

@@ -41,6 +41,12 @@ DETAILS: list[Column] = [
     ("sha256", field("sha256")),
     ("path", field("path")),
 ]
+COPIES: list[Column] = [
+    ("VOLUME", field("volume_id")),
+    ("STATUS", field("status")),
+    ("SIZE", lambda c: size(c.get("size"))),
+    ("REASON", field("error")),
+]
 TIMELINE: list[Column] = [
     ("AT", lambda e: when(e.get("occurred_at"))),
     ("EVENT", field("event_type")),
@@ -93,12 +99,14 @@ def list_(
 
 @app.command("show")
 def show(ctx: typer.Context, snapshot: SnapshotId, *, as_json: JsonFlag = False) -> None:
-    """One snapshot: status, progress, sizes, reason, manifest and timeline."""
+    """One snapshot: status, progress, sizes, reason, its copies, manifest and timeline."""
     found = client_of(ctx).get(f"/api/v1/snapshots/{snapshot}")
     if as_json:
         emit_json(found)
         return
     output(found, as_json=False, columns=DETAILS)
+    if len(found.get("copies") or []) > 1:  # issue 8: a backup to several volumes
+        table(found["copies"], COPIES, title="copies")
     if found.get("timeline"):
         table(found["timeline"], TIMELINE, title="timeline")
 
