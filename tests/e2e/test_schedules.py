@@ -191,6 +191,10 @@ class TestScheduleWithTwoApiReplicas:
             assert stop.status_code == 200
             await asyncio.sleep(1)  # a firing that committed just before counts itself after
             total = await firings(schedule_database, config["id"])
+            cli = Cli(urls[1], two_api_stack.token)
+            listed = await cli.run("configs", "firings", config["id"], "--limit", "1000", "--json")
+            assert listed.returncode == 0, listed.stderr
+            assert len(json.loads(listed.stdout)) == len(total)
             assert sum(fired_counts(urls, config["id"])) == len(total)
             snapshot_ids = await requested(schedule_database, config["id"])
             assert len(snapshot_ids) == len(total)

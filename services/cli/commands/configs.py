@@ -12,7 +12,7 @@ from services.cli.render import Column, emit_json, field, out, output, table, wh
 from services.cli.session import client_of
 from services.cli.waiting import wait_for
 
-app = typer.Typer(help="Backup configurations: list, show, create, update, delete, run.")
+app = typer.Typer(help="Backup configurations: list, show, create, update, delete, run, firings.")
 PATH = "/api/v1/backup-configs"
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
@@ -67,6 +67,29 @@ def list_(
 def show(ctx: typer.Context, config: ConfigRef, *, as_json: JsonFlag = False) -> None:
     """One configuration, every field."""
     output(find(client_of(ctx), config), as_json=as_json, columns=_details())
+
+
+FIRING_COLUMNS: list[Column] = [
+    ("SLOT", lambda f: when(f.get("scheduled_for"))),
+    ("FIRED", lambda f: when(f.get("fired_at"))),
+    ("SNAPSHOTS", field("snapshots")),
+    ("ERROR", field("error")),
+]
+
+
+@app.command("firings")
+def firings(
+    ctx: typer.Context,
+    config: ConfigRef,
+    *,
+    limit: Annotated[int, Opt(help="How many, newest first.")] = 20,
+    as_json: JsonFlag = False,
+) -> None:
+    """The scheduled firings of a configuration, newest first, with failures' reasons."""
+    client = client_of(ctx)
+    found = find(client, config)
+    history = client.get(f"{PATH}/{found['id']}/firings", params={"limit": limit})
+    output(history, as_json=as_json, columns=FIRING_COLUMNS)
 
 
 Names = Annotated[list[str] | None, Opt(help="Repeat for several.", show_default=False)]
