@@ -7,8 +7,15 @@ from uuid import UUID
 
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from services.api.schemas._text import Host, NoNul, Text
+
 ChannelType = Literal["webhook", "email", "slack"]
 Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9][\w.\- ]*$")]
+Address = Annotated[
+    str,
+    Field(min_length=3, max_length=320, pattern=r"^[^\x00-\x20\x7f<>,;]+@[^\x00-\x20\x7f<>,;@]+$"),
+]
+Secret = Annotated[SecretStr, NoNul]
 
 
 class WebhookConfig(BaseModel):
@@ -17,7 +24,7 @@ class WebhookConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: AnyHttpUrl = Field(examples=["https://ops.example.com/hooks/databasement"])
-    secret: SecretStr = Field(
+    secret: Secret = Field(
         min_length=16, description="Shared secret of the signature; stored encrypted."
     )
 
@@ -27,7 +34,7 @@ class SlackConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    url: SecretStr = Field(
+    url: Secret = Field(
         description="The incoming-webhook URL (it is the credential: stored encrypted).",
         examples=["https://hooks.slack.com/services/T000/B000/XXXX"],
     )
@@ -38,14 +45,14 @@ class EmailConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    host: str = Field(min_length=1, examples=["smtp.example.com"])
+    host: Host = Field(examples=["smtp.example.com"])
     port: int = Field(default=587, ge=1, le=65535)
-    username: str | None = Field(default=None, examples=["databasement"])
-    password: SecretStr | None = Field(default=None, description="Stored encrypted.")
-    from_address: str = Field(min_length=3, examples=["databasement@example.com"])
-    to: list[str] = Field(min_length=1, examples=[["ops@example.com"]])
+    username: Text | None = Field(default=None, examples=["databasement"])
+    password: Secret | None = Field(default=None, description="Stored encrypted.")
+    from_address: Address = Field(examples=["databasement@example.com"])
+    to: list[Address] = Field(min_length=1, max_length=50, examples=[["ops@example.com"]])
     starttls: bool = Field(default=True, description="Refuse to send unless STARTTLS succeeds.")
-    tls_ca: str | None = Field(
+    tls_ca: Annotated[str, NoNul] | None = Field(
         default=None, description="PEM of a CA to trust for this server (else the system's)."
     )
 
@@ -56,7 +63,7 @@ class EmailConfig(BaseModel):
             return None
         try:
             ssl.create_default_context(cadata=value)
-        except (ssl.SSLError, ValueError):
+        except (ssl.SSLError, ValueError, TypeError):  # TypeError: not ASCII
             raise ValueError("tls_ca is not a PEM certificate") from None
         return value
 

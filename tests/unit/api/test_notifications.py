@@ -260,3 +260,5 @@ class TestEmailConfig:
     def test_a_tls_ca_that_is_not_pem_is_refused(self) -> None:
         with pytest.raises(ValueError, match="tls_ca is not a PEM certificate"):
             EmailConfig(host="h", from_address="a@b.c", to=["x@y.z"], tls_ca="not a cert")  # type: ignore[arg-type]
+        with pytest.raises(ValueError, match="tls_ca is not a PEM certificate"):
+            EmailConfig(host="h", from_address="a@b.c", to=["x@y.z"], tls_ca="Þø")  # type: ignore[arg-type]
