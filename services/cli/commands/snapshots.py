@@ -40,6 +40,8 @@ DETAILS: list[Column] = [
     ("size", lambda s: size(s.get("size"))),
     ("sha256", field("sha256")),
     ("path", field("path")),
+    ("locked", field("locked")),
+    ("config", field("config_id")),
 ]
 COPIES: list[Column] = [
     ("VOLUME", field("volume_id")),
