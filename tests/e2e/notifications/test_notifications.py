@@ -77,18 +77,27 @@ async def deliveries(api: Api, channel_id: str) -> list[dict[str, Any]]:
     return found
 
 
-async def dashboard_overdue_line(stack: Stack) -> str:
-    """The web UI dashboard's overdue line, signed in with an API token as a person would."""
+async def ui_page(stack: Stack, path: str) -> str:
+    """A web UI page, signed in with an API token as a person would."""
     async with httpx.AsyncClient(base_url=stack.api_url, follow_redirects=True) as browser:
         await browser.get("/ui/login")
         csrf = browser.cookies.get("dbm_login_csrf")
         page = await browser.post(
-            "/ui/login/token", data={"token": stack.token, "next": "/ui/", "csrf_token": csrf}
+            "/ui/login/token", data={"token": stack.token, "next": path, "csrf_token": csrf}
         )
     assert page.status_code == 200, page.text
-    found = re.search(r'<p[^>]*id="overdue"[^>]*>(.*?)</p>', page.text, re.DOTALL)
-    assert found, "the dashboard shows no overdue line"
+    return page.text
+
+
+def element(html: str, tag: str, element_id: str) -> str:
+    found = re.search(rf'<{tag}[^>]*id="{element_id}"[^>]*>(.*?)</{tag}>', html, re.DOTALL)
+    assert found, f"the page has no {tag}#{element_id}"
     return found.group(1)
+
+
+async def dashboard_overdue_line(stack: Stack) -> str:
+    """The web UI dashboard's overdue line."""
+    return element(await ui_page(stack, "/ui/"), "p", "overdue")
 
 
 class TestChannels:
@@ -341,7 +350,7 @@ class TestOverdue:
 
 class TestHooks:
     async def test_a_failing_hook_leaves_a_warning_on_the_completed_snapshot(
-        self, api: Api, small_pg_database: str, volume_dir: Path, tmp_path: Path
+        self, api: Api, stack: Stack, small_pg_database: str, volume_dir: Path, tmp_path: Path
     ) -> None:
         seen = tmp_path / "hook.env"
         server = await api.add_postgres_server()
@@ -367,6 +376,8 @@ class TestHooks:
         assert warning["source"] == "post_backup_hook"
         assert warning["exit_code"] == 7
         assert "exited with code 7" in warning["message"]
+        page = await ui_page(stack, f"/ui/snapshots/{snapshot['id']}")
+        assert "exited with code 7" in element(page, "section", "warnings")
         env = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
         assert env["DATABASEMENT_SNAPSHOT_ID"] == snapshot["id"]
         assert env["DATABASEMENT_STATUS"] == "completed"
