@@ -45,7 +45,7 @@ class TestSnapshotLife:
             "compression", "created_at", "started_at", "finished_at", "bytes_dumped", "size",
             "sha256", "path", "error", "delete_error", "progress", "duration_seconds",
             "manifest_path", "manifest", "timeline", "restores", "verified_at", "verify_result",
-            "config_id", "locked", "copies",
+            "config_id", "locked", "copies", "warnings",
         }  # fmt: skip
         assert done["copies"] == [
             {"volume_id": str(volume), "status": "stored", "path": "prod/shop/x.sql.gz",
