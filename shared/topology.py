@@ -9,6 +9,7 @@ request that was given up on ends Failed with a reason instead of vanishing.
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.rabbit.schemas.queue import QueueType
 
@@ -176,21 +177,51 @@ class Topology:
 
 
 async def declare_topology(broker: RabbitBroker, topology: Topology) -> None:
-    """Declare exchanges, queues, DLQs and every binding; safe to run from every replica."""
-    events = await broker.declare_exchange(topology.events)
-    dlx = await broker.declare_exchange(topology.dead_letters)
-    for service, keys in CONSUMED_KEYS.items():
-        queue = await broker.declare_queue(topology.queue(service))
-        for key in keys:
-            await queue.bind(events, routing_key=key)
-        dead = await broker.declare_queue(topology.dead_letter_queue(service))
-        await dead.bind(dlx, routing_key=service)
-    watch = await broker.declare_queue(topology.dead_letter_watch)
-    await watch.bind(dlx, routing_key="#")
-    await broker.declare_queue(topology.catalog_queries)
-    await broker.declare_queue(topology.dumper_queries)
-    await broker.declare_queue(topology.uploader_queries)
-    await broker.declare_queue(topology.dumper_postponed)
+    """Declare exchanges, queues, DLQs and every binding; safe to run from every replica.
+
+    It declares on a channel of its own, not through the broker's declarer: FastStream caches
+    a declared queue together with the channel it was declared on, and a subscriber starting
+    later on the same queue would then consume on that channel, without its own prefetch.
+    The dumper's prefetch of 1 was silently lost that way, and one replica took every backup.
+    """
+    connection = await broker.connect()
+    channel = await connection.channel()
+    try:
+        events = await _exchange(channel, topology.events)
+        dlx = await _exchange(channel, topology.dead_letters)
+        for service, keys in CONSUMED_KEYS.items():
+            queue = await _queue(channel, topology.queue(service))
+            for key in keys:
+                await queue.bind(events, routing_key=key)
+            dead = await _queue(channel, topology.dead_letter_queue(service))
+            await dead.bind(dlx, routing_key=service)
+        watch = await _queue(channel, topology.dead_letter_watch)
+        await watch.bind(dlx, routing_key="#")
+        for queue_spec in (
+            topology.catalog_queries,
+            topology.dumper_queries,
+            topology.uploader_queries,
+            topology.dumper_postponed,
+        ):
+            await _queue(channel, queue_spec)
+    finally:
+        await channel.close()
+
+
+async def _exchange(channel: AbstractChannel, exchange: RabbitExchange) -> AbstractExchange:
+    return await channel.declare_exchange(
+        exchange.name, type=exchange.type.value, durable=exchange.durable
+    )
+
+
+async def _queue(channel: AbstractChannel, queue: RabbitQueue) -> AbstractQueue:
+    return await channel.declare_queue(
+        queue.name,
+        durable=queue.durable,
+        exclusive=queue.exclusive,
+        auto_delete=queue.auto_delete,
+        arguments=queue.arguments,
+    )
 
 
 def routing_key_of(event: Event) -> str:
