@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help install services test-tools browser env run up down migrate test test-unit test-integration test-e2e lint format docs faults bench clean
+.PHONY: help install services test-tools browser env run up down migrate test test-unit test-integration test-e2e lint format docs faults bench scale clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -102,6 +102,9 @@ faults: install services ## The full fault suite: 200 backups through crashes an
 
 bench: install services ## Time Databasement against `dump | gzip -6` and the raw dump (not in make test)
 	$(BIN)/python scripts/bench.py
+
+scale: install services ## Backups per minute with 1, 2 and 4 dumper+uploader replicas, 40 databases (not in make test)
+	$(BIN)/python scripts/scale.py
 
 clean: down ## Remove ./var (local volume, staging, keys) and caches
 	rm -rf var .pytest_cache .mypy_cache .ruff_cache
