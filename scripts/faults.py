@@ -12,6 +12,8 @@ import dataclasses
 import sys
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
 from tests.faults.run import FULL, format_report, run_faults
 
 

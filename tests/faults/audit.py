@@ -21,6 +21,7 @@ from tests.faults.sources import restore_and_compare
 from tests.faults.stream import Request
 
 TERMINAL = {"completed", "failed"}
+RESTORES_AT_ONCE = 3
 SNAPSHOTS = """
 SELECT id::text, status, error, path, volume_id::text AS volume_id, compression, database, sha256
 FROM catalog.snapshots
@@ -154,11 +155,16 @@ async def restore_completed(harness: Harness, completed: list[Snapshot], figures
     chosen = completed if sample is None else random.sample(completed, min(sample, len(completed)))
     wrong: list[str] = []
     volume_of = {str(v["id"]): name for name, v in harness.volumes.items()}
+    parallel = asyncio.Semaphore(RESTORES_AT_ONCE)
+
+    async def check(snap: Snapshot, tmp: Path) -> None:
+        async with parallel:
+            problem = await _restore_one(harness, snap, volume_of, tmp)
+        if problem:
+            wrong.append(f"{snap.id}: {problem}")
+
     with tempfile.TemporaryDirectory(prefix="dbm-faults-restore-") as tmp:
-        for snap in chosen:
-            problem = await _restore_one(harness, snap, volume_of, Path(tmp))
-            if problem:
-                wrong.append(f"{snap.id}: {problem}")
+        await asyncio.gather(*(check(snap, Path(tmp)) for snap in chosen))
     figures.values["completed snapshots restored and compared"] = len(chosen)
     figures.note("wrong but completed", wrong)
 
@@ -216,10 +222,15 @@ async def audit(harness: Harness, requests: list[Request]) -> Figures:
         "answered 500 (a stack trace, not a sentence)",
         [f"#{r.index}" for r in refused if (r.refusal or "").startswith("500")],
     )
+    settling = time.monotonic()
     known = await wait_settled(harness, accepted)
+    figures.values["seconds after the last fault until all terminal"] = round(
+        time.monotonic() - settling
+    )
     mine = [known[i] for i in accepted if i in known]
     completed = [s for s in mine if s.status == "completed"]
     failed = [s for s in mine if s.status == "failed"]
+    figures.values["terminal (completed + failed)"] = len(completed) + len(failed)
     figures.values["completed"] = len(completed)
     figures.values["failed"] = len(failed)
     figures.details["failure reasons"] = sorted({f"{s.error}" for s in failed})

@@ -3,7 +3,7 @@
 import asyncio
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.faults.audit import Figures, audit, count_in_flight
@@ -27,6 +27,8 @@ class Report:
     faults: list[Fault]
     staging_kind: str
     seconds: float
+    phases: dict[str, float] = field(default_factory=dict)
+    """Seconds spent starting everything, under faults, and checking (settling included)."""
     logs: Path | None = None
 
 
@@ -34,14 +36,17 @@ async def run_faults(settings: RunSettings) -> Report:
     """One run; its logs are kept (and named in the report) only when a figure is wrong."""
     began = time.monotonic()
     async with running_harness(settings) as harness:
+        phases = {"setup": time.monotonic() - began}
         requests: list[Request] = []
         faults = await drive(harness, requests)
+        phases["faults"] = time.monotonic() - began - phases["setup"]
         figures = await audit(harness, requests)
+        phases["checks"] = time.monotonic() - began - phases["setup"] - phases["faults"]
         for fault in faults:
             fault.started -= began
             fault.ended -= began
         work = harness.stack.log_dir.parent
-        report = Report(settings, figures, faults, harness.staging.kind, 0.0)
+        report = Report(settings, figures, faults, harness.staging.kind, 0.0, phases)
     report.seconds = time.monotonic() - began
     if figures.nonzero():
         report.logs = harness.stack.log_dir
@@ -77,6 +82,7 @@ def format_report(report: Report) -> str:
         (
             f"Fault run: {report.settings.backups} backups, {report.settings.replicas} replicas"
             f" of dumper and uploader, staging on a {report.staging_kind}, {report.seconds:.0f} s"
+            f" ({', '.join(f'{k} {v:.0f} s' for k, v in report.phases.items())})"
         ),
         "",
         f"| {'figure':<{width}} | {'value':>6} |",
