@@ -14,12 +14,13 @@ import hashlib
 import json
 from collections.abc import AsyncIterator, Collection
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
-from aio_pika.exceptions import AMQPError
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractIncomingMessage
+from aio_pika.exceptions import AMQPError, DeliveryError
 
 from services.api.errors import UnavailableError
 from shared.events import EVENTS_BY_KEY
@@ -27,6 +28,8 @@ from shared.logging import get_logger
 from shared.topology import Topology
 
 log = get_logger(__name__)
+
+EVENTS_BY_NAME = {event.__name__: event for event in EVENTS_BY_KEY.values()}
 
 RETURN_POLLS = 40
 RETURN_POLL_SECONDS = 0.05
@@ -78,12 +81,21 @@ def describe(message: AbstractIncomingMessage) -> dict[str, Any]:
 
 
 def original_routing_key(message: AbstractIncomingMessage) -> str | None:
-    """The routing key it was published with; the DLQ's own key names only the service."""
+    """The event's routing key: from its type (our publishers set it), else the first
+    event key in x-death, oldest death first.
+
+    The DLQ's own key only names the service, and a death's routing keys may be a queue's
+    name (a postponed backup comes back through the default exchange).
+    """
+    event = EVENTS_BY_NAME.get(message.type or "")
+    if event is not None:
+        return event.routing_key
     deaths: Any = (message.headers or {}).get("x-death") or []
-    for death in deaths:
+    for death in reversed(deaths):
         keys = death.get("routing-keys") if isinstance(death, dict) else None
-        if keys:
-            return str(keys[0])
+        for key in keys or []:
+            if str(key) in EVENTS_BY_KEY:
+                return str(key)
     return None
 
 
@@ -94,6 +106,15 @@ def _body_field(body: bytes, name: str) -> str | None:
         return None
     value = decoded.get(name) if isinstance(decoded, dict) else None
     return value if isinstance(value, str) and len(value) <= 64 else None
+
+
+@dataclass(frozen=True)
+class Replayed:
+    """What a replay did: published again, kept (nothing would receive them), not found."""
+
+    replayed: list[str]
+    unroutable: list[str]
+    not_found: list[str]
 
 
 class DeadLetterQueues:
@@ -114,7 +135,8 @@ class DeadLetterQueues:
         except (OSError, AMQPError) as exc:
             raise UnavailableError("the message broker is not reachable") from exc
         async with connection:
-            yield await connection.channel(publisher_confirms=True)
+            # on_return_raises: a replay nobody is bound to must fail, not vanish.
+            yield await connection.channel(publisher_confirms=True, on_return_raises=True)
 
     async def peek(self, service: str, *, limit: int) -> tuple[int, list[dict[str, Any]]]:
         """(messages in the queue, up to `limit` of them described), oldest first."""
@@ -130,14 +152,10 @@ class DeadLetterQueues:
                     await message.nack(requeue=True)
                 await _until_ready(channel, queue.name, total)
 
-    async def replay(
-        self, service: str, ids: Collection[str] | None
-    ) -> tuple[list[str], list[str]]:
-        """Replay the dead letters named by `ids` (all of them when None).
-
-        Returns (replayed ids, asked-for ids that were not in the queue).
-        """
+    async def replay(self, service: str, ids: Collection[str] | None) -> "Replayed":
+        """Replay the dead letters named by `ids` (all of them when None)."""
         replayed: list[str] = []
+        unroutable: list[str] = []
         settled: set[int | None] = set()
         async with self._channel() as channel:
             queue = await channel.get_queue(self.queue_name(service), ensure=True)
@@ -150,10 +168,10 @@ class DeadLetterQueues:
                     if ids is not None and message_id not in ids:
                         continue
                     routing_key = original_routing_key(message)
-                    if routing_key is None:
+                    if routing_key is None or not await _publish(events, message, routing_key):
                         log.warning("dead_letter_not_replayable", id=message_id)
+                        unroutable.append(message_id)
                         continue
-                    await events.publish(_copy(message), routing_key=routing_key)
                     await message.ack()
                     settled.add(message.delivery_tag)
                     replayed.append(message_id)
@@ -168,8 +186,19 @@ class DeadLetterQueues:
                     if message.delivery_tag not in settled:
                         await message.nack(requeue=True)
                 await _until_ready(channel, queue.name, len(held) - len(settled))
-        missing = sorted(set(ids or ()) - set(replayed))
-        return replayed, missing
+        missing = sorted(set(ids or ()) - set(replayed) - set(unroutable))
+        return Replayed(replayed, unroutable, missing)
+
+
+async def _publish(
+    events: AbstractExchange, message: AbstractIncomingMessage, routing_key: str
+) -> bool:
+    """Publish a copy, mandatory: False when no queue is bound to its routing key."""
+    try:
+        await events.publish(_copy(message), routing_key=routing_key, mandatory=True)
+    except DeliveryError:
+        return False
+    return True
 
 
 async def _take(queue: Any, count: int) -> list[AbstractIncomingMessage]:

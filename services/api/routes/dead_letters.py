@@ -61,6 +61,11 @@ async def list_dead_letters(
 async def replay_dead_letters(body: ReplayCreate, dead_letters: DeadLetters) -> ReplayResult:
     """Publish dead letters again to the events exchange under their original routing key,
     then remove them from the DLQ. A consumer that already handled one skips it (event ids)."""
-    replayed, missing = await dead_letters.replay(body.service, body.ids)
-    log.info("dead_letters_replayed", service=body.service, count=len(replayed))
-    return ReplayResult(service=body.service, replayed=replayed, not_found=missing)
+    done = await dead_letters.replay(body.service, body.ids)
+    log.info("dead_letters_replayed", service=body.service, count=len(done.replayed))
+    return ReplayResult(
+        service=body.service,
+        replayed=done.replayed,
+        unroutable=done.unroutable,
+        not_found=done.not_found,
+    )

@@ -72,4 +72,8 @@ class ReplayResult(BaseModel):
 
     service: ConsumingService
     replayed: list[str] = Field(description="Ids published again and removed from the DLQ.")
+    unroutable: list[str] = Field(
+        description="Ids kept in the DLQ: no event type is known for them, or no queue is "
+        "bound to their routing key."
+    )
     not_found: list[str] = Field(description="Asked-for ids that were not in the DLQ.")

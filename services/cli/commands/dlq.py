@@ -77,5 +77,10 @@ def replay(
         emit_json(result)
         return
     out.print(f"replayed {len(result['replayed'])} dead letter(s) of {service}", markup=False)
+    problems = []
+    if result.get("unroutable"):
+        problems.append("kept, no queue would receive them: " + ", ".join(result["unroutable"]))
     if result["not_found"]:
-        raise CliError("not in the dead-letter queue: " + ", ".join(result["not_found"]))
+        problems.append("not in the dead-letter queue: " + ", ".join(result["not_found"]))
+    if problems:
+        raise CliError("; ".join(problems))

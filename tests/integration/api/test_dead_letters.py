@@ -34,10 +34,20 @@ def topology(namespace) -> Topology:
     return Topology(namespace, delivery_limit=2)
 
 
-async def dead_letter(rabbit_url: str, topology: Topology, body: bytes) -> str:
+async def dead_letter(
+    rabbit_url: str, topology: Topology, body: bytes, *, message_type: str | None = None
+) -> str:
     """Publish `body` as a ChunkStaged and have the uploader's queue reject it, as a consumer
-    refusing a malformed message does: the broker dead-letters it with a real x-death."""
-    message_id = await publish_raw(rabbit_url, topology, ChunkStaged.routing_key, body)
+    refusing a malformed message does: the broker dead-letters it with a real x-death.
+
+    With `message_type`, it goes straight to the queue through the default exchange instead
+    (as a postponed backup returns), so x-death names the queue, not an event key."""
+    if message_type is None:
+        message_id = await publish_raw(rabbit_url, topology, ChunkStaged.routing_key, body)
+    else:
+        message_id = await publish_to_queue(
+            rabbit_url, topology.queue("uploader").name, body, message_type=message_type
+        )
     connection = await aio_pika.connect(rabbit_url)
     async with connection:
         channel = await connection.channel()
@@ -47,6 +57,18 @@ async def dead_letter(rabbit_url: str, topology: Topology, body: bytes) -> str:
                 await asyncio.sleep(0.05)
         assert message.message_id == message_id
         await message.reject(requeue=False)
+    return message_id
+
+
+async def publish_to_queue(rabbit_url: str, queue: str, body: bytes, *, message_type: str) -> str:
+    message_id = str(uuid4())
+    connection = await aio_pika.connect(rabbit_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await channel.default_exchange.publish(
+            aio_pika.Message(body, message_id=message_id, type=message_type or None),
+            routing_key=queue,
+        )
     return message_id
 
 
@@ -125,6 +147,7 @@ class TestDeadLetterRoutes:
         assert response.json() == {
             "service": "uploader",
             "replayed": [replayed],
+            "unroutable": [],
             "not_found": ["no-such-id"],
         }
         [copy] = await work_queue_messages(rabbit_url, topology.queue("uploader").name)
@@ -146,6 +169,31 @@ class TestDeadLetterRoutes:
         assert (await dead_letters(served))["count"] == 0
         copies = await work_queue_messages(rabbit_url, topology.queue("uploader").name)
         assert sorted(m.message_id for m in copies) == sorted(ids)
+
+    async def test_the_event_key_comes_from_the_type_when_x_death_names_a_queue(
+        self, served, rabbit_url, topology
+    ):
+        typed = await dead_letter(
+            rabbit_url, topology, chunk_body(str(uuid4())), message_type="ChunkStaged"
+        )
+        untyped = await dead_letter(rabbit_url, topology, b"{}", message_type="")
+
+        queue = await dead_letters(served)
+        response = await served.client.post(
+            "/api/v1/dead-letters/replay", json={"service": "uploader", "all": True}
+        )
+
+        assert [(i["id"], i["routing_key"]) for i in queue["items"]] == [
+            (typed, ChunkStaged.routing_key),
+            (untyped, None),
+        ]
+        assert response.json()["replayed"] == [typed]
+        assert response.json()["unroutable"] == [untyped]
+        [copy] = await work_queue_messages(rabbit_url, topology.queue("uploader").name)
+        assert copy.message_id == typed
+        assert copy.routing_key == ChunkStaged.routing_key
+        # Kept for the operator: nothing would have received it.
+        assert [i["id"] for i in (await dead_letters(served))["items"]] == [untyped]
 
     @pytest.mark.parametrize(
         "body",
