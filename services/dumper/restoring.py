@@ -3,6 +3,8 @@
 Every request ends with RestoreFinished or RestoreFailed published; the handler acks after.
 The artifact is streamed from the volume chunk by chunk, each chunk's sha256 checked against
 the manifest before it is decompressed and fed to the client tool; nothing is copied whole.
+An encrypted snapshot's data key is unwrapped before any target is touched (a wrong master
+key ends the restore there), and each checked chunk is decrypted before it is inflated.
 A target the restore created (or replaced) is dropped when the restore fails. A verify
 restores into a fresh scratch database, counts its tables' rows against the manifest and
 always drops it.
