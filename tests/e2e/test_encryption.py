@@ -337,6 +337,33 @@ class TestWrongKey:
         assert record["error"].startswith("cannot decrypt: wrong key"), record["error"]
         assert not await targets.exists(target)
 
+    async def test_an_overwrite_with_a_wrong_key_leaves_the_existing_database_as_it_was(
+        self, api, keys, server, encrypted, targets
+    ):
+        target = targets.new()
+        admin = await asyncpg.connect(targets.admin_url)
+        await admin.execute(f'CREATE DATABASE "{target}"')
+        await admin.close()
+        conn = await asyncpg.connect(targets.url(target))
+        await conn.execute("CREATE TABLE keep (v text); INSERT INTO keep VALUES ('untouched')")
+        await conn.close()
+        keys.run_dumper_with(generate_master_key("intruder"))
+        try:
+            accepted = await api.restore(encrypted["id"], server["id"], target, overwrite=True)
+            record = await api.wait_restore(accepted["id"])
+        finally:
+            keys.run_dumper_with(keys.good)
+
+        assert record["status"] == "failed"
+        assert record["error"].startswith("cannot decrypt: wrong key"), record["error"]
+        conn = await asyncpg.connect(targets.url(target))
+        try:
+            tables = await conn.fetch("SELECT tablename FROM pg_tables WHERE schemaname='public'")
+            assert [t["tablename"] for t in tables] == ["keep"]
+            assert await conn.fetchval("SELECT v FROM keep") == "untouched"
+        finally:
+            await conn.close()
+
 
 class TestRotation:
     @pytest.mark.timeout(420)
