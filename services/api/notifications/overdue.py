@@ -16,10 +16,10 @@ from uuid import UUID
 from asyncpg import Pool
 from prometheus_client import CollectorRegistry, Gauge
 
-from services.api.adapters.broker import BrokerLink
 from services.api.errors import UnavailableError
 from services.api.notifications import overdue_store as store
 from services.api.notifications.configs import ConfigFacts, fired_databases, rpo_configs
+from services.api.notifications.ports import CatalogAsker
 from services.api.notifications.triggers import queue_notification
 from shared.database import Conn
 from shared.events import utc_now
@@ -52,7 +52,7 @@ class OverdueChecker:
     """Finds databases past their RPO, notifies once per episode, keeps the gauge current."""
 
     def __init__(
-        self, pool: Pool, schema: str, link: BrokerLink, gauge: Gauge, *, interval: float
+        self, pool: Pool, schema: str, link: CatalogAsker, gauge: Gauge, *, interval: float
     ) -> None:
         self.pool = pool
         self.schema = schema

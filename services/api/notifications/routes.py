@@ -1,6 +1,6 @@
 """/api/v1/notification-channels (secrets go in, never out) and /api/v1/overdue."""
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
@@ -20,6 +20,7 @@ from services.api.notifications.schemas import (
     ChannelCreate,
     ChannelPublic,
     ChannelUpdate,
+    DeliveryPublic,
     OverdueEntry,
     TestResult,
 )
@@ -160,10 +161,10 @@ async def test_channel(
 
 
 @router.get("/{channel_id}/deliveries")
-async def list_deliveries(channel_id: UUID, channels: Channels) -> list[dict[str, Any]]:
+async def list_deliveries(channel_id: UUID, channels: Channels) -> list[DeliveryPublic]:
     """The channel's latest 50 deliveries: attempts, next try, delivered or given up, last error."""
     await _channel(channel_id, channels)
-    return await channels.deliveries(channel_id)
+    return [DeliveryPublic.model_validate(row) for row in await channels.deliveries(channel_id)]
 
 
 @overdue_router.get("")

@@ -115,6 +115,20 @@ class ChannelPublic(BaseModel):
     created_at: datetime
 
 
+class DeliveryPublic(BaseModel):
+    """One notification queued for a channel, and how its sending went."""
+
+    id: int
+    kind: str = Field(examples=["backup_failed"])
+    payload: dict[str, Any] = Field(description="The JSON a webhook receives.")
+    attempts: int = Field(description="Tries so far.")
+    next_attempt_at: datetime = Field(description="When it is tried next, if not done.")
+    delivered_at: datetime | None
+    given_up_at: datetime | None = Field(description="Set after the last allowed try failed.")
+    last_error: str | None = Field(examples=["cannot reach ops.example.com (ConnectError)"])
+    created_at: datetime
+
+
 class TestResult(BaseModel):
     """The outcome of sending a test message now, without the queue."""
 

@@ -12,11 +12,11 @@ from uuid import UUID
 
 from asyncpg import Pool
 
-from services.api.adapters.broker import BrokerLink
 from services.api.errors import UnavailableError
 from services.api.notifications import configs, messages, rules
 from services.api.notifications.hooks import HookRunner
 from services.api.notifications.overdue_store import clear_overdue
+from services.api.notifications.ports import CatalogAsker
 from services.api.notifications.store import enqueue
 from shared.database import Conn
 from shared.events import RestoreFailed, RestoreFinished, SnapshotStatusChanged
@@ -61,7 +61,7 @@ class Notifier:
 
     pool: Pool
     schema: str
-    link: BrokerLink
+    link: CatalogAsker
     hooks: HookRunner
 
     async def on_snapshot_status(self, event: SnapshotStatusChanged) -> None:

@@ -164,6 +164,33 @@ class TestChannels:
         assert response.status_code == 422
         assert "secret" in response.json()["detail"]
 
+    async def test_a_patched_secret_signs_what_follows(self, api: Api) -> None:
+        old = WebhookReceiver(secret="old-secret-0123456789")
+        new = WebhookReceiver(secret="new-secret-0123456789")
+        try:
+            channel = await add_channel(api, "webhook", {"url": old.start(), "secret": old.secret})
+            name = unique("renamed-")
+            response = await api.http.patch(
+                f"/api/v1/notification-channels/{channel['id']}",
+                json={"name": name, "config": {"url": new.start(), "secret": new.secret}},
+            )
+            assert response.status_code == 200, response.text
+            assert response.json()["name"] == name
+            assert new.secret not in response.text
+            tested = await api.http.post(f"/api/v1/notification-channels/{channel['id']}/test")
+            assert tested.json() == {"ok": True, "error": None}
+            assert old.received == []
+            assert [r.signature_ok for r in new.received] == [True]
+            refused = await api.http.patch(
+                f"/api/v1/notification-channels/{channel['id']}",
+                json={"config": {"url": "http://127.0.0.1:9/"}},
+            )
+            assert refused.status_code == 422
+            assert "secret" in refused.json()["detail"]
+        finally:
+            old.stop()
+            new.stop()
+
 
 class TestBackupNotifications:
     async def test_completed_and_failed_backups_reach_mail_and_the_signed_webhook(

@@ -213,11 +213,13 @@ class TestDeliveryQueue:
                 "SELECT attempts, next_attempt_at - now() AS wait, given_up_at, last_error "
                 "FROM api.notification_deliveries"
             )
+            assert row is not None
             waits.append(row["wait"].total_seconds())
             await pool.execute("UPDATE api.notification_deliveries SET next_attempt_at = now()")
 
         assert waits[0] == pytest.approx(10, abs=2)
         assert waits[1] == pytest.approx(20, abs=2)
+        assert row is not None
         assert row["attempts"] == 3
         assert row["given_up_at"] is not None
         assert "cannot reach 127.0.0.1:9" in row["last_error"]
@@ -233,7 +235,7 @@ class TestTriggers:
             pool, notify={"on": "failure", "channel_ids": [str(channel)]}
         )
         snapshot_id = await add_request(pool, server_id, config_id)
-        notifier = Notifier(pool, SCHEMA, StubLink(), no_hooks())  # type: ignore[arg-type]
+        notifier = Notifier(pool, SCHEMA, StubLink(), no_hooks())
         event = SnapshotStatusChanged(
             snapshot_id=snapshot_id, status="failed", error="pg_dump exited 1"
         )
@@ -255,7 +257,7 @@ class TestTriggers:
             pool, notify={"on": "failure", "channel_ids": [str(channel)]}
         )
         snapshot_id = await add_request(pool, server_id, config_id)
-        notifier = Notifier(pool, SCHEMA, StubLink(), no_hooks())  # type: ignore[arg-type]
+        notifier = Notifier(pool, SCHEMA, StubLink(), no_hooks())
 
         await notifier.on_snapshot_status(
             SnapshotStatusChanged(snapshot_id=snapshot_id, status="completed")
@@ -267,7 +269,7 @@ class TestTriggers:
         channel = await add_webhook(pool, vault, "http://127.0.0.1:9/")
         _, server_id = await add_config(pool, notify={"on": "all", "channel_ids": [str(channel)]})
         snapshot_id = await add_request(pool, server_id, None)
-        notifier = Notifier(pool, SCHEMA, StubLink(), no_hooks())  # type: ignore[arg-type]
+        notifier = Notifier(pool, SCHEMA, StubLink(), no_hooks())
 
         await notifier.on_snapshot_status(
             SnapshotStatusChanged(snapshot_id=snapshot_id, status="failed")
@@ -279,7 +281,7 @@ class TestTriggers:
 class TestOverdueChecks:
     def checker(self, pool: asyncpg.Pool, link: StubLink) -> OverdueChecker:
         gauge = last_success_gauge(CollectorRegistry())
-        return OverdueChecker(pool, SCHEMA, link, gauge, interval=1)  # type: ignore[arg-type]
+        return OverdueChecker(pool, SCHEMA, link, gauge, interval=1)
 
     async def test_one_replica_checks_at_a_time_and_an_episode_notifies_once(
         self, pool: asyncpg.Pool, vault: Vault
@@ -332,7 +334,8 @@ class TestOverdueChecks:
 
         assert [row["kind"] for row in await queued(pool)] == ["backup_overdue", "backup_overdue"]
         await checker.refresh_gauge()
-        [sample] = [s for s in checker.gauge.collect()[0].samples if s.labels["database"] == "shop"]
+        [metric] = list(checker.gauge.collect())
+        [sample] = [s for s in metric.samples if s.labels["database"] == "shop"]
         assert sample.value == link.finished_at.timestamp()
         assert server_id
 
