@@ -127,6 +127,8 @@ def source_of(file: Path) -> Iterator[BinaryIO]:
 def sink_of(output: str | None, file: Path, *, force: bool) -> Iterator[BinaryIO]:
     """stdout, or a file written under a temporary name and renamed once complete."""
     if output == STDOUT:
+        if sys.stdout.isatty():
+            raise CliError("refusing to write the compressed dump to a terminal; pipe it or use -o")
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return

@@ -3,6 +3,8 @@
 import gzip
 import hashlib
 import json
+import os
+import pty
 import subprocess
 import sys
 import uuid
@@ -80,6 +82,24 @@ class TestDecrypt:
 
         assert done.returncode == 0, done.stderr
         assert gzip.decompress(done.stdout) == TEXT
+
+    def test_stdout_on_a_terminal_is_refused(self, tmp_path, key_file, keys):
+        artifact = encrypted_backup(tmp_path, keys)
+        leader, follower = pty.openpty()
+        try:
+            done = subprocess.run(
+                [str(CLI), "decrypt", str(artifact), "--key-file", str(key_file), "-o", "-"],
+                stdout=follower,
+                stderr=subprocess.PIPE,
+                check=False,
+                timeout=60,
+            )
+        finally:
+            os.close(follower)
+            os.close(leader)
+
+        assert done.returncode != 0
+        assert b"refusing to write the compressed dump to a terminal" in done.stderr
 
     def test_a_wrong_key_exits_non_zero_with_the_sentence_and_writes_nothing(self, tmp_path, keys):
         artifact = encrypted_backup(tmp_path, keys)
