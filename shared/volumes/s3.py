@@ -14,6 +14,7 @@ uploads from several replicas in any order, so this one adapter uses the private
 import asyncio
 import base64
 import contextlib
+import functools
 import hashlib
 import io
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -123,6 +124,32 @@ class S3Volume:
         # Each part's sha256 was checked before upload and its MD5 by the server on receipt;
         # reading the whole object back to hash it would double the transfer.
         del sha256
+        await self._abort_strays(name, keep=target.upload_id)
+
+    async def _abort_strays(self, name: str, *, keep: str) -> None:
+        """Abort every other open upload of a completed artifact's object.
+
+        One is left when `begin` created an upload whose id was never recorded (the
+        uploader's database went away just after) and a retry began another; the fault
+        suite (issue 9) found them. Once the artifact is complete, they are all garbage.
+        """
+
+        def strays() -> list[str]:
+            found = self.client._list_multipart_uploads(  # noqa: SLF001 - see module docstring
+                self.bucket, prefix=name
+            )
+            return [
+                str(u.upload_id)
+                for u in found.uploads
+                if u.object_name == name and u.upload_id not in {keep, None}
+            ]
+
+        def abort(upload_id: str) -> None:
+            self.client._abort_multipart_upload(self.bucket, name, upload_id)  # noqa: SLF001
+
+        for upload_id in await self._run(strays):
+            with contextlib.suppress(UploadGoneError):
+                await self._run(functools.partial(abort, upload_id))
 
     async def abort(self, target: UploadTarget) -> None:
         if not target.upload_id:

@@ -17,6 +17,7 @@ import asyncpg
 
 from shared.naming import manifest_key
 from tests.faults.harness import Harness
+from tests.faults.maria_sources import restore_maria_and_compare
 from tests.faults.sources import restore_and_compare
 from tests.faults.stream import Request
 
@@ -188,12 +189,10 @@ async def _restore_one(
     digest = await asyncio.to_thread(lambda: hashlib.sha256(artifact.read_bytes()).hexdigest())
     if digest != snap.sha256:
         return "the artifact's sha256 differs from the catalog's"
-    return await restore_and_compare(
-        harness.source_admin_url,
-        artifact,
-        snap.compression or "gzip",
-        harness.sources[snap.database],
-    )
+    compression, expected = snap.compression or "gzip", harness.sources[snap.database]
+    if harness.engines[snap.database] == "mariadb":
+        return await restore_maria_and_compare(harness.maria, artifact, compression, expected)
+    return await restore_and_compare(harness.source_admin_url, artifact, compression, expected)
 
 
 def scan_secrets(harness: Harness, figures: Figures) -> None:

@@ -15,11 +15,19 @@ import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tests.e2e.client import Api
 from tests.faults.argv import ArgvSampler
+from tests.faults.maria_sources import (
+    create_maria_sources,
+    drop_maria,
+    drop_maria_user,
+    maria_fingerprint,
+    maria_user,
+)
 from tests.faults.sources import Fingerprint, create_sources, drop_databases, fingerprint
-from tests.fixtures.resources import database_url, unique
+from tests.fixtures.resources import MariaDB, database_url, unique
 from tests.support.env import url_for
 from tests.support.private_postgres import PrivatePostgres
 from tests.support.private_rabbit import PrivateRabbit
@@ -44,6 +52,7 @@ class RunSettings:
     restore_sample: int | None
     """How many completed snapshots to restore and compare; None: every one."""
     sources: int = 6
+    maria_sources: int = 2
     servers: int = 3
     """Server records for the one PostgreSQL, so a per-server limit still lets work overlap."""
     replicas: int = 2
@@ -74,8 +83,12 @@ class Harness:
     api: Api
     argv: ArgvSampler
     source_admin_url: str
+    maria: MariaDB
     sources: dict[str, Fingerprint]
-    server_ids: list[str]
+    engines: dict[str, str]
+    """Each source database's engine: `postgresql` or `mariadb`."""
+    server_ids: dict[str, list[str]]
+    """The server records of each engine."""
     server_password: str
     volumes: dict[str, dict[str, object]] = field(default_factory=dict)
     """`local` and `s3`: the api's volume record plus where the suite looks at it."""
@@ -112,6 +125,13 @@ async def running_harness(settings: RunSettings) -> AsyncIterator[Harness]:
         names = await create_sources(admin_url, settings.sources)
         exits.push_async_callback(drop_databases, admin_url, names)
         sources = {name: await fingerprint(database_url(admin_url, name)) for name in names}
+        engines = dict.fromkeys(names, "postgresql")
+        maria = mariadb_from_url(url_for("TEST_MARIADB_URL"))
+        maria_names = await asyncio.to_thread(create_maria_sources, maria, settings.maria_sources)
+        exits.callback(drop_maria, maria, maria_names)
+        for name in maria_names:
+            sources[name] = await asyncio.to_thread(maria_fingerprint, maria, name)
+            engines[name] = "mariadb"
 
         argv = ArgvSampler()
         argv.start()
@@ -130,11 +150,19 @@ async def running_harness(settings: RunSettings) -> AsyncIterator[Harness]:
         api = Api(stack.api_url, stack.token)
         exits.push_async_callback(api.close)
 
-        password = "pw-" + secrets.token_urlsafe(18)  # trust auth: carried, never checked
-        server_ids = [
-            (await api.add_postgres_server(password=password))["id"]
-            for _ in range(settings.servers)
-        ]
+        # PostgreSQL (trust auth) carries it unchecked; MariaDB's dump user really needs it.
+        password = "pw-" + secrets.token_urlsafe(18)
+        user = await asyncio.to_thread(maria_user, maria, maria_names, password)
+        exits.callback(drop_maria_user, maria, user)
+        server_ids = {
+            "postgresql": [
+                (await api.add_postgres_server(password=password))["id"]
+                for _ in range(settings.servers)
+            ],
+            "mariadb": [
+                (await api.add_maria_server(maria, username=user, password=password))["id"]
+            ],
+        }
         bucket = unique("dbm-faults-")
         seaweed.server.client().make_bucket(bucket)
         local_root = work / "volume"
@@ -150,7 +178,9 @@ async def running_harness(settings: RunSettings) -> AsyncIterator[Harness]:
             api=api,
             argv=argv,
             source_admin_url=admin_url,
+            maria=maria,
             sources=sources,
+            engines=engines,
             server_ids=server_ids,
             server_password=password,
             bucket=bucket,
@@ -191,3 +221,13 @@ async def start_replicas(
     )
     stack.token = await asyncio.to_thread(create_token, env, name="faults")
     return stack
+
+
+def mariadb_from_url(url: str) -> MariaDB:
+    parts = urlsplit(url)
+    return MariaDB(
+        host=parts.hostname or "127.0.0.1",
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+    )

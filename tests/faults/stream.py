@@ -45,7 +45,8 @@ async def send_requests(
             sent_at=time.monotonic(),
         )
         requests.append(request)
-        await _send(harness, request, harness.server_ids[index % len(harness.server_ids)])
+        servers = harness.server_ids[harness.engines[request.source]]
+        await _send(harness, request, servers[index % len(servers)])
 
 
 async def _send(harness: Harness, request: Request, server_id: str) -> None:
