@@ -88,6 +88,7 @@ class Round:
     depths: DepthSeries
     stages: dict[str, HandlerTotals]
     load: float
+    cpu: "CpuUse"
 
     @property
     def wall(self) -> float:
@@ -112,6 +113,39 @@ class Round:
 
     def megabytes(self, key: str) -> float:
         return sum(s.get(key) or 0 for s in self.snapshots) / MB
+
+
+@dataclass(frozen=True)
+class CpuUse:
+    """CPU seconds: the whole machine's (busy and total) and the stack's own processes'
+    (their reaped children, the dump tools, included). The database server's are not."""
+
+    machine_busy: float
+    machine_total: float
+    stack: float
+
+    @classmethod
+    def now(cls, stack: Stack) -> "CpuUse":
+        times = psutil.cpu_times()
+        total = sum(times)
+        idle = times.idle + getattr(times, "iowait", 0.0)
+        own = 0.0
+        for processes in stack.processes.values():
+            for process in processes:
+                t = psutil.Process(process.pid).cpu_times()
+                own += t.user + t.system + t.children_user + t.children_system
+        return cls(total - idle, total, own)
+
+    def minus(self, before: "CpuUse") -> "CpuUse":
+        return CpuUse(
+            self.machine_busy - before.machine_busy,
+            self.machine_total - before.machine_total,
+            self.stack - before.stack,
+        )
+
+    @property
+    def busy_share(self) -> float:
+        return self.machine_busy / self.machine_total if self.machine_total else 0.0
 
 
 def listening_port(pid: int) -> int:
@@ -203,6 +237,7 @@ async def run_round(replicas: int, sources: list[str]) -> Round:
             done = asyncio.Event()
             sampler = asyncio.create_task(depths.sample_until(RABBIT, done, interval=1.0))
             load = os.getloadavg()[0]
+            cpu_before = CpuUse.now(stack)
             answers = await asyncio.gather(
                 *(
                     api.post(
@@ -223,6 +258,7 @@ async def run_round(replicas: int, sources: list[str]) -> Round:
             done.set()
             await sampler
             stages = difference(await scrape(ports), before)
+            cpu = CpuUse.now(stack).minus(cpu_before)
     finally:
         await asyncio.to_thread(stack.stop)
         await delete_namespace(RABBIT, namespace)
@@ -232,7 +268,7 @@ async def run_round(replicas: int, sources: list[str]) -> Round:
         for key in ("created_at", "started_at", "finished_at"):
             if snapshot.get(key):
                 snapshot[key] = _parse(snapshot[key])
-    return Round(replicas, snapshots, depths, stages, load)
+    return Round(replicas, snapshots, depths, stages, load, cpu)
 
 
 def _parse(value: str) -> datetime:
@@ -244,7 +280,7 @@ def report(rounds: list[Round]) -> None:
         f"{'replicas':>8} {'done':>5} {'failed':>6} {'wall s':>7} {'backups/min':>11} "
         f"{'dumped MB/s':>11} {'stored MB/s':>11} {'peak d/u/c':>11} "
         f"{'dumper/s':>8} {'busy':>5} {'upl msg/s':>9} {'in flight':>9} {'catalog/s':>9} "
-        f"{'load1':>5}"
+        f"{'load1':>5} {'cpu busy':>8} {'cpu-s/backup':>12}"
     )
     print("\n" + header)
     for r in rounds:
@@ -258,11 +294,14 @@ def report(rounds: list[Round]) -> None:
             f"{'/'.join(str(p) for p in r.depths.peaks()):>11} "
             f"{dumper.messages / r.wall:>8.2f} {dumper.seconds / r.wall / r.replicas:>5.0%} "
             f"{uploader.messages / r.wall:>9.1f} {uploader.seconds / r.wall:>9.2f} "
-            f"{catalog.messages / r.wall:>9.1f} {r.load:>5.1f}"
+            f"{catalog.messages / r.wall:>9.1f} {r.load:>5.1f} {r.cpu.busy_share:>8.0%} "
+            f"{r.cpu.stack / len(r.snapshots):>12.2f}"
         )
     print(
         "\nbusy: share of the dumpers' time inside a backup handler; in flight: uploader "
-        "handlers running at once on average (prefetch lets each replica hold several).\n"
+        "handlers running at once on average (prefetch lets each replica hold several);\n"
+        "cpu busy: the machine's cores busy during the round (every process, ours or not); "
+        "cpu-s/backup: CPU of the stack's processes and their dump tools per backup.\n"
         "Queue depth (ready messages dumper/uploader/catalog) over each round:"
     )
     for r in rounds:
