@@ -161,8 +161,13 @@ def stream_plain(
         reader.finish()
     except EncryptionError as exc:
         raise CliError(str(exc)) from None
-    if chunk_count and reader.next_seq != chunk_count:
+    if chunk_count and reader.next_seq < chunk_count:
         raise CliError(
             f"cannot decrypt: chunk {reader.next_seq} is corrupt (the artifact ends before "
             f"it; the manifest lists {chunk_count} chunks)"
+        )
+    if chunk_count and reader.next_seq > chunk_count:
+        raise CliError(
+            f"cannot decrypt: the artifact holds {reader.next_seq} chunks; its manifest lists "
+            f"{chunk_count} (is --manifest the right one?)"
         )

@@ -138,6 +138,18 @@ class TestDecrypt:
         assert done.returncode != 0
         assert "cannot decrypt: chunk 2 is corrupt" in done.stderr.decode()
 
+    def test_more_chunks_than_the_manifest_lists_is_refused(self, tmp_path, key_file, keys):
+        artifact = encrypted_backup(tmp_path, keys)
+        manifest_path = next(tmp_path.glob("*.manifest.json"))
+        manifest = json.loads(manifest_path.read_text())
+        manifest["chunks"] = manifest["chunks"][:2]
+        manifest_path.write_text(json.dumps(manifest))
+
+        done = run("decrypt", str(artifact), "--key-file", str(key_file), "-o", "-", cwd=tmp_path)
+
+        assert done.returncode != 0
+        assert "holds 3 chunks; its manifest lists 2" in done.stderr.decode()
+
     def test_no_manifest_says_where_it_looked(self, tmp_path, key_file, keys):
         artifact = encrypted_backup(tmp_path, keys)
         next(tmp_path.glob("*.manifest.json")).unlink()
