@@ -1,6 +1,7 @@
 """One fault run from start to figures: the short one (pytest) and `make faults` share it."""
 
 import asyncio
+import random
 import shutil
 import time
 from dataclasses import dataclass, field
@@ -29,12 +30,15 @@ class Report:
     seconds: float
     phases: dict[str, float] = field(default_factory=dict)
     """Seconds spent starting everything, under faults, and checking (settling included)."""
+    seed: int = 0
     logs: Path | None = None
 
 
 async def run_faults(settings: RunSettings) -> Report:
     """One run; its logs are kept (and named in the report) only when a figure is wrong."""
     began = time.monotonic()
+    seed = random.randrange(2**32)
+    random.seed(seed)  # which replica dies and which snapshots are sampled; printed to replay
     async with running_harness(settings) as harness:
         phases = {"setup": time.monotonic() - began}
         requests: list[Request] = []
@@ -46,7 +50,7 @@ async def run_faults(settings: RunSettings) -> Report:
             fault.started -= began
             fault.ended -= began
         work = harness.stack.log_dir.parent
-        report = Report(settings, figures, faults, harness.staging.kind, 0.0, phases)
+        report = Report(settings, figures, faults, harness.staging.kind, 0.0, phases, seed)
     report.seconds = time.monotonic() - began
     if figures.nonzero():
         report.logs = harness.stack.log_dir
@@ -82,7 +86,8 @@ def format_report(report: Report) -> str:
         (
             f"Fault run: {report.settings.backups} backups, {report.settings.replicas} replicas"
             f" of dumper and uploader, staging on a {report.staging_kind}, {report.seconds:.0f} s"
-            f" ({', '.join(f'{k} {v:.0f} s' for k, v in report.phases.items())})"
+            f" ({', '.join(f'{k} {v:.0f} s' for k, v in report.phases.items())}),"
+            f" random seed {report.seed}"
         ),
         "",
         f"| {'figure':<{width}} | {'value':>6} |",
