@@ -1,8 +1,10 @@
 """Turning a configuration into its backup requests: the same path for the scheduler and
 `POST /backup-configs/{id}/run`, and the same events as a manual backup (config_id set)."""
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
@@ -14,7 +16,7 @@ from services.api.deps import Keys
 from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.models import BackupRequest
 from services.api.questions import list_databases
-from services.api.quotas import check_quotas
+from services.api.quotas import OverQuotaHook, check_quotas, log_over_quota
 from shared.events import BackupRequested
 
 Planned = list[tuple[BackupRequest, BackupRequested]]
@@ -29,6 +31,8 @@ class FiringTools:
     link: BrokerLink
     lists: DatabaseLists
     keys: Keys
+    over_quota: Callable[[UUID | None], OverQuotaHook] = lambda _config_id: log_over_quota
+    """The hook told about a volume over its quota (notifications, issue 8)."""
 
 
 async def plan_config(config: BackupConfig, tools: FiringTools, *, now: datetime) -> Planned:
@@ -56,7 +60,9 @@ async def plan_config(config: BackupConfig, tools: FiringTools, *, now: datetime
         raise InvalidRequestError(
             f"configuration {config.name!r} selects no database on server {server.name!r}"
         )
-    await check_quotas(volumes, link=tools.link)  # issue 8: a full volume that refuses fails it
+    await check_quotas(
+        volumes, link=tools.link, on_over_quota=tools.over_quota(config.id)
+    )  # issue 8: a full volume that refuses fails it
     planned = plan_backups(
         server,
         volumes,

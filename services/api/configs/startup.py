@@ -9,6 +9,7 @@ from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.outbox import BackupRequests
 from services.api.configs.firing import FiringTools
 from services.api.configs.scheduler import Scheduler
+from services.api.notifications.quota import quota_hooks
 
 
 def start_scheduler(app: FastAPI) -> asyncio.Task[None]:
@@ -24,6 +25,7 @@ def start_scheduler(app: FastAPI) -> asyncio.Task[None]:
             link=state.link,
             lists=state.database_lists,
             keys=state.keys,
+            over_quota=quota_hooks(pool, schema),
         ),
         interval=state.settings.scheduler_interval,
         registry=state.runtime.registry,

@@ -1,8 +1,11 @@
 """The volume-over-quota notification, called where quotas are enforced (engineer C2)."""
 
+from collections.abc import Callable
+from typing import Annotated
 from uuid import UUID
 
 from asyncpg import Pool
+from fastapi import Depends, Request
 
 from services.api.notifications import configs
 from services.api.notifications.triggers import queue_notification
@@ -75,3 +78,26 @@ def over_quota_hook(
         )
 
     return hook
+
+
+QuotaHooks = Callable[[UUID | None], OverQuotaHook]
+"""The over-quota hook for a configuration (None: a manual backup, every configuration's
+channels that write to the volume)."""
+
+
+def quota_hooks(pool: Pool, schema: str) -> QuotaHooks:
+    """Over-quota hooks that notify, one per configuration asking."""
+
+    def for_config(config_id: UUID | None) -> OverQuotaHook:
+        return over_quota_hook(pool, schema, config_id=config_id)
+
+    return for_config
+
+
+def get_quota_hooks(request: Request) -> QuotaHooks:
+    state = request.app.state
+    return quota_hooks(state.runtime.pool, state.settings.schema_name)
+
+
+OverQuotaHooks = Annotated[QuotaHooks, Depends(get_quota_hooks)]
+"""The routes' dependency: notifying over-quota hooks."""

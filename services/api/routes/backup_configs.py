@@ -21,6 +21,7 @@ from services.api.deps import (
     get_settings,
 )
 from services.api.errors import NotFoundError
+from services.api.notifications.quota import OverQuotaHooks
 from services.api.schemas import BackupAccepted, SnapshotAccepted
 from services.api.schemas.backup_configs import (
     BackupConfigCreate,
@@ -149,6 +150,7 @@ async def run_config(
     lists: Lists,
     keys: SecretKeys,
     relay: Relay,
+    over_quota: OverQuotaHooks,
 ) -> BackupAccepted:
     """Run a configuration now (enabled or not), answered like `POST /api/v1/backups`.
 
@@ -157,7 +159,14 @@ async def run_config(
     scheduled firing: the schedule's next slot still fires.
     """
     config = await _config(config_id, configs)
-    tools = FiringTools(servers=servers, volumes=volumes, link=link, lists=lists, keys=keys)
+    tools = FiringTools(
+        servers=servers,
+        volumes=volumes,
+        link=link,
+        lists=lists,
+        keys=keys,
+        over_quota=over_quota,
+    )
     planned = await plan_config(config, tools, now=utc_now())
     await requests.accept(planned)
     relay.wake()

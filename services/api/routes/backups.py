@@ -14,6 +14,7 @@ from services.api.deps import (
     Volumes,
 )
 from services.api.errors import InvalidRequestError, NotFoundError
+from services.api.notifications.quota import OverQuotaHooks
 from services.api.questions import check_database, list_databases
 from services.api.quotas import check_quotas
 from services.api.schemas import BackupAccepted, BackupCreate, SnapshotAccepted
@@ -35,6 +36,7 @@ async def request_backup(
     relay: Relay,
     keys: SecretKeys,
     lists: Lists,
+    over_quota: OverQuotaHooks,
 ) -> BackupAccepted:
     """Back up one database, or every database of the server (`database: null`).
 
@@ -60,7 +62,9 @@ async def request_backup(
         databases = user_databases(await list_databases(server, connection, link, lists=lists))
         if not databases:
             raise InvalidRequestError(f"server {server.name!r} has no database to back up")
-    await check_quotas(chosen, link=link)  # issue 8: 422 for a full volume that refuses
+    await check_quotas(
+        chosen, link=link, on_over_quota=over_quota(None)
+    )  # issue 8: 422 for a full volume that refuses
     planned = plan_backups(
         server,
         chosen,

@@ -14,6 +14,7 @@ from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.outbox import BackupRequests, Outbox
 from services.api.adapters.restores import RestoreRequests
 from services.api.databases import DatabaseLists
+from services.api.notifications.quota import QuotaHooks, get_quota_hooks
 from services.api.relay import OutboxRelay
 from services.api.routes import servers as server_routes
 from services.api.routes import snapshots as snapshot_routes
@@ -36,6 +37,7 @@ class ApiParts:
     relay: OutboxRelay
     keys: deps.Keys
     lists: DatabaseLists
+    over_quota: QuotaHooks
 
     @property
     def snapshot_deps(self) -> dict[str, Any]:
@@ -54,6 +56,7 @@ def api_parts(request: Request) -> ApiParts:
         relay=deps.get_relay(request),
         keys=deps.get_keys(request),
         lists=deps.get_database_lists(request),
+        over_quota=get_quota_hooks(request),
     )
 
 

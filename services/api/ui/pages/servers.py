@@ -166,6 +166,7 @@ async def start_backup(request: Request, server_id: UUID, _: Posted, api: Parts)
             relay=api.relay,
             keys=api.keys,
             lists=api.lists,
+            over_quota=api.over_quota,
         )
     except ValidationError as exc:
         errors = field_errors(exc)
