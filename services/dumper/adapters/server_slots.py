@@ -10,9 +10,15 @@ dumping the same database server at once").
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
-from asyncpg import Pool
+from asyncpg import InterfaceError, Pool, PostgresError
+from asyncpg.pool import PoolConnectionProxy
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 TRY_LOCK = "SELECT pg_try_advisory_lock($1::int4, $2::int4)"
 UNLOCK = "SELECT pg_advisory_unlock($1::int4, $2::int4)"
@@ -22,6 +28,15 @@ def server_key(schema: str, server_id: UUID) -> int:
     """A signed 32-bit key for (schema, server): stacks sharing a database never collide."""
     digest = hashlib.blake2b(f"{schema}/{server_id}".encode(), digest_size=4).digest()
     return int.from_bytes(digest, "big", signed=True)
+
+
+async def _unlock(conn: "PoolConnectionProxy[Any]", key: int, slot: int) -> None:
+    """Free the slot. If the connection died meanwhile (a database restart), PostgreSQL has
+    freed it already: the dump that just ended must not fail, nor run again, for that."""
+    try:
+        await conn.fetchval(UNLOCK, key, slot)
+    except (PostgresError, InterfaceError, OSError) as exc:
+        log.warning("server_slot_unlock_failed", error=type(exc).__name__)
 
 
 class ServerSlots:
@@ -42,6 +57,6 @@ class ServerSlots:
                     try:
                         yield slot
                     finally:
-                        await conn.fetchval(UNLOCK, key, slot)
+                        await _unlock(conn, key, slot)
                     return
             yield None

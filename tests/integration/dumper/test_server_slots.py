@@ -52,6 +52,27 @@ class TestServerSlots:
         ):
             assert (mine, theirs) == (0, 0)
 
+    async def test_a_lost_connection_frees_the_slot_and_ends_the_dump_cleanly(
+        self, pool, pg_database
+    ):
+        """A database restart kills the lock's session: PostgreSQL frees the slot, and the
+        dump that held it ends without an error (it must not be run again for that)."""
+        server = uuid4()
+        slots = ServerSlots(pool, "dumper", limit=1)
+        admin = await asyncpg.connect(pg_database)
+        try:
+            async with slots.claim(server) as slot:
+                holders = await admin.fetch(
+                    "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND "
+                    "database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+                )
+                assert len(holders) == 1
+                await admin.execute("SELECT pg_terminate_backend($1)", holders[0]["pid"])
+                async with slots.claim(server) as after_restart:
+                    assert (slot, after_restart) == (0, 0)
+        finally:
+            await admin.close()
+
 
 class TestTwoReplicas:
     async def test_four_backups_of_one_server_never_overlap_and_all_complete(
