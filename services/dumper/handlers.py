@@ -9,6 +9,7 @@ from uuid import UUID
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
+from faststream.rabbit.publisher.usecase import RabbitPublisher
 from faststream.rabbit.subscriber import RabbitSubscriber
 
 from services.dumper.adapters.db import cancel_reason, record_cancel
@@ -84,17 +85,13 @@ def routed(*routing_keys: str) -> Any:
     return matches
 
 
-async def postpone(
-    broker: RabbitBroker, topology: Topology, request: BackupRequested, *, delay: float
-) -> None:
+async def postpone(publisher: RabbitPublisher, request: BackupRequested, *, delay: float) -> None:
     """Park a backup whose server is busy; it returns to the work queue after `delay` s.
 
     The copy keeps the event id, so whichever delivery runs first is the only one that dumps.
     """
-    await broker.publish(
+    await publisher.publish(
         request.model_dump(mode="json"),
-        queue=topology.dumper_postponed,
-        persist=True,
         message_id=str(request.event_id),
         message_type=type(request).__name__,
         content_type="application/json",
@@ -105,8 +102,7 @@ async def postpone(
 
 async def handle_backup(
     runtime: Runtime,
-    broker: RabbitBroker,
-    topology: Topology,
+    postponed: RabbitPublisher,
     settings: DumperSettings,
     dumper: Dumper,
     *,
@@ -126,7 +122,7 @@ async def handle_backup(
         async with slots.claim(request.server_id) as slot:
             if slot is None:
                 # Acked, not nacked: waiting for a busy server is not a failed delivery.
-                await postpone(broker, topology, request, delay=settings.server_busy_delay)
+                await postpone(postponed, request, delay=settings.server_busy_delay)
                 return
             await run_stoppable(runtime, dumper.dump(request, attempt=attempt))
     async with runtime.pool.acquire() as conn:
@@ -170,13 +166,22 @@ def register(
         "remember cancelled snapshots so their queued requests are refused.",
     )
 
+    postponed = broker.publisher(
+        topology.dumper_postponed,
+        persist=True,
+        title="dumper.postponed",
+        description="A backup whose database server has no free slot "
+        "(DUMPER_SERVER_CONCURRENCY), parked for DUMPER_SERVER_BUSY_DELAY s; on expiry the "
+        "queue returns it to the dumper's work queue.",
+        schema=BackupRequested,
+    )
+
     # A postponed backup comes back through the default exchange, under the queue's name.
     @work(filter=routed(BackupRequested.routing_key, topology.queue("dumper").name))
     async def on_backup_requested(request: BackupRequested, message: RabbitMessage) -> None:
         await handle_backup(
             runtime,
-            broker,
-            topology,
+            postponed,
             settings,
             dumper,
             request=request,
