@@ -6,6 +6,7 @@ they notify nobody. Each event is handled once (processed_events): the deliverie
 written in the same transaction as its id, and hooks start only after that commit.
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -19,7 +20,7 @@ from services.api.notifications.overdue_store import clear_overdue
 from services.api.notifications.ports import CatalogAsker
 from services.api.notifications.store import enqueue
 from shared.database import Conn
-from shared.events import RestoreFailed, RestoreFinished, SnapshotStatusChanged
+from shared.events import Event, RestoreFailed, RestoreFinished, SnapshotStatusChanged
 from shared.idempotency import handle_once
 from shared.logging import get_logger
 
@@ -69,34 +70,25 @@ class Notifier:
         if kind is None:
             return
         async with self.pool.acquire() as conn:
-            request = await configs.find_request(conn, self.schema, event.snapshot_id)
-            config = await configs.find_config(
-                conn, self.schema, request.config_id if request else None
-            )
+            request, config = await self._request_and_config(conn, event.snapshot_id)
         facts: dict[str, Any] = {"snapshot_id": str(event.snapshot_id), "status": event.status}
         if request is not None:
             facts |= {"server": request.server_name, "database": request.database}
         if config is not None:
             facts |= await self._snapshot_facts(event.snapshot_id)
         facts["error"] = event.error
-        queued = 0
-        async with handle_once(self.pool, schema=self.schema, event_id=event.event_id) as tx:
-            if tx is None:
-                return
+
+        async def clear_overdue_on_success(tx: Conn) -> None:
             if request is not None and event.status == "completed":
                 await clear_overdue(
                     tx, self.schema, request.server_id, request.database, at=event.occurred_at
                 )
-            if config is not None:
-                queued = await queue_notification(
-                    tx,
-                    self.schema,
-                    config,
-                    kind,
-                    facts,
-                    dedupe_key=f"{kind}:{event.event_id}",
-                    occurred_at=event.occurred_at,
-                )
+
+        queued = await self._queue_once(
+            event, config, kind, facts, also_in_transaction=clear_overdue_on_success
+        )
+        if queued is None:
+            return
         log.info(
             "snapshot_end_handled", kind=kind, notifications=queued, config=config and config.name
         )
@@ -113,10 +105,7 @@ class Notifier:
         verify_ok = event.verify_ok if isinstance(event, RestoreFinished) else None
         kind = rules.restore_kind(mode=event.mode, finished=finished, verify_ok=verify_ok)
         async with self.pool.acquire() as conn:
-            request = await configs.find_request(conn, self.schema, event.snapshot_id)
-            config = await configs.find_config(
-                conn, self.schema, request.config_id if request else None
-            )
+            request, config = await self._request_and_config(conn, event.snapshot_id)
             target = await conn.fetchrow(
                 SELECT_RESTORE_TARGET.format(schema=self.schema), event.restore_id
             )
@@ -133,20 +122,9 @@ class Notifier:
         }
         if event.mode == "verify":
             facts["verify_ok"] = verify_ok
-        queued = 0
-        async with handle_once(self.pool, schema=self.schema, event_id=event.event_id) as tx:
-            if tx is None:
-                return
-            if config is not None:
-                queued = await queue_notification(
-                    tx,
-                    self.schema,
-                    config,
-                    kind,
-                    facts,
-                    dedupe_key=f"{kind}:{event.event_id}",
-                    occurred_at=event.occurred_at,
-                )
+        queued = await self._queue_once(event, config, kind, facts)
+        if queued is None:
+            return
         log.info(
             "restore_end_handled", kind=kind, notifications=queued, config=config and config.name
         )
@@ -158,6 +136,43 @@ class Notifier:
                 source="post_restore_hook",
                 snapshot_id=event.snapshot_id,
                 restore_id=event.restore_id,
+            )
+
+    async def _request_and_config(
+        self, conn: Conn, snapshot_id: UUID
+    ) -> tuple[configs.RequestFacts | None, configs.ConfigFacts | None]:
+        """The backup request behind a snapshot and the configuration that fired it, if any."""
+        request = await configs.find_request(conn, self.schema, snapshot_id)
+        config = await configs.find_config(
+            conn, self.schema, request.config_id if request else None
+        )
+        return request, config
+
+    async def _queue_once(
+        self,
+        event: Event,
+        config: configs.ConfigFacts | None,
+        kind: rules.Kind,
+        facts: dict[str, Any],
+        *,
+        also_in_transaction: Callable[[Conn], Awaitable[None]] | None = None,
+    ) -> int | None:
+        """Queue the event's notifications with its handled mark; None when handled before."""
+        async with handle_once(self.pool, schema=self.schema, event_id=event.event_id) as tx:
+            if tx is None:
+                return None
+            if also_in_transaction is not None:
+                await also_in_transaction(tx)
+            if config is None:
+                return 0
+            return await queue_notification(
+                tx,
+                self.schema,
+                config,
+                kind,
+                facts,
+                dedupe_key=f"{kind}:{event.event_id}",
+                occurred_at=event.occurred_at,
             )
 
     async def _snapshot_facts(self, snapshot_id: UUID) -> dict[str, Any]:
