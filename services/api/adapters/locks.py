@@ -5,7 +5,7 @@ from uuid import UUID
 
 from asyncpg import Pool
 
-from services.api.adapters.outbox import INSERT_OUTBOX, serialize
+from services.api.adapters.outbox import add_to_outbox
 from shared.events import SnapshotLockChanged
 
 UPSERT_LOCK = """
@@ -33,13 +33,7 @@ class SnapshotLocks:
                 event.locked,
                 event.occurred_at,
             )
-            await conn.execute(
-                INSERT_OUTBOX.format(schema=self._schema),
-                event.event_id,
-                event.snapshot_id,
-                type(event).routing_key,
-                serialize(event),
-            )
+            await add_to_outbox(conn, self._schema, event)
 
     async def known(self, snapshot_ids: Iterable[UUID]) -> dict[UUID, bool]:
         """The api's last word on each snapshot's lock; snapshots never (un)locked are absent."""

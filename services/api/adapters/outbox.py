@@ -50,6 +50,18 @@ def serialize(event: Event) -> str:
     return json.dumps(event.model_dump(mode="json"))
 
 
+async def add_to_outbox(executor: Conn | Pool, schema: str, event: Event) -> None:
+    """Write `event`'s outbox row on `executor`: a connection in the caller's transaction, so
+    the row commits with the caller's own rows, or the pool for an event on its own."""
+    await executor.execute(
+        INSERT_OUTBOX.format(schema=schema),
+        event.event_id,
+        event.snapshot_id,
+        type(event).routing_key,
+        serialize(event),
+    )
+
+
 def deserialize(routing_key: str, payload: str | dict[str, Any]) -> Event:
     data = json.loads(payload) if isinstance(payload, str) else payload
     return EVENTS_BY_KEY[routing_key].model_validate(data)
@@ -81,13 +93,7 @@ class BackupRequests:
                 request.requested_at,
                 request.config_id,
             )
-            await conn.execute(
-                INSERT_OUTBOX.format(schema=self._schema),
-                event.event_id,
-                event.snapshot_id,
-                type(event).routing_key,
-                serialize(event),
-            )
+            await add_to_outbox(conn, self._schema, event)
 
     async def get(self, snapshot_id: UUID) -> BackupRequest | None:
         row = await self._pool.fetchrow(SELECT_REQUEST.format(schema=self._schema), snapshot_id)
@@ -108,13 +114,7 @@ class Outbox:
 
     async def add(self, event: Event) -> None:
         """Store `event` for the relay to publish (with confirms, retried while it cannot)."""
-        await self._pool.execute(
-            INSERT_OUTBOX.format(schema=self._schema),
-            event.event_id,
-            event.snapshot_id,
-            type(event).routing_key,
-            serialize(event),
-        )
+        await add_to_outbox(self._pool, self._schema, event)
 
     async def relay(self, publish: Publish, *, limit: int) -> tuple[int, Exception | None]:
         """Publish up to `limit` unsent events in order and mark those confirmed as sent.

@@ -5,7 +5,7 @@ from uuid import UUID
 
 from asyncpg import Pool
 
-from services.api.adapters.outbox import INSERT_OUTBOX, serialize
+from services.api.adapters.outbox import add_to_outbox
 from services.api.models import RestoreRequest
 from shared.events import RestoreRequested
 
@@ -43,13 +43,7 @@ class RestoreRequests:
                 request.overwrite,
                 request.requested_at,
             )
-            await conn.execute(
-                INSERT_OUTBOX.format(schema=self._schema),
-                event.event_id,
-                event.snapshot_id,
-                type(event).routing_key,
-                serialize(event),
-            )
+            await add_to_outbox(conn, self._schema, event)
 
     async def get(self, restore_id: UUID) -> RestoreRequest | None:
         row = await self._pool.fetchrow(SELECT_ONE.format(schema=self._schema), restore_id)
