@@ -187,6 +187,11 @@ class BackupConfigRepository:
             await conn.execute(MARK_FIRED.format(schema=self._schema), config_id, now, error)
         return True
 
+    async def names_using_volume(self, volume_id: UUID) -> list[str]:
+        """The configurations that write to a volume, by name (configurations are few)."""
+        rows = await self._pool.fetch(SELECT_CONFIGS.format(schema=self._schema), None)
+        return [c.name for c in map(_config, rows) if volume_id in c.volume_ids]
+
     async def firings(self, config_id: UUID, *, limit: int) -> list[Firing]:
         """The newest `limit` scheduled firings of a configuration, newest first."""
         rows = await self._pool.fetch(SELECT_FIRINGS.format(schema=self._schema), config_id, limit)

@@ -9,6 +9,7 @@ from services.api.deps import Authenticated, Link, Lists, SecretKeys, Servers, S
 from services.api.errors import ConflictError, NotFoundError
 from services.api.models import Server
 from services.api.questions import ask_activity, list_databases, test_connection
+from services.api.routes.backup_configs import Configs
 from services.api.schemas import ServerCreate, ServerPublic, ServerUpdate
 from services.api.schemas.servers import CheckReport, DatabaseList
 from shared.events import utc_now
@@ -84,10 +85,19 @@ async def update_server(
 
 
 @router.delete("/{server_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_server(server_id: UUID, servers: Servers, link: Link, lists: Lists) -> Response:
-    """Forget a server. Refused (409) while a snapshot of it, or a restore into it, is
-    pending or in progress; its finished snapshots stay listed."""
+async def delete_server(
+    server_id: UUID, servers: Servers, link: Link, lists: Lists, configs: Configs
+) -> Response:
+    """Forget a server. Refused (409) while a backup configuration backs it up, or while a
+    snapshot of it, or a restore into it, is pending or in progress; its finished snapshots
+    stay listed."""
     server = await _server(server_id, servers)
+    users = [c.name for c in await configs.list(server_id=server_id)]
+    if users:
+        raise ConflictError(
+            f"server {server.name!r} is backed up by configuration(s) "
+            f"{', '.join(repr(n) for n in users)}; delete them first"
+        )
     activity = await ask_activity(link, "server_activity", server_id=server_id)
     running = activity.get("in_progress") or 0
     if running:

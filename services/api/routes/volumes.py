@@ -11,6 +11,7 @@ from services.api.errors import ConflictError, NotFoundError
 from services.api.models import Volume
 from services.api.questions import ask_activity, test_volume, volume_usage
 from services.api.quotas import quota_change
+from services.api.routes.backup_configs import Configs
 from services.api.schemas import VolumeCreate, VolumePublic, VolumeUpdate
 from services.api.schemas.servers import CheckReport
 from services.api.schemas.volumes import public_config
@@ -106,9 +107,18 @@ async def update_volume(
 
 
 @router.delete("/{volume_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_volume(volume_id: UUID, volumes: Volumes, link: Link) -> Response:
-    """Forget a volume. Refused (409) while it holds snapshots: delete them first."""
+async def delete_volume(
+    volume_id: UUID, volumes: Volumes, link: Link, configs: Configs
+) -> Response:
+    """Forget a volume. Refused (409) while it holds snapshots (delete them first) or while
+    a backup configuration writes to it (change or delete the configuration first)."""
     volume = await _volume(volume_id, volumes)
+    users = await configs.names_using_volume(volume_id)
+    if users:
+        raise ConflictError(
+            f"volume {volume.name!r} is used by backup configuration(s) "
+            f"{', '.join(repr(n) for n in users)}; change or delete them first"
+        )
     held = (await ask_activity(link, "volume_activity", volume_id=volume_id)).get("snapshots")
     if held:
         raise ConflictError(f"volume {volume.name!r} holds {held} snapshot(s); delete them first")

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from services.api import deps
 from services.api.adapters.broker import BrokerLink
+from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.outbox import BackupRequests, Outbox
 from services.api.adapters.restores import RestoreRequests
@@ -19,6 +20,7 @@ from services.api.relay import OutboxRelay
 from services.api.routes import servers as server_routes
 from services.api.routes import snapshots as snapshot_routes
 from services.api.routes import volumes as volume_routes
+from services.api.routes.backup_configs import get_configs
 from services.api.schemas import ServerPublic, SnapshotPage, SnapshotPublic, VolumePublic
 from services.api.settings import ApiSettings
 
@@ -38,6 +40,7 @@ class ApiParts:
     keys: deps.Keys
     lists: DatabaseLists
     over_quota: QuotaHooks
+    configs: BackupConfigRepository
 
     @property
     def snapshot_deps(self) -> dict[str, Any]:
@@ -57,6 +60,7 @@ def api_parts(request: Request) -> ApiParts:
         keys=deps.get_keys(request),
         lists=deps.get_database_lists(request),
         over_quota=get_quota_hooks(request),
+        configs=get_configs(request),
     )
 
 

@@ -199,12 +199,23 @@ class TestReadUpdateDelete:
         assert (await api.delete(f"{PATH}/{created['id']}")).status_code == 204
         assert (await api.get(f"{PATH}/{created['id']}")).status_code == 404
 
-    async def test_a_deleted_server_takes_its_configs(self, api, fake_catalog):
+    async def test_a_server_or_volume_in_use_is_not_deleted_under_its_configs(
+        self, api, fake_catalog
+    ):
+        """Forgetting a server or volume would silently stop its schedule: 409 names it."""
         fake_catalog.replies["server_activity"] = {"ok": True, "in_progress": 0, "restores": 0}
+        fake_catalog.replies["volume_activity"] = {"ok": True, "snapshots": 0}
         server_id, volume_id = await register(api)
         created = await create(api, server_id, volume_id)
+
+        for path in (f"/api/v1/servers/{server_id}", f"/api/v1/volumes/{volume_id}"):
+            refused = await api.delete(path)
+            assert refused.status_code == 409, refused.text
+            assert "'shop-nightly'" in refused.json()["detail"]
+
+        assert (await api.delete(f"{PATH}/{created['id']}")).status_code == 204
         assert (await api.delete(f"/api/v1/servers/{server_id}")).status_code == 204
-        assert (await api.get(f"{PATH}/{created['id']}")).status_code == 404
+        assert (await api.delete(f"/api/v1/volumes/{volume_id}")).status_code == 204
 
 
 class TestRunNow:

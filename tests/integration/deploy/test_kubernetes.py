@@ -30,7 +30,13 @@ from tests.integration.deploy.manifests import (
 KUBERNETES_VERSION = "1.32"
 OVERLAYS = ("dev", "prod")
 KEDA_KINDS = {"ScaledObject", "TriggerAuthentication"}
-SECRET_NAMES = {"SEAL_KEY", "API_CREDENTIALS_KEY", "BROKER_URL", "DATABASE_URL"}
+SECRET_NAMES = {
+    "SEAL_KEY",
+    "API_CREDENTIALS_KEY",
+    "BROKER_URL",
+    "DATABASE_URL",
+    "DUMPER_MASTER_KEYS",
+}
 GRACEFUL_TIMEOUT = BrokerSettings.model_fields["graceful_timeout"].default
 STOP_WITHIN = 10  # seconds from SIGTERM to exit, README "Operations"
 

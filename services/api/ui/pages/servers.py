@@ -110,7 +110,7 @@ async def update_server(request: Request, server_id: UUID, _: Posted, api: Parts
 @router.post("/{server_id}/delete")
 async def delete_server(request: Request, server_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await server_routes.delete_server(server_id, api.servers, api.link, api.lists)
+        await server_routes.delete_server(server_id, api.servers, api.link, api.lists, api.configs)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     return Response(headers={"HX-Redirect": "/ui/servers"})

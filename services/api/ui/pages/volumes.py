@@ -117,7 +117,7 @@ async def update_volume(request: Request, volume_id: UUID, _: Posted, api: Parts
 @router.post("/{volume_id}/delete")
 async def delete_volume(request: Request, volume_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await volume_routes.delete_volume(volume_id, api.volumes, api.link)
+        await volume_routes.delete_volume(volume_id, api.volumes, api.link, api.configs)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     return Response(headers={"HX-Redirect": "/ui/volumes"})
