@@ -18,6 +18,7 @@ def main() -> None:
     for folder in ("staging", "volumes/local", "log", "run"):
         (VAR / folder).mkdir(parents=True, exist_ok=True)
     if ENV_FILE.exists():
+        _add_missing(ENV_FILE.read_text())
         return
     lines = [
         "# Generated once by `make env`; development only. Delete ./var to regenerate.",
@@ -32,6 +33,18 @@ def main() -> None:
     ENV_FILE.write_text("\n".join(lines) + "\n")
     ENV_FILE.chmod(0o600)
     print(f"dev_env: wrote {ENV_FILE} with fresh development keys")
+
+
+def _add_missing(existing: str) -> None:
+    """Settings added since the file was written get a value; existing keys are kept."""
+    names = {line.split("=", 1)[0] for line in existing.splitlines() if "=" in line}
+    added = []
+    if "DUMPER_MASTER_KEYS" not in names:  # issue 8: encryption at rest
+        added.append(f"DUMPER_MASTER_KEYS={generate_master_key('dev')}")
+    if added:
+        with ENV_FILE.open("a") as handle:
+            handle.write("\n".join(added) + "\n")
+        print(f"dev_env: added {', '.join(a.split('=', 1)[0] for a in added)} to {ENV_FILE}")
 
 
 if __name__ == "__main__":
