@@ -7,12 +7,20 @@ from pathlib import Path
 from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
-from services.api.ui.pages import dashboard, login, servers, snapshot_actions, snapshots, volumes
+from services.api.ui.pages import (
+    configs,
+    dashboard,
+    login,
+    servers,
+    snapshot_actions,
+    snapshots,
+    volumes,
+)
 
 STATIC_PATH = "/ui/static"
 
 router = APIRouter()
-for _page in (login, dashboard, servers, volumes, snapshots, snapshot_actions):
+for _page in (login, dashboard, servers, volumes, snapshots, snapshot_actions, configs):
     router.include_router(_page.router)
 
 

@@ -12,6 +12,7 @@ from services.api import deps
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository, VolumeRepository
+from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
 from services.api.adapters.restores import RestoreRequests
 from services.api.databases import DatabaseLists
@@ -41,6 +42,7 @@ class ApiParts:
     lists: DatabaseLists
     over_quota: QuotaHooks
     configs: BackupConfigRepository
+    locks: SnapshotLocks
 
     @property
     def snapshot_deps(self) -> dict[str, Any]:
@@ -61,6 +63,7 @@ def api_parts(request: Request) -> ApiParts:
         lists=deps.get_database_lists(request),
         over_quota=get_quota_hooks(request),
         configs=get_configs(request),
+        locks=deps.get_locks(request),
     )
 
 

@@ -153,9 +153,16 @@ async def backup_dialog(request: Request, server_id: UUID, _: SignedIn, api: Par
 
 @router.post("/{server_id}/backup")
 async def start_backup(request: Request, server_id: UUID, _: Posted, api: Parts) -> Response:
-    values = form_values(await request.form())
-    body = {"server_id": server_id, **blank_to_none(values, "database", "volume_id")}
+    form = await request.form()
+    values = form_values(form)
+    body: dict[str, Any] = {
+        "server_id": server_id,
+        **blank_to_none(values, "database", "volume_id"),
+    }
     body["compression"] = values.get("compression") or "gzip"
+    # Several volumes (issue 8): the select is the primary, each ticked box gets a copy.
+    body["volume_ids"] = [v for v in form.getlist("volume_ids") if isinstance(v, str) and v]
+    body["encrypt"] = values.get("encrypt") == "on"
     try:
         accepted = await backup_routes.request_backup(
             BackupCreate.model_validate(body),
@@ -170,7 +177,7 @@ async def start_backup(request: Request, server_id: UUID, _: Posted, api: Parts)
         )
     except ValidationError as exc:
         errors = field_errors(exc)
-        if "volume_id" in errors:
+        if "volume_id" in errors or "volume_ids" in errors:
             return render(request, "_error.html", {"error": "Choose a volume to store it on."})
         return render(request, "_error.html", {"error": "; ".join(errors.values())})
     except SENTENCE_ERRORS as exc:

@@ -1,4 +1,4 @@
-"""What can be done to one snapshot: download, restore, verify, cancel, delete."""
+"""What can be done to one snapshot: download, restore, verify, cancel, delete, lock."""
 
 import re
 from uuid import UUID
@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from services.api.errors import ApiError
 from services.api.routes import downloads as download_routes
+from services.api.routes import retention as retention_routes
 from services.api.routes import snapshots as snapshot_routes
 from services.api.ui.auth import Posted, SignedIn, UiRoute
 from services.api.ui.calls import Parts, list_servers
@@ -67,10 +68,35 @@ async def delete(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> 
             outbox=api.outbox,
             relay=api.relay,
             keys=api.keys,
+            locks=api.locks,
         )
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     message = "Deleting: the file and its manifest are removed, then the status becomes deleted."
+    return _changed(render(request, "_notice.html", {"message": message}))
+
+
+@router.post("/{snapshot_id}/lock")
+async def lock(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
+    try:
+        await retention_routes.lock_snapshot(
+            snapshot_id, **api.snapshot_deps, locks=api.locks, relay=api.relay
+        )
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    message = "Locked: retention never prunes it, and it cannot be deleted until unlocked."
+    return _changed(render(request, "_notice.html", {"message": message}))
+
+
+@router.post("/{snapshot_id}/unlock")
+async def unlock(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
+    try:
+        await retention_routes.unlock_snapshot(
+            snapshot_id, **api.snapshot_deps, locks=api.locks, relay=api.relay
+        )
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    message = "Unlocked: retention and Delete may remove it again."
     return _changed(render(request, "_notice.html", {"message": message}))
 
 

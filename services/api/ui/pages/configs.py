@@ -1,0 +1,148 @@
+"""Configurations (issue 8): the backup configurations with their schedule, last firing and
+overdue databases; Run now, enable/disable, and pruning (dry run, then Apply).
+
+Every action is the JSON route's own function: the UI decides nothing the API does not.
+"""
+
+from collections import defaultdict
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from services.api.adapters.configs import BackupConfigRepository
+from services.api.adapters.retention import RetentionConfigs
+from services.api.errors import ApiError
+from services.api.notifications import routes as notification_routes
+from services.api.notifications.schemas import OverdueEntry
+from services.api.routes import backup_configs as config_routes
+from services.api.routes import retention as retention_routes
+from services.api.schemas.backup_configs import BackupConfigPublic, BackupConfigUpdate
+from services.api.ui.auth import Posted, SignedIn, UiRoute
+from services.api.ui.calls import ApiParts, Parts, volume_names
+from services.api.ui.forms import form_values
+from services.api.ui.rendering import render
+from services.api.vault import VaultError
+from shared.volumes import VolumeError
+
+router = APIRouter(prefix="/ui/configs", route_class=UiRoute, include_in_schema=False)
+SENTENCE_ERRORS = (ApiError, VaultError, VolumeError)
+
+
+def _configs(request: Request) -> BackupConfigRepository:
+    return config_routes.get_configs(request)
+
+
+def _retention(request: Request) -> RetentionConfigs:
+    return retention_routes.get_retention_configs(request)
+
+
+def databases_text(config: BackupConfigPublic) -> str:
+    """The selection in words: `all`, the names, or the pattern, with what it excludes."""
+    chosen = config.databases
+    if chosen.mode == "list":
+        text = ", ".join(chosen.names)
+    elif chosen.mode == "pattern":
+        text = f"matching {chosen.pattern}"
+    else:
+        text = "all"
+    if chosen.exclude:
+        text += f" (except {', '.join(chosen.exclude)})"
+    return text
+
+
+async def _row_context(request: Request, api: ApiParts) -> dict[str, Any]:
+    """What every row needs: names by id and each configuration's overdue databases."""
+    overdue: dict[UUID, list[OverdueEntry]] = defaultdict(list)
+    for entry in await notification_routes.get_overdue(request, api.settings):
+        overdue[entry.config_id].append(entry)
+    servers = {server.id: server.name for server in await api.servers.list()}
+    return {
+        "server_names": servers,
+        "volume_names": await volume_names(api),
+        "overdue": overdue,
+        "databases_text": databases_text,
+    }
+
+
+@router.get("")
+async def configs_page(request: Request, _: SignedIn, api: Parts) -> Response:
+    configs = await config_routes.list_configs(_configs(request))
+    context = await _row_context(request, api)
+    return render(request, "configs.html", {"configs": configs, **context})
+
+
+@router.post("/{config_id}/enabled")
+async def set_enabled(request: Request, config_id: UUID, _: Posted, api: Parts) -> Response:
+    """Enable or disable, then the row again (the schedule is re-armed by the API)."""
+    enabled = form_values(await request.form()).get("enabled") == "true"
+    try:
+        config = await config_routes.update_config(
+            config_id,
+            BackupConfigUpdate(enabled=enabled),
+            _configs(request),
+            api.servers,
+            api.volumes,
+        )
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)}, status_code=200)
+    context = await _row_context(request, api)
+    return render(request, "_config_row.html", {"c": config, **context})
+
+
+@router.post("/{config_id}/run")
+async def run_now(request: Request, config_id: UUID, _: Posted, api: Parts) -> Response:
+    configs = _configs(request)
+    try:
+        config = await config_routes.get_config(config_id, configs)
+        accepted = await config_routes.run_config(
+            config_id,
+            configs=configs,
+            servers=api.servers,
+            volumes=api.volumes,
+            requests=api.requests,
+            link=api.link,
+            lists=api.lists,
+            keys=api.keys,
+            relay=api.relay,
+            over_quota=api.over_quota,
+        )
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    context = {"snapshots": accepted.snapshots, "server_id": config.server_id}
+    return render(request, "_backup_queued.html", context)
+
+
+async def _prune(request: Request, api: ApiParts, config_id: UUID, *, dry_run: bool) -> Any:
+    return await retention_routes.prune_config(
+        config_id,
+        configs=_retention(request),
+        link=api.link,
+        locks=api.locks,
+        volumes=api.volumes,
+        keys=api.keys,
+        outbox=api.outbox,
+        relay=api.relay,
+        dry_run=dry_run,
+    )
+
+
+@router.post("/{config_id}/prune")
+async def prune_dry_run(request: Request, config_id: UUID, _: Posted, api: Parts) -> Response:
+    """What the retention policy would delete now, and why the rest is kept: nothing goes."""
+    try:
+        config = await config_routes.get_config(config_id, _configs(request))
+        plan = await _prune(request, api, config_id, dry_run=True)
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    return render(request, "prune_dialog.html", {"c": config, "plan": plan})
+
+
+@router.post("/{config_id}/prune/apply")
+async def prune_apply(request: Request, config_id: UUID, _: Posted, api: Parts) -> Response:
+    """Prune for real: the policy is decided again now, as the API does."""
+    try:
+        result = await _prune(request, api, config_id, dry_run=False)
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    return render(request, "_prune_applied.html", {"result": result})

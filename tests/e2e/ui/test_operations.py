@@ -1,0 +1,246 @@
+"""Issue 8 in the browser: an encrypted backup to two volumes from the Backup dialog, Lock /
+Unlock on the details (Delete refused with the API's sentence while locked), and the
+Configurations page (listing, enable/disable, Run now, Prune dry run then Apply).
+
+Real stack, real PostgreSQL source, local volumes; the assertions read the API and the
+volumes' files, not only the page.
+"""
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+from playwright.async_api import expect
+
+from tests.e2e.client import Api
+from tests.fixtures.resources import database_url, unique
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
+
+LOCKED_SENTENCE = "snapshot is locked: unlock it before deleting it"
+
+
+@pytest.fixture(scope="module")
+async def small_source(postgres_url: str) -> AsyncIterator[str]:
+    """A small PostgreSQL database: each dump takes a moment."""
+    name = unique("dbm_ui_ops_")
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = await asyncpg.connect(database_url(postgres_url, name))
+        await conn.execute(
+            "CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL);"
+            "INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 500) g;"
+        )
+        await conn.close()
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+async def create_config(api: Api, server_id: str, database: str, volume_ids: list[str], **extra):
+    body = {
+        "name": unique("ui-cfg-"),
+        "server_id": server_id,
+        "databases": {"mode": "list", "names": [database]},
+        "volume_ids": volume_ids,
+        **extra,
+    }
+    response = await api.http.post("/api/v1/backup-configs", json=body)
+    assert response.status_code == 201, response.text
+    config: dict[str, Any] = response.json()
+    return config
+
+
+async def wait_status(api: Api, snapshot_id: str, status: str, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while (current := (await api.snapshot(snapshot_id))["status"]) != status:
+        assert time.monotonic() < deadline, f"{snapshot_id} still {current} after {timeout}s"
+        await asyncio.sleep(0.3)
+
+
+async def open_configurations(page) -> None:
+    await page.click("nav >> text=Configurations")
+    await page.wait_for_url("**/ui/configs")
+    await page.wait_for_load_state()
+
+
+class TestEncryptedBackupToTwoVolumes:
+    async def test_dialog_encrypts_and_stores_a_copy_on_each_volume(
+        self, page, api, small_source, tmp_path: Path, shots
+    ):
+        server = await api.add_postgres_server()
+        dirs = [tmp_path / "first", tmp_path / "second"]
+        for path in dirs:
+            path.mkdir()
+        primary, second = [await api.add_local_volume(path) for path in dirs]
+
+        await page.click("nav >> text=Database Servers")
+        await page.wait_for_url("**/ui/servers")
+        await page.wait_for_load_state()
+        await page.locator(f"tr[data-server='{server['name']}'] button:has-text('Backup')").click()
+        dialog = page.locator("#dialog")
+        await expect(dialog).to_be_visible()
+        await dialog.locator("select[name=database]").select_option(small_source)
+        await dialog.locator("select[name=volume_id]").select_option(primary["id"])
+        await dialog.get_by_role("checkbox", name=f"{second['name']} (local)").check()
+        await dialog.get_by_role("checkbox", name="Encrypt").check()
+        await shots.take(page, "1_dialog_encrypt_two_volumes")
+        await dialog.locator("button:has-text('Start Backup')").click()
+        queued = dialog.locator("#backup-result .notice")
+        await expect(queued).to_contain_text("Queued")
+        snapshot_id = (await queued.locator("li a").get_attribute("href")).rsplit("/", 1)[1]
+
+        snapshot = await api.wait_terminal(snapshot_id)
+        assert snapshot["status"] == "completed", snapshot.get("error")
+        assert snapshot["path"].endswith(".enc"), snapshot["path"]
+        assert "encryption" in snapshot["manifest"]
+        copies = {c["volume_id"]: c["status"] for c in snapshot["copies"]}
+        assert copies == {primary["id"]: "stored", second["id"]: "stored"}, snapshot["copies"]
+        for path in dirs:
+            assert (path / snapshot["path"]).is_file(), f"no artifact in {path}"
+
+        await page.goto(f"/ui/snapshots/{snapshot_id}")
+        await expect(page.locator("#snapshot-status")).to_have_text("completed")
+        await expect(page.locator("#encrypted-fact")).to_have_text("yes")
+        rows = page.locator("#copies tbody tr[data-status=stored]")
+        await expect(rows).to_have_count(2)
+        await shots.take(page, "2_details_two_copies")
+
+
+class TestLockOnTheDetails:
+    async def test_lock_then_delete_refused_then_unlock_and_delete(
+        self, page, api, small_source, volume_dir, shots
+    ):
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        [accepted] = await api.backup(server["id"], small_source, volume["id"])
+        snapshot = await api.wait_terminal(accepted["id"])
+        assert snapshot["status"] == "completed", snapshot.get("error")
+        await page.goto(f"/ui/snapshots/{snapshot['id']}")
+        await expect(page.locator("#snapshot-locked")).to_have_count(0)
+
+        await page.click("#snapshot-actions button:has-text('Lock')")
+        await expect(page.locator("#action-result .notice")).to_contain_text("Locked")
+        await expect(page.locator("#snapshot-locked")).to_have_text("locked")
+        await expect(page.locator("#locked-fact")).to_have_text("yes")
+        await shots.take(page, "1_locked")
+
+        await page.click("button:has-text('Delete…')")
+        dialog = page.locator("#dialog")
+        await dialog.locator("button:has-text('Delete snapshot')").click()
+        await expect(dialog.locator("#delete-result .error")).to_have_text(LOCKED_SENTENCE)
+        await shots.take(page, "2_delete_refused")
+        await dialog.locator("button:has-text('Keep it')").click()
+        assert (await api.snapshot(snapshot["id"]))["status"] == "completed"
+        assert (volume_dir / snapshot["path"]).is_file()
+
+        await page.click("#snapshot-actions button:has-text('Unlock')")
+        await expect(page.locator("#action-result .notice")).to_contain_text("Unlocked")
+        await expect(page.locator("#snapshot-locked")).to_have_count(0)
+        await expect(page.locator("#locked-fact")).to_have_text("no")
+        await shots.take(page, "3_unlocked")
+        await page.click("button:has-text('Delete…')")
+        await dialog.locator("button:has-text('Delete snapshot')").click()
+        await expect(dialog.locator("#delete-result .notice")).to_contain_text("Deleting")
+        await wait_status(api, snapshot["id"], "deleted")
+
+
+class TestConfigurationsPage:
+    async def test_lists_a_configuration_toggles_it_and_run_now_makes_a_snapshot(
+        self, page, api, small_source, volume_dir, shots
+    ):
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        config = await create_config(
+            api,
+            server["id"],
+            small_source,
+            [volume["id"]],
+            schedule="0 2 * * *",
+            timezone="Europe/Berlin",
+        )
+        await open_configurations(page)
+        row = page.locator(f"tr[data-config='{config['name']}']")
+        await expect(row).to_have_attribute("data-enabled", "true")
+        await expect(row.locator("td[data-label=Server]")).to_have_text(server["name"])
+        await expect(row.locator("td[data-label=Databases]")).to_have_text(small_source)
+        await expect(row.locator("td[data-label=Volumes]")).to_contain_text(volume["name"])
+        schedule = row.locator("td[data-label=Schedule]")
+        await expect(schedule).to_contain_text("0 2 * * *")
+        await expect(schedule).to_contain_text("Europe/Berlin")
+        await expect(schedule).to_contain_text("next:")
+        await shots.take(page, "1_listed")
+
+        await row.get_by_role("button", name=f"Disable {config['name']}").click()
+        await expect(row).to_have_attribute("data-enabled", "false")
+        response = await api.http.get(f"/api/v1/backup-configs/{config['id']}")
+        assert response.json()["enabled"] is False
+        assert response.json()["next_run_at"] is None
+        await row.get_by_role("button", name=f"Enable {config['name']}").click()
+        await expect(row).to_have_attribute("data-enabled", "true")
+        response = await api.http.get(f"/api/v1/backup-configs/{config['id']}")
+        assert response.json()["enabled"] is True
+
+        await row.get_by_role("button", name=f"Run {config['name']} now").click()
+        queued = page.locator(f"#run-{config['id']} .notice")
+        await expect(queued).to_contain_text("Queued")
+        await expect(queued).to_contain_text(small_source)
+        await shots.take(page, "2_run_now_queued")
+        snapshot_id = (await queued.locator("li a").get_attribute("href")).rsplit("/", 1)[1]
+        snapshot = await api.wait_terminal(snapshot_id)
+        assert snapshot["status"] == "completed", snapshot.get("error")
+        assert snapshot["config_id"] == config["id"]
+        assert snapshot["database"] == small_source
+        assert (volume_dir / snapshot["path"]).is_file()
+        await api.http.delete(f"/api/v1/backup-configs/{config['id']}")
+
+    async def test_prune_dry_run_lists_the_older_snapshot_then_apply_deletes_it(
+        self, page, api, small_source, volume_dir, shots
+    ):
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        config = await create_config(
+            api, server["id"], small_source, [volume["id"]], retention={"keep_last": 1}
+        )
+        made = []
+        for _ in range(2):  # one after the other: the second is the newer
+            response = await api.http.post(f"/api/v1/backup-configs/{config['id']}/run")
+            assert response.status_code == 202, response.text
+            snapshot = await api.wait_terminal(response.json()["snapshots"][0]["id"])
+            assert snapshot["status"] == "completed", snapshot.get("error")
+            made.append(snapshot)
+        older, newer = made
+
+        await open_configurations(page)
+        row = page.locator(f"tr[data-config='{config['name']}']")
+        await row.get_by_role("button", name=f"Prune {config['name']} (dry run)").click()
+        dialog = page.locator("#dialog")
+        await expect(dialog).to_be_visible()
+        await expect(dialog.locator("#prune-count")).to_have_text("1")
+        doomed = dialog.locator("#prune-delete tbody tr")
+        await expect(doomed).to_have_count(1)
+        await expect(doomed).to_have_attribute("data-snapshot-id", older["id"])
+        await dialog.locator("summary:has-text('Kept')").click()
+        kept = dialog.locator(f"#prune-keep tr[data-snapshot-id='{newer['id']}']")
+        await expect(kept).to_contain_text("newest")
+        await shots.take(page, "1_prune_dry_run")
+        # A dry run deletes nothing.
+        assert (await api.snapshot(older["id"]))["status"] == "completed"
+
+        page.once("dialog", lambda confirm: asyncio.ensure_future(confirm.accept()))
+        await dialog.get_by_role("button", name="Apply").click()
+        applied = dialog.locator("#prune-result .notice")
+        await expect(applied).to_contain_text("deletion requested for 1 snapshot")
+        await expect(applied.locator(f"a[href='/ui/snapshots/{older['id']}']")).to_have_count(1)
+        await shots.take(page, "2_prune_applied")
+        await wait_status(api, older["id"], "deleted")
+        assert (await api.snapshot(newer["id"]))["status"] == "completed"
+        assert not (volume_dir / older["path"]).exists()
+        assert (volume_dir / newer["path"]).is_file()
+        await api.http.delete(f"/api/v1/backup-configs/{config['id']}")
