@@ -4,8 +4,9 @@ from typing import Annotated, Any
 
 import typer
 
-from services.cli.client import resolve
+from services.cli.client import Client, resolve
 from services.cli.errors import EXIT_FAILED, CliError
+from services.cli.options import JsonFlag, NoWait, Timeout
 from services.cli.render import Column, emit_json, field, size, table
 from services.cli.session import client_of
 from services.cli.waiting import wait_for
@@ -40,13 +41,9 @@ def backup(
         bool,
         typer.Option("--encrypt", help="Seal the artifact with AES-256-GCM (docs/encryption.md)."),
     ] = False,
-    no_wait: Annotated[
-        bool, typer.Option("--no-wait", help="Return once the backup is queued.")
-    ] = False,
-    timeout: Annotated[
-        float | None, typer.Option(help="Give up waiting after this many seconds.")
-    ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    no_wait: NoWait = False,
+    timeout: Timeout = None,
+    as_json: JsonFlag = False,
 ) -> None:
     """Back up SERVER to one or more volumes; waits until every snapshot is completed or failed.
 
@@ -64,6 +61,18 @@ def backup(
         "encrypt": encrypt,
     }
     snapshots = client.post("/api/v1/backups", body)["snapshots"]
+    wait_and_report_backups(client, snapshots, no_wait=no_wait, timeout=timeout, as_json=as_json)
+
+
+def wait_and_report_backups(
+    client: Client,
+    snapshots: list[dict[str, Any]],
+    *,
+    no_wait: bool,
+    timeout: float | None,
+    as_json: bool,
+) -> None:
+    """Wait for the snapshots unless told not to, print them, and exit 3 when one failed."""
     if not no_wait:
         snapshots = wait_for(client, snapshots, timeout=timeout)
     if as_json:

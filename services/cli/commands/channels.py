@@ -6,13 +6,13 @@ from typing import Annotated, Any
 import typer
 
 from services.cli.errors import EXIT_FAILED, CliError
+from services.cli.options import JsonFlag
 from services.cli.prompts import read_secret
 from services.cli.render import Column, emit_json, field, out, output, when
 from services.cli.session import client_of
 
 app = typer.Typer(help="Notification channels: webhook, Slack, email. List, add, delete, test.")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 PATH = "/api/v1/notification-channels"
 SECRET_NAME = {"webhook": "Webhook secret", "slack": "Slack webhook URL", "email": "SMTP password"}
 

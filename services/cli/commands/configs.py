@@ -6,16 +6,15 @@ from typing import Annotated, Any
 import typer
 
 from services.cli.client import Client, is_uuid, resolve
-from services.cli.commands.backups import COLUMNS as SNAPSHOT_COLUMNS
-from services.cli.errors import EXIT_FAILED, CliError
-from services.cli.render import Column, emit_json, field, out, output, table, when
+from services.cli.commands.backups import wait_and_report_backups
+from services.cli.errors import CliError
+from services.cli.options import JsonFlag, NoWait, Timeout
+from services.cli.render import Column, field, out, output, when
 from services.cli.session import client_of
-from services.cli.waiting import wait_for
 
 app = typer.Typer(help="Backup configurations: list, show, create, update, delete, run, firings.")
 PATH = "/api/v1/backup-configs"
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ConfigRef = Annotated[str, typer.Argument(help="The configuration's name or id.")]
 Opt = typer.Option
 
@@ -222,8 +221,8 @@ def run(
     ctx: typer.Context,
     config: ConfigRef,
     *,
-    no_wait: Annotated[bool, Opt("--no-wait", help="Return once it is queued.")] = False,
-    timeout: Annotated[float | None, Opt(help="Give up waiting after this many seconds.")] = None,
+    no_wait: NoWait = False,
+    timeout: Timeout = None,
     as_json: JsonFlag = False,
 ) -> None:
     """Run a configuration now; waits until every snapshot is completed or failed.
@@ -233,19 +232,7 @@ def run(
     client = client_of(ctx)
     found = find(client, config)
     snapshots = client.post(f"{PATH}/{found['id']}/run")["snapshots"]
-    if not no_wait:
-        snapshots = wait_for(client, snapshots, timeout=timeout)
-    if as_json:
-        emit_json(snapshots)
-    else:
-        table(snapshots, SNAPSHOT_COLUMNS)
-    failed = [s for s in snapshots if s["status"] == "failed"]
-    if failed:
-        reasons = "; ".join(
-            f"{s.get('database')} ({s['id']}): {s.get('error') or 'no reason given'}"
-            for s in failed
-        )
-        raise CliError(f"backup failed: {reasons}", exit_code=EXIT_FAILED)
+    wait_and_report_backups(client, snapshots, no_wait=no_wait, timeout=timeout, as_json=as_json)
 
 
 def _selection(

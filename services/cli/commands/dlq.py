@@ -5,13 +5,13 @@ from typing import Annotated, Any, Literal
 import typer
 
 from services.cli.errors import CliError
+from services.cli.options import JsonFlag
 from services.cli.render import Column, emit_json, field, out, table, when
 from services.cli.session import client_of
 
 app = typer.Typer(help="Dead-lettered messages: list them, replay them.")
 
 Service = Literal["dumper", "uploader", "catalog"]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 COLUMNS: list[Column] = [
     ("ID", field("id")),

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 
 from services.cli.errors import CliError
+from services.cli.options import JsonFlag
 from services.cli.render import emit_json
 from services.cli.session import client_of
 from shared.encryption import KeyringError, generate_master_key
@@ -35,7 +36,7 @@ def generate(
 @app.command("rewrap")
 def rewrap(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Re-wrap every encrypted snapshot's data key with the dumper's active (first) master key.
 
@@ -58,7 +59,7 @@ def rewrap(
 @app.command("status")
 def status(
     ctx: typer.Context,
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+    as_json: JsonFlag = False,
 ) -> None:
     """Which master key wraps how many completed encrypted snapshots.
 

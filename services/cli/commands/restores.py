@@ -7,6 +7,7 @@ import typer
 
 from services.cli.client import resolve
 from services.cli.errors import EXIT_FAILED, CliError
+from services.cli.options import JsonFlag, NoWait, Timeout
 from services.cli.render import Column, field, output, size, when
 from services.cli.session import client_of
 from services.cli.waiting import wait_for_restore
@@ -32,9 +33,6 @@ VERIFY_DETAILS: list[Column] = [
 ]
 
 SnapshotId = Annotated[str, typer.Argument(help="The snapshot's id.")]
-NoWait = Annotated[bool, typer.Option("--no-wait", help="Return once the request is queued.")]
-Timeout = Annotated[float | None, typer.Option(help="Give up waiting after this many seconds.")]
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
 def default_database(snapshot: dict[str, Any], server_id: str) -> str:

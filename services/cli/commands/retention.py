@@ -6,10 +6,10 @@ import typer
 
 from services.cli.client import resolve
 from services.cli.errors import CliError
+from services.cli.options import JsonFlag
 from services.cli.render import Column, emit_json, field, out, output, size, table, when
 from services.cli.session import client_of
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 SnapshotId = Annotated[str, typer.Argument(help="The snapshot's id.")]
 ConfigRef = Annotated[str, typer.Argument(help="The backup configuration's name or id.")]
 

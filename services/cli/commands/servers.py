@@ -8,13 +8,13 @@ import typer
 from services.cli.checks import run_checks
 from services.cli.client import resolve
 from services.cli.errors import CliError
+from services.cli.options import JsonFlag
 from services.cli.prompts import read_secret
 from services.cli.render import Column, field, out, output, when
 from services.cli.session import client_of
 
 app = typer.Typer(help="Database servers: add, list, show, test, databases, rm.")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 ServerRef = Annotated[str, typer.Argument(help="The server's name or id.")]
 
 COLUMNS: list[Column] = [

@@ -8,12 +8,12 @@ import typer
 
 from services.cli.client import items_of, resolve
 from services.cli.downloads import download
+from services.cli.options import JsonFlag
 from services.cli.render import Column, emit_json, field, out, output, size, table, when
 from services.cli.session import client_of
 
 app = typer.Typer(help="Snapshots: list, show, download, rm, cancel.")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 SnapshotId = Annotated[str, typer.Argument(help="The snapshot's id.")]
 
 COLUMNS: list[Column] = [

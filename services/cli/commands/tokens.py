@@ -4,12 +4,12 @@ from typing import Annotated
 
 import typer
 
+from services.cli.options import JsonFlag
 from services.cli.render import Column, emit_json, err, field, out, output, when
 from services.cli.session import client_of
 
 app = typer.Typer(help="API tokens: create, list, revoke.")
 
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 COLUMNS: list[Column] = [
     ("NAME", field("name")),
