@@ -99,17 +99,20 @@ async def _list(conn: Any, schema: str, query: ListRestores) -> dict[str, Any]:
 
 
 async def _target_activity(conn: Any, schema: str, query: TargetActivity) -> dict[str, Any]:
-    backups = await db.running_backups(conn, schema, query.server_id, query.database)
-    if query.requested:
-        known = await db.known_snapshots(conn, schema, query.requested)
-        backups += [sid for sid in query.requested if sid not in known and sid not in backups]
-    restores = [
-        record.id
-        for record in await db.running_restores(conn, schema, query.server_id, query.database)
-    ]
-    if query.requested_restores:
-        recorded = await db.known_restores(conn, schema, query.requested_restores)
-        restores += [rid for rid in query.requested_restores if rid not in recorded]
+    # One snapshot of the records for all four reads: a request recorded between "running?"
+    # and "known?" was otherwise in neither answer, and a restore was let in under a backup.
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        backups = await db.running_backups(conn, schema, query.server_id, query.database)
+        if query.requested:
+            known = await db.known_snapshots(conn, schema, query.requested)
+            backups += [sid for sid in query.requested if sid not in known and sid not in backups]
+        restores = [
+            record.id
+            for record in await db.running_restores(conn, schema, query.server_id, query.database)
+        ]
+        if query.requested_restores:
+            recorded = await db.known_restores(conn, schema, query.requested_restores)
+            restores += [rid for rid in query.requested_restores if rid not in recorded]
     return {
         "ok": True,
         "backups": [str(sid) for sid in backups],

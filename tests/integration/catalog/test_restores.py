@@ -6,8 +6,10 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import aio_pika
+import asyncpg
 import pytest
 
+from services.catalog.adapters import restores as restores_db
 from shared.events import RestoreRequested, utc_now
 from tests.support.snapshot_events import requested as backup_requested
 from tests.support.snapshot_events import started as dump_started
@@ -211,6 +213,31 @@ class TestQueries:
         activity = await catalog.ask({"op": "server_activity", "server_id": str(server)})
         assert activity["restores"] == 1
 
+    async def test_a_backup_recorded_while_the_question_is_answered_still_counts(
+        self, catalog, pg_database, monkeypatch
+    ):
+        """Its request is committed between the "running?" and the "known?" reads: the answer
+        is one snapshot of the records, so the backup is named (it was in neither read)."""
+        server, sid = uuid4(), uuid4()
+        running_backups = restores_db.running_backups
+
+        async def then_the_request_is_recorded(conn, *args):
+            found = await running_backups(conn, *args)
+            await catalog.publish(backup_requested(sid, server_id=server))
+            await recorded(pg_database, sid)
+            return found
+
+        monkeypatch.setattr(restores_db, "running_backups", then_the_request_is_recorded)
+        reply = await catalog.ask(
+            {
+                "op": "target_activity",
+                "server_id": str(server),
+                "database": "shop",
+                "requested": [str(sid)],
+            }
+        )
+        assert reply == {"ok": True, "backups": [str(sid)], "restores": []}
+
     async def test_an_unknown_restore_is_not_found(self, catalog):
         reply = await catalog.ask({"op": "get_restore", "restore_id": str(uuid4())})
         assert reply == {"ok": False, "error": "not_found"}
@@ -269,3 +296,15 @@ async def _get(queue: Any, timeout: float = 10) -> Any:
             if message is not None:
                 return message
             await asyncio.sleep(0.05)
+
+
+async def recorded(database_url: str, snapshot_id: UUID, timeout: float = 10) -> None:
+    """Once the catalog has committed the snapshot's request."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        async with asyncio.timeout(timeout):
+            query = "SELECT requested FROM catalog.snapshots WHERE id = $1"
+            while not await conn.fetchval(query, snapshot_id):
+                await asyncio.sleep(0.05)
+    finally:
+        await conn.close()
