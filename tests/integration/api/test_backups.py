@@ -203,12 +203,24 @@ class TestOutbox:
         online = api_settings(rabbit_url, namespace, pg_database, outbox_interval=0.2)
         async with running_api(online):
             event = BackupRequested.model_validate_json((await backup_requests()).body)
+            # The relay marks a row sent after its publish is confirmed: the event can arrive
+            # before the mark, so wait for the mark itself (with the relay still running).
+            assert await unsent_rows_once_settled(pg_database) == 0
         assert str(event.snapshot_id) == snapshot_id
-        conn = await asyncpg.connect(pg_database)
-        try:
-            assert await conn.fetchval("SELECT count(*) FROM api.outbox WHERE sent_at IS NULL") == 0
-        finally:
-            await conn.close()
+
+
+async def unsent_rows_once_settled(database_url: str, timeout: float = 15) -> int:
+    """The number of unsent outbox rows, polled until none remain or `timeout` passes."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            unsent = await conn.fetchval("SELECT count(*) FROM api.outbox WHERE sent_at IS NULL")
+            if unsent == 0 or asyncio.get_running_loop().time() > deadline:
+                return int(unsent)
+            await asyncio.sleep(0.1)
+    finally:
+        await conn.close()
 
 
 @contextlib.asynccontextmanager

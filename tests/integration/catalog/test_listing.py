@@ -205,13 +205,17 @@ class TestDeleteAndCancel:
         assert stored_one["manifest"] == manifest
         ask = SnapshotDeleteRequested(snapshot_id=sid, volume_id=volume, volume="sealed")
         refused = SnapshotDeleteFailed(snapshot_id=sid, volume_id=volume, reason="access denied")
-        await catalog.publish(ask, refused)
+        # One at a time: a redelivered request handled after the failure would clear its note
+        # (the uploader only ever fails a delete it was asked for, so that is the real order).
+        await catalog.publish(ask)
+        await catalog.wait_for(sid, lambda s: "delete requested" in summaries_of(s))
+        await catalog.publish(refused)
         kept = await catalog.wait_for(sid, lambda s: s["delete_error"] is not None)
         assert (kept["status"], kept["delete_error"]) == ("completed", "access denied")
         await catalog.publish(SnapshotDeleted(snapshot_id=sid, volume_id=volume))
         gone = await catalog.wait_for(sid, lambda s: s["status"] == "deleted")
         assert gone["delete_error"] is None
-        summaries = [entry["summary"] for entry in gone["timeline"]]
+        summaries = summaries_of(gone)
         assert "delete failed: access denied" in summaries
         assert "artifact and manifest deleted" in summaries
 
@@ -220,3 +224,7 @@ class TestDeleteAndCancel:
         await catalog.publish(requested(sid), SnapshotCancelRequested(snapshot_id=sid))
         failed = await catalog.wait_for(sid, lambda s: s["status"] == "failed")
         assert failed["error"] == "cancelled"
+
+
+def summaries_of(snapshot: dict[str, Any]) -> list[str]:
+    return [entry["summary"] for entry in snapshot["timeline"]]

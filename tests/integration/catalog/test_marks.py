@@ -18,7 +18,11 @@ async def completed(catalog, sid: UUID, config_id: UUID | None, *, server_id: UU
     await catalog.publish(
         fired(sid, config_id, server_id=server_id, t=t), stored(sid, uuid4(), t + 5)
     )
-    return await catalog.wait_for(sid, lambda s: s["status"] == "completed")
+    # The two events may be handled in either order, and the stored one alone completes the
+    # snapshot: wait for the request's fields too (its configuration mark lands with them).
+    return await catalog.wait_for(
+        sid, lambda s: s["status"] == "completed" and s["database"] == "shop"
+    )
 
 
 class TestMarks:
