@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.staticfiles import StaticFiles
 
 from services.api.ui.pages import (
+    config_form,
     configs,
     dashboard,
     login,
@@ -20,7 +21,16 @@ from services.api.ui.pages import (
 STATIC_PATH = "/ui/static"
 
 router = APIRouter()
-for _page in (login, dashboard, servers, volumes, snapshots, snapshot_actions, configs):
+for _page in (
+    login,
+    dashboard,
+    servers,
+    volumes,
+    snapshots,
+    snapshot_actions,
+    configs,
+    config_form,
+):
     router.include_router(_page.router)
 
 

@@ -70,6 +70,20 @@ async def open_configurations(page) -> None:
     await page.wait_for_load_state()
 
 
+async def fill_new_config(form, name: str, server_id: str, database: str, volumes: list) -> None:
+    """The Add form: a list of one database, two volumes, a cron the API refuses, keep 3."""
+    await form.get_by_label("Name", exact=True).fill(name)
+    await form.locator("select[name=server_id]").select_option(server_id)
+    await form.get_by_role("radio", name="These names").check()
+    await form.locator("input[name=names]").fill(database)
+    for volume in volumes:
+        await form.get_by_role("checkbox", name=f"{volume['name']} (local)").check()
+    await form.locator("input[name=schedule]").fill("every night")
+    await form.locator("input[name=timezone]").fill("Europe/Berlin")
+    await form.locator("input[name=keep_last]").fill("3")
+    await form.get_by_role("checkbox", name="Encrypt").check()
+
+
 class TestEncryptedBackupToTwoVolumes:
     async def test_dialog_encrypts_and_stores_a_copy_on_each_volume(
         self, page, api, small_source, tmp_path: Path, shots
@@ -244,3 +258,67 @@ class TestConfigurationsPage:
         assert not (volume_dir / older["path"]).exists()
         assert (volume_dir / newer["path"]).is_file()
         await api.http.delete(f"/api/v1/backup-configs/{config['id']}")
+
+
+class TestConfigurationForm:
+    async def test_add_with_a_refusal_in_words_then_edit_then_delete(
+        self, page, api, small_source, tmp_path: Path, shots
+    ):
+        server = await api.add_postgres_server()
+        dirs = [tmp_path / "nas", tmp_path / "offsite"]
+        for path in dirs:
+            path.mkdir()
+        nas, offsite = [await api.add_local_volume(path) for path in dirs]
+        name = unique("ui-form-")
+
+        await open_configurations(page)
+        await page.click("a:has-text('Add configuration')")
+        await page.wait_for_url("**/ui/configs/new")
+        form = page.locator("#config-form")
+        await fill_new_config(form, name, server["id"], small_source, [offsite, nas])
+        await form.get_by_role("button", name="Add configuration").click()
+        # The API's own sentence, next to the field; nothing was stored.
+        await expect(page.locator("#config-form .field-error")).to_contain_text("5 fields")
+        await shots.take(page, "1_refused")
+        listed = (await api.http.get("/api/v1/backup-configs")).json()
+        assert name not in [c["name"] for c in listed]
+
+        await form.locator("input[name=schedule]").fill("30 1 * * *")
+        await form.get_by_role("button", name="Add configuration").click()
+        await page.wait_for_url("**/ui/configs")
+        row = page.locator(f"tr[data-config='{name}']")
+        await expect(row.locator("td[data-label=Schedule]")).to_contain_text("30 1 * * *")
+        await shots.take(page, "2_added")
+        [stored] = [
+            c for c in (await api.http.get("/api/v1/backup-configs")).json() if c["name"] == name
+        ]
+        assert stored["server_id"] == server["id"]
+        assert stored["databases"]["mode"] == "list"
+        assert stored["databases"]["names"] == [small_source]
+        # Ticked in the listing's order: the first ticked in the page is the primary.
+        assert set(stored["volume_ids"]) == {nas["id"], offsite["id"]}
+        assert stored["encrypt"] is True
+        assert stored["timezone"] == "Europe/Berlin"
+        assert stored["retention"]["keep_last"] == 3
+
+        await row.locator(f"a:has-text('{name}')").click()
+        await page.wait_for_url(f"**/ui/configs/{stored['id']}/edit")
+        await expect(form.locator("input[name=schedule]")).to_have_value("30 1 * * *")
+        await form.locator("input[name=schedule]").fill("")
+        await form.get_by_role("checkbox", name="Enabled").uncheck()
+        await form.get_by_role("button", name="Save changes").click()
+        await page.wait_for_url("**/ui/configs")
+        await expect(row).to_have_attribute("data-enabled", "false")
+        await expect(row.locator("td[data-label=Schedule]")).to_contain_text("manual")
+        changed = (await api.http.get(f"/api/v1/backup-configs/{stored['id']}")).json()
+        assert changed["schedule"] is None
+        assert changed["enabled"] is False
+        assert changed["databases"]["names"] == [small_source]  # untouched fields kept
+
+        await row.locator(f"a:has-text('{name}')").click()
+        page.once("dialog", lambda confirm: asyncio.ensure_future(confirm.accept()))
+        await page.get_by_role("button", name="Delete configuration").click()
+        await page.wait_for_url("**/ui/configs")
+        await expect(page.locator(f"tr[data-config='{name}']")).to_have_count(0)
+        gone = await api.http.get(f"/api/v1/backup-configs/{stored['id']}")
+        assert gone.status_code == 404
