@@ -46,20 +46,38 @@ async def add_channel(api: Api, type_: str, config: dict[str, Any]) -> dict[str,
     return created
 
 
+def mail_config(smtp: tuple[int, str, MailBox]) -> dict[str, Any]:
+    """An email channel's config for the test SMTP server (STARTTLS with its CA, and AUTH)."""
+    port, pem, _ = smtp
+    return {
+        "host": "127.0.0.1",
+        "port": port,
+        "username": SMTP_USER,
+        "password": SMTP_PASSWORD,
+        "from_address": "dbm@example.com",
+        "to": ["ops@example.com"],
+        "tls_ca": pem,
+    }
+
+
 async def add_config(
-    api: Api, server_id: str, database: str, volume_id: str, **extra: Any
-) -> dict[str, Any]:
+    api: Api, database: str, volume_dir: Path, **extra: Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(server, configuration): a new PostgreSQL server and local volume, and a configuration
+    backing up `database` of that server to that volume."""
+    server = await api.add_postgres_server()
+    volume = await api.add_local_volume(volume_dir)
     body = {
         "name": unique("cfg-"),
-        "server_id": server_id,
+        "server_id": server["id"],
         "databases": {"mode": "list", "names": [database]},
-        "volume_ids": [volume_id],
+        "volume_ids": [volume["id"]],
         **extra,
     }
     response = await api.http.post("/api/v1/backup-configs", json=body)
     assert response.status_code == 201, response.text
     created: dict[str, Any] = response.json()
-    return created
+    return server, created
 
 
 async def run_config(api: Api, config_id: str) -> dict[str, Any]:
@@ -104,20 +122,7 @@ class TestChannels:
     async def test_secrets_are_never_returned(
         self, api: Api, smtp: tuple[int, str, MailBox]
     ) -> None:
-        port, pem, _ = smtp
-        channel = await add_channel(
-            api,
-            "email",
-            {
-                "host": "127.0.0.1",
-                "port": port,
-                "username": SMTP_USER,
-                "password": SMTP_PASSWORD,
-                "from_address": "dbm@example.com",
-                "to": ["ops@example.com"],
-                "tls_ca": pem,
-            },
-        )
+        channel = await add_channel(api, "email", mail_config(smtp))
         listed = (await api.http.get("/api/v1/notification-channels")).text
         shown = (await api.http.get(f"/api/v1/notification-channels/{channel['id']}")).text
         for text in (str(channel), listed, shown):
@@ -127,16 +132,8 @@ class TestChannels:
     async def test_test_endpoint_sends_a_mail_through_starttls_and_auth(
         self, api: Api, smtp: tuple[int, str, MailBox]
     ) -> None:
-        port, pem, box = smtp
-        config = {
-            "host": "127.0.0.1",
-            "port": port,
-            "username": SMTP_USER,
-            "password": SMTP_PASSWORD,
-            "from_address": "dbm@example.com",
-            "to": ["ops@example.com"],
-            "tls_ca": pem,
-        }
+        _, _, box = smtp
+        config = mail_config(smtp)
         good = await add_channel(api, "email", config)
         bad = await add_channel(api, "email", config | {"password": "wrong-password"})
 
@@ -202,30 +199,15 @@ class TestBackupNotifications:
         small_pg_database: str,
         volume_dir: Path,
     ) -> None:
-        port, pem, box = smtp
-        mail = await add_channel(
-            api,
-            "email",
-            {
-                "host": "127.0.0.1",
-                "port": port,
-                "username": SMTP_USER,
-                "password": SMTP_PASSWORD,
-                "from_address": "dbm@example.com",
-                "to": ["ops@example.com"],
-                "tls_ca": pem,
-            },
-        )
+        _, _, box = smtp
+        mail = await add_channel(api, "email", mail_config(smtp))
         hook = await add_channel(
             api, "webhook", {"url": webhook.start_url, "secret": webhook.secret}
         )
-        server = await api.add_postgres_server()
-        volume = await api.add_local_volume(volume_dir)
-        config = await add_config(
+        _, config = await add_config(
             api,
-            server["id"],
             small_pg_database,
-            volume["id"],
+            volume_dir,
             notify={"on": "all", "channel_ids": [mail["id"], hook["id"]]},
         )
 
@@ -270,13 +252,10 @@ class TestBackupNotifications:
             "webhook",
             {"url": f"http://127.0.0.1:{free_port()}/gone", "secret": "0123456789abcdef"},
         )
-        server = await api.add_postgres_server()
-        volume = await api.add_local_volume(volume_dir)
-        config = await add_config(
+        _, config = await add_config(
             api,
-            server["id"],
             small_pg_database,
-            volume["id"],
+            volume_dir,
             notify={"on": "success", "channel_ids": [dead["id"]]},
         )
 
@@ -321,14 +300,11 @@ class TestOverdue:
         hook = await add_channel(
             api, "webhook", {"url": webhook.start_url, "secret": webhook.secret}
         )
-        server = await api.add_postgres_server()
-        volume = await api.add_local_volume(volume_dir)
         # 0.0005 h = 1.8 s: never backed up, it is overdue 1.8 s after its creation.
-        config = await add_config(
+        server, config = await add_config(
             api,
-            server["id"],
             small_pg_database,
-            volume["id"],
+            volume_dir,
             rpo_hours=0.0005,
             notify={"on": "failure", "channel_ids": [hook["id"]]},
         )
@@ -364,6 +340,10 @@ class TestOverdue:
 
         await eventually(gauge_never, what="the gauge at 0 for a database never backed up")
         assert config["name"] in await dashboard_overdue_line(stack)
+        configs_page = await ui_page(stack, "/ui/configs")  # the Configurations page marks it
+        row = re.search(rf'<tr [^>]*data-config-id="{config["id"]}"[^>]*>', configs_page)
+        assert row, "the configuration is not on the Configurations page"
+        assert 'data-overdue="true"' in row.group(0), "no overdue marker on its row"
         await asyncio.sleep(5)  # five more checks: still one notification for the episode
         overdue = [
             p for p in webhook.of_kind("backup_overdue") if p.json()["config_id"] == config["id"]
@@ -383,13 +363,10 @@ class TestHooks:
         self, api: Api, stack: Stack, small_pg_database: str, volume_dir: Path, tmp_path: Path
     ) -> None:
         seen = tmp_path / "hook.env"
-        server = await api.add_postgres_server()
-        volume = await api.add_local_volume(volume_dir)
-        config = await add_config(
+        server, config = await add_config(
             api,
-            server["id"],
             small_pg_database,
-            volume["id"],
+            volume_dir,
             post_backup_command=["/bin/sh", "-c", f"env > {seen}; exit 7"],
         )
 
