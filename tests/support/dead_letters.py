@@ -1,7 +1,9 @@
 """Raw AMQP helpers: publish a body no producer would send, read a dead-letter queue."""
 
 import asyncio
+import json
 import time
+from typing import Any
 from uuid import uuid4
 
 import aio_pika
@@ -53,3 +55,31 @@ async def take_dead_letters(
             else:
                 taken.append(message)
     return taken
+
+
+def raw_body(value: bytes | dict[str, Any]) -> bytes:
+    """A message body as it goes on the wire: bytes as they are, a dict as its JSON."""
+    return value if isinstance(value, bytes) else json.dumps(value).encode()
+
+
+async def publish_expecting_rejection(
+    rabbit_url: str, topology: Topology, service: str, routing_key: str, body: bytes
+) -> AbstractIncomingMessage:
+    """Publish `body` as-is and take it from `service`'s dead-letter queue, where it must be
+    alone and rejected on its first delivery (never requeued)."""
+    message_id = await publish_raw(rabbit_url, topology, routing_key, body)
+    dead = await take_dead_letters(rabbit_url, topology.dead_letter_queue(service).name, count=1)
+    assert [m.message_id for m in dead] == [message_id], "not dead-lettered alone"
+    assert dead[0].headers["x-first-death-reason"] == "rejected"
+    assert dead[0].headers.get("x-delivery-count", 0) == 0, "requeued before it was rejected"
+    return dead[0]
+
+
+def rejections(logs: list[dict[str, Any]], routing_key: str) -> list[dict[str, Any]]:
+    """The `event_rejected` log lines of `routing_key`'s work queue (a dead-letter watch may
+    reject its own copy too, under another key)."""
+    return [
+        line
+        for line in logs
+        if line["event"] == "event_rejected" and line["routing_key"] == routing_key
+    ]

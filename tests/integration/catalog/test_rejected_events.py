@@ -7,7 +7,7 @@ import pytest
 from structlog.testing import capture_logs
 
 from shared.events import DumpStarted
-from tests.support.dead_letters import publish_raw, take_dead_letters
+from tests.support.dead_letters import publish_expecting_rejection, rejections
 
 pytestmark = pytest.mark.integration
 
@@ -22,15 +22,6 @@ def dump_started(**changes: object) -> dict[str, object]:
         server_version="15.14",
     )
     return {**event.model_dump(mode="json"), **changes}
-
-
-def rejections(logs: list[dict[str, object]]) -> list[dict[str, object]]:
-    """The work queue's rejections (the dead-letter watch may reject its copy too)."""
-    return [
-        line
-        for line in logs
-        if line["event"] == "event_rejected" and line["routing_key"] == DumpStarted.routing_key
-    ]
 
 
 class TestRejectedEvents:
@@ -48,35 +39,27 @@ class TestRejectedEvents:
     ):
         body = body or json.dumps({k: v for k, v in dump_started().items() if k != "tool"}).encode()
         with capture_logs() as logs:
-            message_id = await publish_raw(
-                rabbit_url, catalog.topology, DumpStarted.routing_key, body
-            )
-            dead = await take_dead_letters(
-                rabbit_url, catalog.topology.dead_letter_queue("catalog").name, count=1
+            dead = await publish_expecting_rejection(
+                rabbit_url, catalog.topology, "catalog", DumpStarted.routing_key, body
             )
             good = DumpStarted.model_validate(dump_started())
             await catalog.publish(good)
             snapshot = await catalog.wait_for(good.snapshot_id)
 
-        assert [m.message_id for m in dead] == [message_id]
-        assert dead[0].body == body
-        assert dead[0].headers["x-first-death-reason"] == "rejected"
-        # Rejected on its first delivery: never requeued.
-        assert dead[0].headers.get("x-delivery-count", 0) == 0
-        rejected = rejections(logs)
+        assert dead.body == body
+        rejected = rejections(logs, DumpStarted.routing_key)
         assert [line["reason"] for line in rejected] == [reason]
-        assert rejected[0]["message_id"] == message_id
+        assert rejected[0]["message_id"] == dead.message_id
         assert snapshot["status"] == "in_progress"
 
     async def test_the_reason_never_repeats_a_value(self, catalog, rabbit_url):
         """A wrong value may be a secret: the log names the field, not what was in it."""
         body = json.dumps(dump_started(tool_version={"password": "hunter2-secret"})).encode()
         with capture_logs() as logs:
-            await publish_raw(rabbit_url, catalog.topology, DumpStarted.routing_key, body)
-            await take_dead_letters(
-                rabbit_url, catalog.topology.dead_letter_queue("catalog").name, count=1
+            await publish_expecting_rejection(
+                rabbit_url, catalog.topology, "catalog", DumpStarted.routing_key, body
             )
-        rejected = rejections(logs)
+        rejected = rejections(logs, DumpStarted.routing_key)
         assert len(rejected) == 1
         assert "tool_version" in rejected[0]["reason"]
         assert "hunter2" not in repr(logs)

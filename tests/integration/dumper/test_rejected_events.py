@@ -1,13 +1,11 @@
 """A malformed request is dead-lettered at once with its reason logged; the dumper goes on."""
 
-import json
-
 import pytest
 from structlog.testing import capture_logs
 
 from shared.events import BackupRequested, DumpFinished
 from tests.integration.dumper.conftest import pg_spec
-from tests.support.dead_letters import publish_raw, take_dead_letters
+from tests.support.dead_letters import publish_expecting_rejection, raw_body, rejections
 
 pytestmark = pytest.mark.integration
 
@@ -33,25 +31,18 @@ class TestRejectedEvents:
     ):
         source = await pg_source()
         request = dumper.request(pg_spec(postgres_url), source)
-        bad = broken(request.model_dump(mode="json"))
-        body = bad if isinstance(bad, bytes) else json.dumps(bad).encode()
+        body = raw_body(broken(request.model_dump(mode="json")))
 
         with capture_logs() as logs:
-            message_id = await publish_raw(
-                rabbit_url, dumper.topology, BackupRequested.routing_key, body
-            )
-            dead = await take_dead_letters(
-                rabbit_url, dumper.topology.dead_letter_queue("dumper").name, count=1
+            dead = await publish_expecting_rejection(
+                rabbit_url, dumper.topology, "dumper", BackupRequested.routing_key, body
             )
             await dumper.publish(request)
             outcome = await dumper.outcome(request.snapshot_id)
 
-        assert [m.message_id for m in dead] == [message_id]
-        assert dead[0].headers["x-first-death-reason"] == "rejected"
-        assert dead[0].headers.get("x-delivery-count", 0) == 0
-        rejected = [line for line in logs if line["event"] == "event_rejected"]
+        rejected = rejections(logs, BackupRequested.routing_key)
         assert [line["reason"] for line in rejected] == [reason]
-        assert rejected[0]["message_id"] == message_id
+        assert rejected[0]["message_id"] == dead.message_id
         # The sealed connection is in the body; the log line never carries it.
         assert request.connection not in repr(rejected)
         assert isinstance(outcome, DumpFinished)

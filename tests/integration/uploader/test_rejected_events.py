@@ -1,6 +1,5 @@
 """A malformed event is dead-lettered at once with its reason logged; the uploader goes on."""
 
-import json
 from pathlib import Path
 
 import pytest
@@ -8,7 +7,7 @@ from structlog.testing import capture_logs
 
 from shared.events import ChunkStaged
 from tests.integration.uploader.test_uploader import local_spec, new_attempt
-from tests.support.dead_letters import publish_raw, take_dead_letters
+from tests.support.dead_letters import publish_expecting_rejection, raw_body, rejections
 
 pytestmark = pytest.mark.integration
 
@@ -32,26 +31,15 @@ class TestRejectedEvents:
         volume = tmp_path / "volume"
         volume.mkdir()
         attempt = await new_attempt(uploader, local_spec(volume), (1000,))
-        bad = broken(attempt.chunks[0].model_dump(mode="json"))
-        body = bad if isinstance(bad, bytes) else json.dumps(bad).encode()
+        body = raw_body(broken(attempt.chunks[0].model_dump(mode="json")))
 
         with capture_logs() as logs:
-            message_id = await publish_raw(
-                rabbit_url, uploader.topology, ChunkStaged.routing_key, body
-            )
-            dead = await take_dead_letters(
-                rabbit_url, uploader.topology.dead_letter_queue("uploader").name, count=1
+            await publish_expecting_rejection(
+                rabbit_url, uploader.topology, "uploader", ChunkStaged.routing_key, body
             )
             await uploader.publish(attempt.chunks[0], attempt.finished())
             stored = await uploader.next_event("backup.stored", attempt_id=attempt.attempt_id)
 
-        assert [m.message_id for m in dead] == [message_id]
-        assert dead[0].headers["x-first-death-reason"] == "rejected"
-        assert dead[0].headers.get("x-delivery-count", 0) == 0
-        rejected = [
-            line
-            for line in logs
-            if line["event"] == "event_rejected" and line["routing_key"] == ChunkStaged.routing_key
-        ]
+        rejected = rejections(logs, ChunkStaged.routing_key)
         assert [line["reason"] for line in rejected] == [reason]
         assert (volume / stored["path"]).read_bytes() == attempt.artifact
