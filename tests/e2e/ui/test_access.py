@@ -18,6 +18,8 @@ PAGES = [
     "/ui/volumes/new",
     "/ui/snapshots",
     "/ui/snapshots/00000000-0000-0000-0000-000000000000",
+    "/ui/configs",
+    "/ui/configs/new",
 ]
 
 

@@ -17,6 +17,7 @@ import pytest
 from playwright.async_api import expect
 
 from tests.e2e.client import Api
+from tests.e2e.ui.test_access import signed_in_client
 from tests.fixtures.resources import database_url, unique
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
@@ -322,3 +323,29 @@ class TestConfigurationForm:
         await expect(page.locator(f"tr[data-config='{name}']")).to_have_count(0)
         gone = await api.http.get(f"/api/v1/backup-configs/{stored['id']}")
         assert gone.status_code == 404
+
+
+NOBODY = "00000000-0000-0000-0000-000000000000"
+ISSUE_8_FORMS = [
+    f"/ui/snapshots/{NOBODY}/lock",
+    f"/ui/snapshots/{NOBODY}/unlock",
+    "/ui/configs",
+    f"/ui/configs/{NOBODY}",
+    f"/ui/configs/{NOBODY}/delete",
+    f"/ui/configs/{NOBODY}/enabled",
+    f"/ui/configs/{NOBODY}/run",
+    f"/ui/configs/{NOBODY}/prune",
+    f"/ui/configs/{NOBODY}/prune/apply",
+]
+
+
+class TestCsrfOnTheNewForms:
+    @pytest.mark.parametrize("path", ISSUE_8_FORMS)
+    def test_a_post_without_its_csrf_token_is_refused(self, stack, admin_password, path):
+        client = signed_in_client(stack, admin_password)
+        try:
+            refused = client.post(path, data={"enabled": "false"})
+        finally:
+            client.close()
+        assert refused.status_code == 403
+        assert "CSRF" in refused.text
