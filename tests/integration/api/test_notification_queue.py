@@ -226,20 +226,30 @@ class TestDeliveryQueue:
         assert await dispatcher.dispatch_once() == 0
 
 
+async def request_notifying(
+    pool: asyncpg.Pool, vault: Vault, on: str, *, by_config: bool = True
+) -> tuple[UUID, UUID]:
+    """(snapshot id, config id): a configuration whose webhook channel wants `on`, and a
+    snapshot request of its server, fired by that configuration or (not `by_config`) by hand."""
+    channel = await add_webhook(pool, vault, "http://127.0.0.1:9/")
+    config_id, server_id = await add_config(pool, notify={"on": on, "channel_ids": [str(channel)]})
+    snapshot_id = await add_request(pool, server_id, config_id if by_config else None)
+    return snapshot_id, config_id
+
+
 class TestTriggers:
+    def notifier(self, pool: asyncpg.Pool) -> Notifier:
+        return Notifier(pool, SCHEMA, StubLink(), no_hooks())
+
     async def test_a_redelivered_failure_queues_one_delivery(
         self, pool: asyncpg.Pool, vault: Vault
     ) -> None:
-        channel = await add_webhook(pool, vault, "http://127.0.0.1:9/")
-        config_id, server_id = await add_config(
-            pool, notify={"on": "failure", "channel_ids": [str(channel)]}
-        )
-        snapshot_id = await add_request(pool, server_id, config_id)
-        notifier = Notifier(pool, SCHEMA, StubLink(), no_hooks())
+        snapshot_id, config_id = await request_notifying(pool, vault, "failure")
         event = SnapshotStatusChanged(
             snapshot_id=snapshot_id, status="failed", error="pg_dump exited 1"
         )
 
+        notifier = self.notifier(pool)
         await notifier.on_snapshot_status(event)
         await notifier.on_snapshot_status(event)
 
@@ -252,26 +262,18 @@ class TestTriggers:
     async def test_a_success_does_not_notify_a_failure_only_configuration(
         self, pool: asyncpg.Pool, vault: Vault
     ) -> None:
-        channel = await add_webhook(pool, vault, "http://127.0.0.1:9/")
-        config_id, server_id = await add_config(
-            pool, notify={"on": "failure", "channel_ids": [str(channel)]}
-        )
-        snapshot_id = await add_request(pool, server_id, config_id)
-        notifier = Notifier(pool, SCHEMA, StubLink(), no_hooks())
+        snapshot_id, _ = await request_notifying(pool, vault, "failure")
 
-        await notifier.on_snapshot_status(
+        await self.notifier(pool).on_snapshot_status(
             SnapshotStatusChanged(snapshot_id=snapshot_id, status="completed")
         )
 
         assert await queued(pool) == []
 
     async def test_a_manual_backup_notifies_nobody(self, pool: asyncpg.Pool, vault: Vault) -> None:
-        channel = await add_webhook(pool, vault, "http://127.0.0.1:9/")
-        _, server_id = await add_config(pool, notify={"on": "all", "channel_ids": [str(channel)]})
-        snapshot_id = await add_request(pool, server_id, None)
-        notifier = Notifier(pool, SCHEMA, StubLink(), no_hooks())
+        snapshot_id, _ = await request_notifying(pool, vault, "all", by_config=False)
 
-        await notifier.on_snapshot_status(
+        await self.notifier(pool).on_snapshot_status(
             SnapshotStatusChanged(snapshot_id=snapshot_id, status="failed")
         )
 
