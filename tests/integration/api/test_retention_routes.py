@@ -52,6 +52,17 @@ async def completed(api, publish, ids: tuple[str, str, str], days: float) -> str
     return str(sid)
 
 
+async def keep_last_one(
+    api, rabbit_url: str, namespace: str, *, days: tuple[float, ...]
+) -> tuple[tuple[str, str, str], list[str]]:
+    """A configuration keeping the last snapshot, and one completed snapshot of it per age in
+    `days`: (its ids as make_config gives them, the snapshot ids in that order)."""
+    ids = await make_config(api, {"keep_last": 1})
+    async with pipeline(rabbit_url, namespace) as publish:
+        snapshots = [await completed(api, publish, ids, age) for age in days]
+    return ids, snapshots
+
+
 async def wait_status(api, snapshot_id: str, status: str, timeout: float = 10) -> dict[str, Any]:
     """The snapshot once the catalog shows it with `status` (unknown a moment before)."""
     async with asyncio.timeout(timeout):
@@ -83,10 +94,7 @@ class TestPrune:
     async def test_dry_run_is_the_default_and_asks_nothing(
         self, api, rabbit_url, namespace, snapshot_requests
     ):
-        ids = await make_config(api, {"keep_last": 1})
-        async with pipeline(rabbit_url, namespace) as publish:
-            new = await completed(api, publish, ids, 0)
-            old = await completed(api, publish, ids, 1)
+        ids, (new, old) = await keep_last_one(api, rabbit_url, namespace, days=(0, 1))
         answer = await prune(api, ids[0])
         assert answer["dry_run"] is True
         assert [s["id"] for s in answer["delete"]] == [old]
@@ -96,11 +104,7 @@ class TestPrune:
     async def test_apply_asks_the_uploader_for_exactly_the_pruned_ones(
         self, api, rabbit_url, namespace, snapshot_requests
     ):
-        ids = await make_config(api, {"keep_last": 1})
-        async with pipeline(rabbit_url, namespace) as publish:
-            await completed(api, publish, ids, 0)
-            old = await completed(api, publish, ids, 1)
-            older = await completed(api, publish, ids, 2)
+        ids, (_, old, older) = await keep_last_one(api, rabbit_url, namespace, days=(0, 1, 2))
         answer = await prune(api, ids[0], dry_run="false")
         assert {s["id"] for s in answer["delete"]} == {old, older}
         asked = [json.loads((await snapshot_requests()).body) for _ in range(2)]
@@ -118,10 +122,7 @@ class TestPrune:
     async def test_a_lock_counts_at_once_for_prune_and_delete(
         self, api, rabbit_url, namespace, snapshot_requests
     ):
-        ids = await make_config(api, {"keep_last": 1})
-        async with pipeline(rabbit_url, namespace) as publish:
-            await completed(api, publish, ids, 0)
-            old = await completed(api, publish, ids, 1)
+        ids, (_, old) = await keep_last_one(api, rabbit_url, namespace, days=(0, 1))
         locked = await api.post(f"/api/v1/snapshots/{old}/lock")
         assert locked.json() == {"id": old, "locked": True}
         refused = await api.delete(f"/api/v1/snapshots/{old}")
