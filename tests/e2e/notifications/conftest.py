@@ -6,9 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
-from tests.e2e.conftest import E2E_SETTINGS, ArgvSampler, EventSpy
+from tests.e2e.conftest import E2E_SETTINGS, ArgvSampler
 from tests.e2e.notifications.receivers import MailBox, WebhookReceiver, self_signed, start_smtp
-from tests.fixtures.resources import database_url, unique
+from tests.fixtures.resources import database_url, delete_namespace, unique
 from tests.support.env import free_port
 from tests.support.stack import Stack, stack_env, start_stack
 
@@ -23,19 +23,40 @@ NOTIFY_SETTINGS = {
 }
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
+async def notify_namespace(rabbit_url: str) -> AsyncIterator[str]:
+    name = unique("e2entf")
+    yield name
+    await delete_namespace(rabbit_url, name)
+
+
+@pytest.fixture(scope="package")
+async def notify_database(postgres_url: str) -> AsyncIterator[str]:
+    name = unique("dbm_ntf_stack_")
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        yield database_url(postgres_url, name)
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+
+@pytest.fixture(scope="package")
 def stack(
-    e2e_namespace: str,
-    e2e_database: str,
-    event_spy: EventSpy,
+    notify_namespace: str,
+    notify_database: str,
     argv_sampler: ArgvSampler,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    """The e2e stack, with deliveries retried within seconds and the RPO checked every second."""
+    """A stack of these tests' own, with deliveries retried within seconds and the RPO checked
+    every second. Its own namespace and database: the shared e2e stack runs with other keys,
+    and two stacks on one queue took each other's backups (failed: "sealed credentials
+    cannot be opened"); it stops when these tests are done."""
     root = tmp_path_factory.mktemp("notify-stack")
     env = stack_env(
-        namespace=e2e_namespace,
-        database_url=e2e_database,
+        namespace=notify_namespace,
+        database_url=notify_database,
         staging=root / "staging",
         extra={**E2E_SETTINGS, **NOTIFY_SETTINGS},
     )
