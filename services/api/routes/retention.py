@@ -1,12 +1,12 @@
 """Locks, pruning and volume usage (issue 8): /snapshots/{id}/lock|unlock,
 /backup-configs/{id}/prune, /volumes/{id}/usage."""
 
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.retention import RetentionConfigs
 from services.api.deps import (
     Authenticated,
@@ -46,50 +46,41 @@ def get_retention_configs(request: Request) -> RetentionConfigs:
 Configs = Annotated[RetentionConfigs, Depends(get_retention_configs)]
 
 
+@dataclass(frozen=True)
+class LockChanges:
+    """What locking and unlocking need; FastAPI fills the fields as dependencies."""
+
+    link: Link
+    requests: Requests
+    servers: Servers
+    locks: Locks
+    relay: Relay
+
+    async def change(self, snapshot_id: UUID, *, locked: bool) -> SnapshotLockPublic:
+        snapshot = await find_snapshot(
+            snapshot_id, link=self.link, requests=self.requests, servers=self.servers
+        )
+        if snapshot.status == "deleted":
+            raise ConflictError(f"snapshot {snapshot_id} is deleted; there is nothing to lock")
+        await self.locks.change(SnapshotLockChanged(snapshot_id=snapshot_id, locked=locked))
+        self.relay.wake()
+        log.info("snapshot_lock_changed", snapshot_id=str(snapshot_id), locked=locked)
+        return SnapshotLockPublic(id=snapshot_id, locked=locked)
+
+
+LockChanger = Annotated[LockChanges, Depends()]
+
+
 @router.post("/snapshots/{snapshot_id}/lock", tags=["snapshots"])
-async def lock_snapshot(
-    snapshot_id: UUID,
-    *,
-    link: Link,
-    requests: Requests,
-    servers: Servers,
-    locks: Locks,
-    relay: Relay,
-) -> SnapshotLockPublic:
+async def lock_snapshot(snapshot_id: UUID, changes: LockChanger) -> SnapshotLockPublic:
     """Lock a snapshot: retention never prunes it, and DELETE refuses it (409) until unlocked."""
-    return await _change_lock(snapshot_id, True, link, requests, servers, locks, relay)
+    return await changes.change(snapshot_id, locked=True)
 
 
 @router.post("/snapshots/{snapshot_id}/unlock", tags=["snapshots"])
-async def unlock_snapshot(
-    snapshot_id: UUID,
-    *,
-    link: Link,
-    requests: Requests,
-    servers: Servers,
-    locks: Locks,
-    relay: Relay,
-) -> SnapshotLockPublic:
+async def unlock_snapshot(snapshot_id: UUID, changes: LockChanger) -> SnapshotLockPublic:
     """Unlock a snapshot: retention and DELETE may remove it again."""
-    return await _change_lock(snapshot_id, False, link, requests, servers, locks, relay)
-
-
-async def _change_lock(  # noqa: PLR0917 - the route's dependencies, passed on
-    snapshot_id: UUID,
-    locked: bool,
-    link: Link,
-    requests: Requests,
-    servers: Servers,
-    locks: SnapshotLocks,
-    relay: Relay,
-) -> SnapshotLockPublic:
-    snapshot = await find_snapshot(snapshot_id, link=link, requests=requests, servers=servers)
-    if snapshot.status == "deleted":
-        raise ConflictError(f"snapshot {snapshot_id} is deleted; there is nothing to lock")
-    await locks.change(SnapshotLockChanged(snapshot_id=snapshot_id, locked=locked))
-    relay.wake()
-    log.info("snapshot_lock_changed", snapshot_id=str(snapshot_id), locked=locked)
-    return SnapshotLockPublic(id=snapshot_id, locked=locked)
+    return await changes.change(snapshot_id, locked=False)
 
 
 @router.post("/backup-configs/{config_id}/prune", tags=["backup-configs"])
