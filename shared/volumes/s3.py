@@ -34,11 +34,16 @@ from shared.volumes._base import (
     UploadGoneError,
     UploadTarget,
     Usage,
+    VolumeError,
+    VolumeUnreachableError,
 )
 from shared.volumes.s3client import bare_endpoint, build_client, read_object, s3_errors
 
 BLOCK = 1024 * 1024
 T = TypeVar("T")
+ABORT_RETRY_WAITS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0, 30.0, 60.0, 60.0, 60.0, 120.0, 120.0)
+"""Seconds between background tries of an abort the server did not answer (~8 min)."""
+_ABORTS_IN_RETRY: set[asyncio.Task[None]] = set()
 
 
 class S3Volume:
@@ -155,12 +160,35 @@ class S3Volume:
         if not target.upload_id:
             return
         name = self.object_name(target.key)
+        try:
+            await self._abort(name, target.upload_id)
+        except VolumeUnreachableError:
+            # An upload left open is garbage the bucket keeps (and bills) for ever; the fault
+            # suite (issue 9) left some when S3 went away mid-backup. Keep trying a while in
+            # the background, and still tell the caller this try failed.
+            task = asyncio.create_task(self._abort_later(name, target.upload_id))
+            _ABORTS_IN_RETRY.add(task)
+            task.add_done_callback(_ABORTS_IN_RETRY.discard)
+            raise
+
+    async def _abort(self, name: str, upload_id: str) -> None:
         with contextlib.suppress(UploadGoneError):  # already aborted or completed
             await self._run(
                 lambda: self.client._abort_multipart_upload(  # noqa: SLF001 - see docstring
-                    self.bucket, name, target.upload_id
+                    self.bucket, name, upload_id
                 )
             )
+
+    async def _abort_later(self, name: str, upload_id: str) -> None:
+        for wait in ABORT_RETRY_WAITS:
+            await asyncio.sleep(wait)
+            try:
+                await self._abort(name, upload_id)
+            except VolumeUnreachableError:
+                continue
+            except VolumeError:
+                return  # refused for another reason: retrying will not help
+            return
 
     async def write(self, key: str, data: bytes) -> None:
         name = self.object_name(key)
