@@ -234,6 +234,7 @@ class TestConfigurationsPage:
 
         await open_configurations(page)
         row = page.locator(f"tr[data-config='{config['name']}']")
+        await expect(row.locator("td[data-label=Keeps]")).to_have_text("last 1")
         await row.get_by_role("button", name=f"Prune {config['name']} (dry run)").click()
         dialog = page.locator("#dialog")
         await expect(dialog).to_be_visible()

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from services.api.schemas.backup_configs import BackupConfigCreate, BackupConfigPublic
 from services.api.ui.forms import field_errors
 from services.api.ui.pages.config_form import config_body, form_of
-from services.api.ui.pages.configs import databases_text
+from services.api.ui.pages.configs import databases_text, retention_text
 
 SERVER, PRIMARY, COPY = str(uuid4()), str(uuid4()), str(uuid4())
 
@@ -125,3 +125,17 @@ class TestFormOfAndWords:
     def test_databases_in_words(self, databases, words):
         body = config_body(form(), [PRIMARY]) | {"databases": databases}
         assert databases_text(public(body)) == words
+
+
+@pytest.mark.parametrize(
+    ("retention", "words"),
+    [
+        ({}, "keep all"),
+        ({"keep_last": 7, "keep_days": 30}, "last 7, 30 days"),
+        ({"gfs": {"daily": 7, "weekly": 4, "monthly": 12}}, "GFS 7/4/12"),
+        ({"gfs": {"daily": 0}}, "keep all"),
+    ],
+)
+def test_retention_in_words(retention, words):
+    body = config_body(form(), [PRIMARY]) | {"retention": retention}
+    assert retention_text(public(body)) == words

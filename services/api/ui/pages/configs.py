@@ -51,6 +51,19 @@ def databases_text(config: BackupConfigPublic) -> str:
     return text
 
 
+def retention_text(config: BackupConfigPublic) -> str:
+    """The retention policy in words: `last 7, 30 days, GFS 7/4/12`, or `keep all`."""
+    kept = config.retention
+    parts = []
+    if kept.keep_last:
+        parts.append(f"last {kept.keep_last}")
+    if kept.keep_days:
+        parts.append(f"{kept.keep_days} days")
+    if kept.gfs and (kept.gfs.daily or kept.gfs.weekly or kept.gfs.monthly):
+        parts.append(f"GFS {kept.gfs.daily}/{kept.gfs.weekly}/{kept.gfs.monthly}")
+    return ", ".join(parts) or "keep all"
+
+
 async def _row_context(request: Request, api: ApiParts) -> dict[str, Any]:
     """What every row needs: names by id and each configuration's overdue databases."""
     overdue: dict[UUID, list[OverdueEntry]] = defaultdict(list)
@@ -62,6 +75,7 @@ async def _row_context(request: Request, api: ApiParts) -> dict[str, Any]:
         "volume_names": await volume_names(api),
         "overdue": overdue,
         "databases_text": databases_text,
+        "retention_text": retention_text,
     }
 
 
