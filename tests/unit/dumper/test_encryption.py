@@ -11,7 +11,6 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from services.dumper.artifact import ArtifactError, decrypter_for, parse_manifest
-from services.dumper.restoring import Restorer
 from services.dumper.settings import DumperSettings
 from services.dumper.streaming import InflatedArtifact
 from shared.encryption import (
@@ -22,11 +21,9 @@ from shared.encryption import (
     unwrap_data_key,
 )
 from shared.events import ChunkStaged, DumpFailed, DumpFinished, Event
-from shared.sealing import Sealer
-from shared.settings import DEV_SEAL_KEY, StagingSettings
-from shared.specs import ConnectionSpec, LocalVolumeConfig, LocalVolumeSpec
+from shared.settings import StagingSettings
 from tests.unit.dumper.test_dumping import WRITE_6_MIB, FakeGateway, Harness
-from tests.unit.dumper.test_restoring import FakeTargets, FakeVolume, request
+from tests.unit.dumper.test_restoring import FakeTargets, postgres_restore, restorer_of
 from tests.unit.dumper.test_streaming import blocks, dump_text
 
 MIB = 1024 * 1024
@@ -170,32 +167,12 @@ class TestEncryptedRestoreStream:
             decrypter_for(manifest, parse_keyring(generate_master_key("k1")), snapshot)
 
     async def test_a_wrong_key_restore_fails_before_any_target_is_touched(self):
-        sealer = Sealer(SecretStr(DEV_SEAL_KEY))
-        spec = ConnectionSpec(
-            type="postgresql", host="db", port=5432, username="u", password=SecretStr("pw")
-        )
-        volume = LocalVolumeSpec(config=LocalVolumeConfig(path="/srv/v"))
-        asked = request().model_copy(
-            update={
-                "mode": "restore",
-                "server_type": "postgresql",
-                "connection": sealer.seal(spec),
-                "source": request().source.model_copy(update={"volume": sealer.seal(volume)}),
-            }
-        )
+        asked = postgres_restore()
         _artifact, manifest = sealed_artifact(asked.snapshot_id, b"x")
         published: list[Event] = []
-
-        async def publish(event: Event) -> None:
-            published.append(event)
-
         targets = FakeTargets("psql (PostgreSQL) 16.4")
-        restorer = Restorer(
-            sealer=sealer,
-            targets=targets,  # type: ignore[arg-type]
-            open_volume=lambda _spec: FakeVolume(manifest),  # type: ignore[arg-type,return-value]
-            publish=publish,
-            keyring=parse_keyring(generate_master_key("other")),
+        restorer = restorer_of(
+            manifest, targets, published, keyring=parse_keyring(generate_master_key("other"))
         )
 
         outcome = await restorer.restore(asked)

@@ -2,6 +2,7 @@
 
 import json
 from pathlib import Path
+from typing import Any
 from uuid import uuid4
 
 from pydantic import SecretStr
@@ -79,26 +80,46 @@ class FakeVolume:
         return json.dumps(self.manifest).encode()
 
 
+SEALER = Sealer(SecretStr(DEV_SEAL_KEY))
+
+
+def postgres_restore() -> RestoreRequested:
+    """A restore into a PostgreSQL target, its connection and volume sealed with SEALER."""
+    spec = ConnectionSpec(
+        type="postgresql", host="db", port=5432, username="u", password=SecretStr("pw")
+    )
+    volume = LocalVolumeSpec(config=LocalVolumeConfig(path="/srv/v"))
+    return request().model_copy(
+        update={
+            "mode": "restore",
+            "server_type": "postgresql",
+            "connection": SEALER.seal(spec),
+            "source": request().source.model_copy(update={"volume": SEALER.seal(volume)}),
+        }
+    )
+
+
+def restorer_of(
+    manifest: dict[str, object], targets: FakeTargets, published: list[Event], **options: Any
+) -> Restorer:
+    """A Restorer whose volume holds `manifest`, restoring into `targets`; what it publishes
+    is appended to `published`."""
+
+    async def publish(event: Event) -> None:
+        published.append(event)
+
+    return Restorer(
+        sealer=SEALER,
+        targets=targets,  # type: ignore[arg-type]
+        open_volume=lambda _spec: FakeVolume(manifest),  # type: ignore[arg-type,return-value]
+        publish=publish,
+        **options,
+    )
+
+
 class TestVersionRefusal:
     async def test_an_older_psql_is_refused_before_any_target_is_touched(self):
         published: list[Event] = []
-
-        async def publish(event: Event) -> None:
-            published.append(event)
-
-        sealer = Sealer(SecretStr(DEV_SEAL_KEY))
-        spec = ConnectionSpec(
-            type="postgresql", host="db", port=5432, username="u", password=SecretStr("pw")
-        )
-        volume = LocalVolumeSpec(config=LocalVolumeConfig(path="/srv/v"))
-        asked = request().model_copy(
-            update={
-                "mode": "restore",
-                "server_type": "postgresql",
-                "connection": sealer.seal(spec),
-                "source": request().source.model_copy(update={"volume": sealer.seal(volume)}),
-            }
-        )
         manifest = {
             "compression": "gzip",
             "size": 0,
@@ -106,13 +127,8 @@ class TestVersionRefusal:
             "chunks": [],
         }
         targets = FakeTargets("psql (PostgreSQL) 15.8")
-        restorer = Restorer(
-            sealer=sealer,
-            targets=targets,  # type: ignore[arg-type]
-            open_volume=lambda _spec: FakeVolume(manifest),  # type: ignore[arg-type,return-value]
-            publish=publish,
-        )
-        outcome = await restorer.restore(asked)
+        restorer = restorer_of(manifest, targets, published)
+        outcome = await restorer.restore(postgres_restore())
         assert isinstance(outcome, RestoreFailed)
         assert outcome.reason == (
             "psql 15 cannot restore a dump made by pg_dump 16; install postgresql-client-16"
