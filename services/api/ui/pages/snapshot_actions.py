@@ -11,7 +11,7 @@ from services.api.routes import downloads as download_routes
 from services.api.routes import retention as retention_routes
 from services.api.routes import snapshots as snapshot_routes
 from services.api.ui.auth import Posted, SignedIn, UiRoute
-from services.api.ui.calls import Parts, list_servers
+from services.api.ui.calls import ApiParts, Parts, list_servers
 from services.api.ui.forms import field_errors, form_values
 from services.api.ui.rendering import render
 from services.api.ui.restores import request_restore, request_verify
@@ -76,12 +76,16 @@ async def delete(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> 
     return _changed(render(request, "_notice.html", {"message": message}))
 
 
+def _lock_changes(api: ApiParts) -> retention_routes.LockChanges:
+    return retention_routes.LockChanges(
+        link=api.link, requests=api.requests, servers=api.servers, locks=api.locks, relay=api.relay
+    )
+
+
 @router.post("/{snapshot_id}/lock")
 async def lock(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await retention_routes.lock_snapshot(
-            snapshot_id, **api.snapshot_deps, locks=api.locks, relay=api.relay
-        )
+        await retention_routes.lock_snapshot(snapshot_id, _lock_changes(api))
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     message = "Locked: retention never prunes it, and it cannot be deleted until unlocked."
@@ -91,9 +95,7 @@ async def lock(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Re
 @router.post("/{snapshot_id}/unlock")
 async def unlock(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await retention_routes.unlock_snapshot(
-            snapshot_id, **api.snapshot_deps, locks=api.locks, relay=api.relay
-        )
+        await retention_routes.unlock_snapshot(snapshot_id, _lock_changes(api))
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     message = "Unlocked: retention and Delete may remove it again."
