@@ -232,7 +232,8 @@ async def audit(harness: Harness, requests: list[Request]) -> Figures:
     figures.values["terminal (completed + failed)"] = len(completed) + len(failed)
     figures.values["completed"] = len(completed)
     figures.values["failed"] = len(failed)
-    figures.details["failure reasons"] = sorted({f"{s.error}" for s in failed})
+    if failed:
+        figures.details["failure reasons"] = sorted({f"{s.error}" for s in failed})
     figures.note("failed without a reason", [s.id for s in failed if not (s.error or "").strip()])
     figures.note("stuck", [f"{s.id} {s.status}" for s in mine if s.status not in TERMINAL])
     figures.note("lost", [i for i in accepted if i not in known])
