@@ -9,6 +9,7 @@ volumes' files, not only the page.
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,17 @@ async def wait_status(api: Api, snapshot_id: str, status: str, timeout: float = 
     while (current := (await api.snapshot(snapshot_id))["status"]) != status:
         assert time.monotonic() < deadline, f"{snapshot_id} still {current} after {timeout}s"
         await asyncio.sleep(0.3)
+
+
+async def wait_fired(api: Api, config_id: str, timeout: float = 90) -> dict[str, Any]:
+    """The configuration once its scheduler has fired a slot (`last_fired_at` set)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        config: dict[str, Any] = (await api.http.get(f"/api/v1/backup-configs/{config_id}")).json()
+        if config["last_fired_at"]:
+            return config
+        assert time.monotonic() < deadline, f"no slot fired within {timeout}s"
+        await asyncio.sleep(1)
 
 
 async def open_configurations(page) -> None:
@@ -213,6 +225,8 @@ class TestConfigurationsPage:
         assert snapshot["config_id"] == config["id"]
         assert snapshot["database"] == small_source
         assert (volume_dir / snapshot["path"]).is_file()
+        await queued.locator("li a").click()
+        await expect(page.locator("#made-by")).to_have_text(f"configuration {config['name']}")
         await api.http.delete(f"/api/v1/backup-configs/{config['id']}")
 
     async def test_prune_dry_run_lists_the_older_snapshot_then_apply_deletes_it(
@@ -324,6 +338,44 @@ class TestConfigurationForm:
         await expect(page.locator(f"tr[data-config='{name}']")).to_have_count(0)
         gone = await api.http.get(f"/api/v1/backup-configs/{stored['id']}")
         assert gone.status_code == 404
+
+
+class TestFirings:
+    async def test_a_scheduled_firing_shows_as_last_fired_and_in_the_firings(
+        self, page, api, small_source, volume_dir, shots
+    ):
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        # One slot a day, 25 s from now (six fields: seconds first): it fires once here.
+        slot = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=25)
+        config = await create_config(
+            api,
+            server["id"],
+            small_source,
+            [volume["id"]],
+            schedule=f"{slot.second} {slot.minute} {slot.hour} * * *",
+        )
+        await open_configurations(page)
+        row = page.locator(f"tr[data-config='{config['name']}']")
+        await row.get_by_role("button", name=f"Firings of {config['name']}").click()
+        await expect(page.locator("#dialog")).to_contain_text("Not fired yet")
+        await page.locator("#dialog button:has-text('Close')").click()
+
+        fired = await wait_fired(api, config["id"])
+        assert fired["last_error"] is None
+        await page.reload()
+        await expect(row.locator("td[data-label='Last fired']")).to_contain_text(
+            slot.strftime("%Y-%m-%d %H:%M")
+        )
+        await row.get_by_role("button", name=f"Firings of {config['name']}").click()
+        firings = page.locator("#dialog #firings tbody tr")
+        await expect(firings).to_have_count(1)
+        await expect(firings.locator("td[data-label=Slot]")).to_have_text(
+            slot.strftime("%Y-%m-%d %H:%M:%S UTC")
+        )
+        await expect(firings.locator("td[data-label=Snapshots]")).to_have_text("1")
+        await shots.take(page, "1_firings")
+        await api.http.delete(f"/api/v1/backup-configs/{config['id']}")
 
 
 NOBODY = "00000000-0000-0000-0000-000000000000"

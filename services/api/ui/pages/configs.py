@@ -1,5 +1,5 @@
 """Configurations (issue 8): the backup configurations with their schedule, last firing and
-overdue databases; Run now, enable/disable, and pruning (dry run, then Apply).
+overdue databases; Run now, enable/disable, the firings, and pruning (dry run, then Apply).
 
 Every action is the JSON route's own function: the UI decides nothing the API does not.
 """
@@ -27,6 +27,7 @@ from shared.volumes import VolumeError
 
 router = APIRouter(prefix="/ui/configs", route_class=UiRoute, include_in_schema=False)
 SENTENCE_ERRORS = (ApiError, VaultError, VolumeError)
+FIRINGS_SHOWN = 20
 
 
 def _configs(request: Request) -> BackupConfigRepository:
@@ -125,6 +126,18 @@ async def run_now(request: Request, config_id: UUID, _: Posted, api: Parts) -> R
         return render(request, "_error.html", {"error": str(exc)})
     context = {"snapshots": accepted.snapshots, "server_id": config.server_id}
     return render(request, "_backup_queued.html", context)
+
+
+@router.get("/{config_id}/firings")
+async def firings_dialog(request: Request, config_id: UUID, _: SignedIn) -> Response:
+    """The scheduled firings, newest first, with what each requested or why it could not."""
+    configs = _configs(request)
+    try:
+        config = await config_routes.get_config(config_id, configs)
+        firings = await config_routes.list_firings(config_id, configs, limit=FIRINGS_SHOWN)
+    except SENTENCE_ERRORS as exc:
+        return render(request, "_error.html", {"error": str(exc)})
+    return render(request, "firings_dialog.html", {"c": config, "firings": firings})
 
 
 async def _prune(request: Request, api: ApiParts, config_id: UUID, *, dry_run: bool) -> Any:

@@ -80,6 +80,7 @@ async def _detail_context(api: ApiParts, snapshot_id: UUID) -> dict[str, Any]:
         "s": snapshot,
         # The api's own lock record first: the catalog learns of a change a moment later.
         "locked": await api.locks.is_locked(snapshot.id, catalog_says=snapshot.locked),
+        "config": await api.configs.get(snapshot.config_id) if snapshot.config_id else None,
         "restores": restores,
         "volume_name": names.get(snapshot.volume_id) if snapshot.volume_id else None,
         "volume_names": names,
