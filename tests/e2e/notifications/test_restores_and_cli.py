@@ -36,13 +36,10 @@ class TestRestoreNotifications:
         assert "url" not in slack["config"]
         assert slack["config"]["url_set"] is True
         seen = tmp_path / "restore-hook.env"
-        server = await api.add_postgres_server()
-        volume = await api.add_local_volume(volume_dir)
-        config = await add_config(
+        server, config = await add_config(
             api,
-            server["id"],
             small_pg_database,
-            volume["id"],
+            volume_dir,
             notify={"on": "all", "channel_ids": [slack["id"]]},
             post_restore_command=["/bin/sh", "-c", f"env >> {seen}"],
         )
