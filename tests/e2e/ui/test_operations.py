@@ -115,6 +115,10 @@ class TestEncryptedBackupToTwoVolumes:
         await expect(dialog).to_be_visible()
         await dialog.locator("select[name=database]").select_option(small_source)
         await dialog.locator("select[name=volume_id]").select_option(primary["id"])
+        # The primary is not offered again as a copy.
+        await expect(
+            dialog.get_by_role("checkbox", name=f"{primary['name']} (local)")
+        ).to_be_disabled()
         await dialog.get_by_role("checkbox", name=f"{second['name']} (local)").check()
         await dialog.get_by_role("checkbox", name="Encrypt").check()
         await shots.take(page, "1_dialog_encrypt_two_volumes")
@@ -160,6 +164,7 @@ class TestLockOnTheDetails:
 
         await page.click("button:has-text('Delete…')")
         dialog = page.locator("#dialog")
+        await expect(dialog.locator("#delete-locked-note")).to_be_visible()
         await dialog.locator("button:has-text('Delete snapshot')").click()
         await expect(dialog.locator("#delete-result .error")).to_have_text(LOCKED_SENTENCE)
         await shots.take(page, "2_delete_refused")

@@ -55,7 +55,8 @@ async def delete_dialog(request: Request, snapshot_id: UUID, _: SignedIn, api: P
         snapshot = await snapshot_routes.get_snapshot(snapshot_id, **api.snapshot_deps)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
-    return render(request, "delete_dialog.html", {"s": snapshot})
+    locked = await api.locks.is_locked(snapshot_id, catalog_says=snapshot.locked)
+    return render(request, "delete_dialog.html", {"s": snapshot, "locked": locked})
 
 
 @router.post("/{snapshot_id}/delete")
