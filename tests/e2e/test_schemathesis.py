@@ -2,7 +2,8 @@
 
 Every operation of the running stack's schema gets a few generated requests (derandomised,
 so a run is repeatable), sent only to the stack's loopback address, redirects not followed.
-The whole run is bounded in examples and in time.
+The whole run is bounded in examples and in time; the time budget grows with the number of
+operations, so a new route adds its share instead of pushing others out of the budget.
 """
 
 import time
@@ -14,11 +15,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(150)]
+pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(420)]
 
-EXAMPLES_PER_OPERATION = 30
-BUDGET_SECONDS = 75.0
-"""Operations not started within this budget are reported, and fail the test."""
+EXAMPLES_PER_OPERATION = 12
+SECONDS_PER_OPERATION = 4.0
+"""The run's budget is this times the number of operations (about 1 s each on an idle
+machine); operations not started within it are reported, and fail the test."""
 
 
 @pytest.fixture
@@ -67,15 +69,19 @@ class TestOpenApiFuzzing:
         statuses: Counter[int] = Counter()
         operations = [result.ok() for result in api_schema.get_all_operations()]
         assert len(operations) >= 10, "the schema lost its operations"
+        budget = SECONDS_PER_OPERATION * len(operations)
 
         for operation in operations:
-            if time.monotonic() - started > BUDGET_SECONDS:
+            if time.monotonic() - started > budget:
                 unstarted.append(operation.label)
                 continue
 
             fuzz(operation, stack.api_url, headers, server_errors, statuses)
 
-        print(f"schemathesis: {sum(statuses.values())} requests, statuses {dict(statuses)}")
+        print(
+            f"schemathesis: {len(operations)} operations, {sum(statuses.values())} requests"
+            f" in {time.monotonic() - started:.0f} s, statuses {dict(statuses)}"
+        )
         assert sum(n for code, n in statuses.items() if code < 300) > 0, "the token was refused"
         assert not server_errors, "\n".join(server_errors)
-        assert not unstarted, f"over the {BUDGET_SECONDS}s budget before: {unstarted}"
+        assert not unstarted, f"over the {budget:g} s budget before: {unstarted}"
