@@ -14,15 +14,20 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import aio_pika
-import asyncpg
 import psutil
 import pytest
 
 from shared.topology import Topology
 from tests.e2e.client import Api
 from tests.e2e.sources import load_mariadb, load_postgres
-from tests.fixtures.resources import MariaDB, database_url, delete_namespace, unique
-from tests.support.stack import Stack, stack_env, start_stack
+from tests.fixtures.resources import (
+    MariaDB,
+    database_url,
+    delete_namespace,
+    scratch_pg_database,
+    unique,
+)
+from tests.support.stack import Stack, start_stack_at
 
 E2E_SETTINGS = {
     "BROKER_DELIVERY_LIMIT": "3",
@@ -64,14 +69,8 @@ class ArgvSampler(threading.Thread):
 
 @pytest.fixture(scope="session")
 async def e2e_database(postgres_url: str) -> AsyncIterator[str]:
-    name = unique("dbm_e2e_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    async with scratch_pg_database(postgres_url, "dbm_e2e_") as name:
         yield database_url(postgres_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture(scope="session")
@@ -119,16 +118,13 @@ def stack(
     argv_sampler: ArgvSampler,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("stack")
-    env = stack_env(
+    with start_stack_at(
+        tmp_path_factory.mktemp("stack"),
         namespace=e2e_namespace,
         database_url=e2e_database,
-        staging=root / "staging",
-        extra=E2E_SETTINGS,
-    )
-    running = start_stack(env, root / "logs")
-    yield running
-    running.stop()
+        settings=E2E_SETTINGS,
+    ) as running:
+        yield running
 
 
 @pytest.fixture
@@ -161,15 +157,9 @@ async def api(stack: Stack) -> AsyncIterator[Api]:
 @pytest.fixture(scope="session")
 async def pg_source(postgres_url: str) -> AsyncIterator[str]:
     """A PostgreSQL source database with the rich schema, shared by the e2e tests."""
-    name = unique("dbm_src_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
+    async with scratch_pg_database(postgres_url, "dbm_src_") as name:
         await load_postgres(database_url(postgres_url, name))
         yield name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture(scope="session")

@@ -60,14 +60,7 @@ async def replica(stack, rabbit_url, broker_proxy, tmp_path) -> AsyncIterator[Re
         "BROKER_URL": parts._replace(netloc=_netloc(parts, broker_proxy.port)).geturl(),
     }
     token = await _create_token(env)
-    log = (stack.log_dir / "api-outage.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.api"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = stack.spawn("api", env, log_name="api-outage")
     replica = Replica(f"http://127.0.0.1:{port}", token, process)
     try:
         await _wait_serving(replica)
@@ -79,7 +72,6 @@ async def replica(stack, rabbit_url, broker_proxy, tmp_path) -> AsyncIterator[Re
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-        log.close()
 
 
 @pytest.fixture

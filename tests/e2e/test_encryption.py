@@ -23,8 +23,13 @@ from shared.naming import manifest_key
 from tests.e2e.cli import CLI, Cli
 from tests.e2e.client import Api
 from tests.e2e.test_s3 import s3_config
-from tests.fixtures.resources import database_url, delete_namespace, unique
-from tests.support.stack import Stack, stack_env, start_stack
+from tests.fixtures.resources import (
+    database_url,
+    scratch_pg_database,
+    unique,
+)
+from tests.support.isolated_stack import isolated_stack
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -66,25 +71,11 @@ class Keys:
 async def own_stack(
     rabbit_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Stack]:
-    namespace = unique("e2eenc")
-    name = unique("dbm_enc_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
     root = tmp_path_factory.mktemp("enc-stack")
-    env = stack_env(
-        namespace=namespace,
-        database_url=database_url(postgres_url, name),
-        staging=root / "staging",
-        extra=SETTINGS,
-    )
-    running = await asyncio.to_thread(start_stack, env, root / "logs")
-    try:
+    async with isolated_stack(
+        rabbit_url, postgres_url, root, name="e2eenc", settings=SETTINGS
+    ) as running:
         yield running
-    finally:
-        running.stop()
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-        await delete_namespace(rabbit_url, namespace)
 
 
 @pytest.fixture(scope="module")
@@ -102,17 +93,8 @@ async def api(own_stack: Stack) -> AsyncIterator[Api]:
 
 @pytest.fixture(scope="module")
 async def source(postgres_url: str) -> AsyncIterator[str]:
-    name = unique("dbm_encsrc_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    conn = await asyncpg.connect(database_url(postgres_url, name))
-    await conn.execute(SOURCE_SQL)
-    await conn.close()
-    try:
+    async with scratch_pg_database(postgres_url, "dbm_encsrc_", sql=SOURCE_SQL) as name:
         yield name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import asyncio
 import json
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,30 +22,22 @@ import pytest
 from shared.naming import manifest_key
 from tests.e2e.cli import Cli, assert_one_sentence
 from tests.e2e.client import Api
-from tests.fixtures.resources import database_url, unique
+from tests.fixtures.resources import scratch_pg_database, unique
 from tests.support.env import free_port
 from tests.support.stack import Stack, wait_ready
 
 pytestmark = pytest.mark.timeout(600)
+TINY_SOURCE_SQL = (
+    "CREATE TABLE items (id int PRIMARY KEY, label text);"
+    "INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 50) g;"
+)
 
 
 @pytest.fixture(scope="module")
 async def tiny_source(postgres_url: str) -> AsyncIterator[str]:
     """A small PostgreSQL database: its dumps take a moment, so a test can make many."""
-    name = unique("dbm_ret_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        conn = await asyncpg.connect(database_url(postgres_url, name))
-        await conn.execute(
-            "CREATE TABLE items (id int PRIMARY KEY, label text);"
-            "INSERT INTO items SELECT g, 'row ' || g FROM generate_series(1, 50) g;"
-        )
-        await conn.close()
+    async with scratch_pg_database(postgres_url, "dbm_ret_", sql=TINY_SOURCE_SQL) as name:
         yield name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 @pytest.fixture
@@ -319,14 +310,7 @@ class TestQuotas:
 def start_api_replica(stack: Stack, *, interval: str) -> subprocess.Popen[bytes]:
     """One more api process on the stack's database, running the automatic pass."""
     env = {**stack.env, "API_HTTP_PORT": str(free_port()), "API_RETENTION_INTERVAL": interval}
-    log = (stack.log_dir / f"api-retention-{env['API_HTTP_PORT']}.log").open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "services.api"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    process = stack.spawn("api", env, log_name=f"api-retention-{env['API_HTTP_PORT']}")
     wait_ready(f"http://127.0.0.1:{env['API_HTTP_PORT']}", process, stack)
     return process
 

@@ -11,7 +11,7 @@ import asyncio
 import json
 import re
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -25,9 +25,13 @@ from tests.e2e.cli import Cli, assert_one_sentence
 from tests.e2e.client import Api
 from tests.e2e.conftest import E2E_SETTINGS
 from tests.e2e.test_schemathesis import auth_headers, fuzz
-from tests.fixtures.resources import database_url, delete_namespace, unique
+from tests.fixtures.resources import (
+    scratch_pg_database,
+    unique,
+)
 from tests.support.env import free_port
-from tests.support.stack import Stack, stack_env, start_stack
+from tests.support.isolated_stack import isolated_stack
+from tests.support.stack import Stack
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -39,63 +43,38 @@ SETTLE = timedelta(seconds=4)
 
 
 @pytest.fixture(scope="module")
-async def schedule_database(postgres_url: str) -> AsyncIterator[str]:
-    name = unique("dbm_sched_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url(postgres_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture(scope="module")
-async def schedule_namespace(rabbit_url: str) -> AsyncIterator[str]:
-    name = unique("e2esched")
-    yield name
-    await delete_namespace(rabbit_url, name)
-
-
-@pytest.fixture(scope="module")
-def two_api_stack(
-    schedule_namespace: str, schedule_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
-    root = tmp_path_factory.mktemp("schedules")
-    env = stack_env(
-        namespace=schedule_namespace,
-        database_url=schedule_database,
-        staging=root / "staging",
-        extra=E2E_SETTINGS | {"API_SCHEDULER_INTERVAL": "1"},
-    )
-    stack = start_stack(env, root / "logs")
-    try:
+async def two_api_stack(
+    rabbit_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
+    async with isolated_stack(
+        rabbit_url,
+        postgres_url,
+        tmp_path_factory.mktemp("schedules"),
+        name="e2esched",
+        settings=E2E_SETTINGS | {"API_SCHEDULER_INTERVAL": "1"},
+    ) as stack:
         # A second api on a port of its own (replica=0 keeps the port given here).
         second = free_port()
-        stack.start("api", extra={"API_HTTP_PORT": str(second)})
+        await asyncio.to_thread(stack.start, "api", extra={"API_HTTP_PORT": str(second)})
         stack.env["TEST_API_PORTS"] = f"{stack.ports['api']},{second}"
         yield stack
-    finally:
-        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def schedule_database(two_api_stack: Stack) -> str:
+    """The URL of the stack's own database (its firings and requests)."""
+    return two_api_stack.env["DATABASE_URL"]
 
 
 @pytest.fixture(scope="module")
 async def source(postgres_url: str) -> AsyncIterator[str]:
     """A small PostgreSQL database to back up on every slot."""
-    name = unique("dbm_sched_src_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        conn = await asyncpg.connect(database_url(postgres_url, name))
-        await conn.execute(
-            "CREATE TABLE orders (id int PRIMARY KEY, note text);"
-            "INSERT INTO orders SELECT i, 'order ' || i FROM generate_series(1, 500) i;"
-        )
-        await conn.close()
+    sql = (
+        "CREATE TABLE orders (id int PRIMARY KEY, note text);"
+        "INSERT INTO orders SELECT i, 'order ' || i FROM generate_series(1, 500) i;"
+    )
+    async with scratch_pg_database(postgres_url, "dbm_sched_src_", sql=sql) as name:
         yield name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def api_urls(stack: Stack) -> list[str]:
@@ -153,6 +132,26 @@ async def requested(database: str, config_id: str) -> list[str]:
         await conn.close()
 
 
+async def add_every_5s_config(api: Api, source: str, volume_dir: Path, prefix: str) -> dict:
+    """A configuration backing up `source` every 5 seconds to a new local volume in
+    `volume_dir`, from a new server."""
+    server = await api.add_postgres_server()
+    volume_dir.mkdir()
+    volume = await api.add_local_volume(volume_dir)
+    response = await api.http.post(
+        "/api/v1/backup-configs",
+        json={
+            "name": unique(prefix),
+            "server_id": server["id"],
+            "volume_ids": [volume["id"]],
+            "databases": {"mode": "list", "names": [source]},
+            "schedule": EVERY_5_SECONDS,
+        },
+    )
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 class TestScheduleWithTwoApiReplicas:
     async def test_every_slot_fires_once_and_each_firing_completes(
         self, two_api_stack, schedule_database, source, tmp_path
@@ -161,22 +160,7 @@ class TestScheduleWithTwoApiReplicas:
         assert len(urls) == 2
         api = Api(urls[0], two_api_stack.token)
         try:
-            server = await api.add_postgres_server()
-            volume_dir = tmp_path / "volume"
-            volume_dir.mkdir()
-            volume = await api.add_local_volume(volume_dir)
-            response = await api.http.post(
-                "/api/v1/backup-configs",
-                json={
-                    "name": unique("every-5s-"),
-                    "server_id": server["id"],
-                    "volume_ids": [volume["id"]],
-                    "databases": {"mode": "list", "names": [source]},
-                    "schedule": EVERY_5_SECONDS,
-                },
-            )
-            assert response.status_code == 201, response.text
-            config = response.json()
+            config = await add_every_5s_config(api, source, tmp_path / "volume", "every-5s-")
             created = datetime.fromisoformat(config["created_at"])
             await asyncio.sleep(WINDOW_SECONDS)
             settled = datetime.now(UTC) - SETTLE
@@ -315,22 +299,7 @@ class TestMissedSlots:
     ):
         api = Api(api_urls(two_api_stack)[0], two_api_stack.token)
         try:
-            server = await api.add_postgres_server()
-            volume_dir = tmp_path / "volume"
-            volume_dir.mkdir()
-            volume = await api.add_local_volume(volume_dir)
-            response = await api.http.post(
-                "/api/v1/backup-configs",
-                json={
-                    "name": unique("missed-"),
-                    "server_id": server["id"],
-                    "volume_ids": [volume["id"]],
-                    "databases": {"mode": "list", "names": [source]},
-                    "schedule": EVERY_5_SECONDS,
-                },
-            )
-            assert response.status_code == 201, response.text
-            config = response.json()
+            config = await add_every_5s_config(api, source, tmp_path / "volume", "missed-")
         finally:
             await api.close()
         two_api_stack.kill("api")

@@ -8,6 +8,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Self
 
 import httpx
 from cryptography.fernet import Fernet
@@ -32,6 +33,12 @@ class Stack:
     token: str = ""
     """An API token, made on the api host with `python -m services.api create-token`."""
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
     def logs(self) -> str:
         """Everything every process has logged so far."""
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
@@ -40,17 +47,25 @@ class Stack:
         env = {**self.env, **extra}
         if replica:
             env[f"{service.upper()}_HTTP_PORT"] = str(free_port())
-        log = (self.log_dir / f"{service}-{replica}.log").open("ab")
-        process = subprocess.Popen(
-            [sys.executable, "-m", f"services.{service}"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        process = self.spawn(service, env, log_name=f"{service}-{replica}")
         self.processes.setdefault(service, []).append(process)
         port = int(env[f"{service.upper()}_HTTP_PORT"])
         wait_ready(f"http://127.0.0.1:{port}", process, self)
+
+    def spawn(
+        self, service: str, env: Mapping[str, str], *, log_name: str
+    ) -> subprocess.Popen[bytes]:
+        """One more process of `service` with `env`, logging to `log_name`.log beside the
+        stack's; not waited for, and not stopped with the stack (the caller stops it)."""
+        # The child writes to its own copy of the descriptor; ours closes at once.
+        with (self.log_dir / f"{log_name}.log").open("ab") as log:
+            return subprocess.Popen(
+                [sys.executable, "-m", f"services.{service}"],
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
         """Kill every replica of `service` at once (a crash, not a graceful stop)."""
@@ -131,6 +146,17 @@ def start_stack(env: dict[str, str], log_dir: Path) -> Stack:
         stack.stop()
         raise
     return stack
+
+
+def start_stack_at(
+    root: Path, *, namespace: str, database_url: str, settings: Mapping[str, str] = {}
+) -> Stack:
+    """An isolated stack (stack_env) with its staging and logs under `root`, started and ready;
+    use it as a context manager to stop it after."""
+    env = stack_env(
+        namespace=namespace, database_url=database_url, staging=root / "staging", extra=settings
+    )
+    return start_stack(env, root / "logs")
 
 
 def create_token(env: dict[str, str], *, name: str) -> str:

@@ -8,9 +8,9 @@ import pytest
 
 from tests.e2e.conftest import E2E_SETTINGS, ArgvSampler
 from tests.e2e.notifications.receivers import MailBox, WebhookReceiver, self_signed, start_smtp
-from tests.fixtures.resources import database_url, delete_namespace, unique
+from tests.fixtures.resources import database_url, delete_namespace, scratch_pg_database, unique
 from tests.support.env import free_port
-from tests.support.stack import Stack, stack_env, start_stack
+from tests.support.stack import Stack, start_stack_at
 
 NOTIFY_SETTINGS = {
     "API_NOTIFY_DISPATCH_INTERVAL": "0.3",
@@ -53,16 +53,13 @@ def stack(
     every second. Its own namespace and database: the shared e2e stack runs with other keys,
     and two stacks on one queue took each other's backups (failed: "sealed credentials
     cannot be opened"); it stops when these tests are done."""
-    root = tmp_path_factory.mktemp("notify-stack")
-    env = stack_env(
+    with start_stack_at(
+        tmp_path_factory.mktemp("notify-stack"),
         namespace=notify_namespace,
         database_url=notify_database,
-        staging=root / "staging",
-        extra={**E2E_SETTINGS, **NOTIFY_SETTINGS},
-    )
-    running = start_stack(env, root / "logs")
-    yield running
-    running.stop()
+        settings={**E2E_SETTINGS, **NOTIFY_SETTINGS},
+    ) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")
@@ -86,14 +83,6 @@ def webhook() -> Iterator[WebhookReceiver]:
 @pytest.fixture
 async def small_pg_database(postgres_url: str) -> AsyncIterator[str]:
     """A small PostgreSQL database of this test's own (the backups here need not be big)."""
-    name = unique("dbm_ntf_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    conn = await asyncpg.connect(database_url(postgres_url, name))
-    await conn.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)")
-    await conn.close()
-    try:
+    sql = "CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)"
+    async with scratch_pg_database(postgres_url, "dbm_ntf_", sql=sql) as name:
         yield name
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()

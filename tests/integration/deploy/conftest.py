@@ -1,15 +1,15 @@
 """A stack with two api replicas and the nginx gateway in front of them (module scope)."""
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
-import asyncpg
 import psutil
 import pytest
 
-from tests.fixtures.resources import database_url, delete_namespace, unique
 from tests.integration.deploy.gateway import Gateway, nginx_binary, start_gateway
-from tests.support.stack import Stack, stack_env, start_stack
+from tests.support.isolated_stack import isolated_stack
+from tests.support.stack import Stack
 
 GATEWAY_SETTINGS = {
     "BROKER_DELIVERY_LIMIT": "3",
@@ -29,42 +29,19 @@ def listening_port(pid: int) -> int:
 
 
 @pytest.fixture(scope="module")
-async def gateway_database(postgres_url: str) -> AsyncIterator[str]:
-    name = unique("dbm_gw_")
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield database_url(postgres_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture(scope="module")
-async def gateway_namespace(rabbit_url: str) -> AsyncIterator[str]:
-    name = unique("gw")
-    yield name
-    await delete_namespace(rabbit_url, name)
-
-
-@pytest.fixture(scope="module")
-def two_api_stack(
-    gateway_namespace: str, gateway_database: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Stack]:
+async def two_api_stack(
+    rabbit_url: str, postgres_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[Stack]:
     """The four services, plus a second api replica on its own port."""
-    root = tmp_path_factory.mktemp("gateway-stack")
-    env = stack_env(
-        namespace=gateway_namespace,
-        database_url=gateway_database,
-        staging=root / "staging",
-        extra=GATEWAY_SETTINGS,
-    )
-    stack = start_stack(env, root / "logs")
-    try:
-        stack.start("api", replica=1)
+    async with isolated_stack(
+        rabbit_url,
+        postgres_url,
+        tmp_path_factory.mktemp("gateway-stack"),
+        name="gw",
+        settings=GATEWAY_SETTINGS,
+    ) as stack:
+        await asyncio.to_thread(stack.start, "api", replica=1)
         yield stack
-    finally:
-        stack.stop()
 
 
 def api_ports(stack: Stack) -> list[int]:
