@@ -15,17 +15,10 @@ from shared.events import (
     UploadFailed,
 )
 from tests.support.snapshot_events import at, destination, finished, requested, started
+from tests.unit.catalog.test_status import fold
 
 PRIMARY = UUID("00000000-0000-4000-8000-0000000000a1")
 SECOND = UUID("00000000-0000-4000-8000-0000000000b2")
-
-
-def fold(events: list[Event]) -> SnapshotRecord:
-    record = None
-    for i, event in enumerate(events):
-        record = apply_event(record, event, now=at(100 + i))
-    assert record is not None
-    return record
 
 
 def to_both(sid: UUID):

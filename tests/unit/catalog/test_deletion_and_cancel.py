@@ -3,10 +3,9 @@
 from uuid import uuid4
 
 from services.catalog.detail import TimelineEntry, duration_seconds, snapshot_detail, summarise
-from services.catalog.status import SnapshotRecord, apply_event
+from services.catalog.status import apply_event
 from shared.events import (
     DumpFailed,
-    Event,
     SnapshotCancelRequested,
     SnapshotDeleted,
     SnapshotDeleteFailed,
@@ -21,14 +20,7 @@ from tests.support.snapshot_events import (
     started,
     stored,
 )
-
-
-def fold(events: list[Event]) -> SnapshotRecord:
-    record = None
-    for i, event in enumerate(events):
-        record = apply_event(record, event, now=at(100 + i))
-    assert record is not None
-    return record
+from tests.unit.catalog.test_status import fold
 
 
 def delete_requested(sid):
