@@ -3,14 +3,14 @@
 import secrets
 from collections.abc import AsyncIterator, Iterator
 
-import asyncpg
 import pytest
 
 from tests.e2e.conftest import E2E_SETTINGS, ArgvSampler
 from tests.e2e.notifications.receivers import MailBox, WebhookReceiver, self_signed, start_smtp
-from tests.fixtures.resources import database_url, delete_namespace, scratch_pg_database, unique
+from tests.fixtures.resources import scratch_pg_database
 from tests.support.env import free_port
-from tests.support.stack import Stack, start_stack_at
+from tests.support.isolated_stack import isolated_stack
+from tests.support.stack import Stack
 
 NOTIFY_SETTINGS = {
     "API_NOTIFY_DISPATCH_INTERVAL": "0.3",
@@ -24,39 +24,21 @@ NOTIFY_SETTINGS = {
 
 
 @pytest.fixture(scope="package")
-async def notify_namespace(rabbit_url: str) -> AsyncIterator[str]:
-    name = unique("e2entf")
-    yield name
-    await delete_namespace(rabbit_url, name)
-
-
-@pytest.fixture(scope="package")
-async def notify_database(postgres_url: str) -> AsyncIterator[str]:
-    name = unique("dbm_ntf_stack_")
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-        yield database_url(postgres_url, name)
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-@pytest.fixture(scope="package")
-def stack(
-    notify_namespace: str,
-    notify_database: str,
+async def stack(
+    rabbit_url: str,
+    postgres_url: str,
     argv_sampler: ArgvSampler,
     tmp_path_factory: pytest.TempPathFactory,
-) -> Iterator[Stack]:
+) -> AsyncIterator[Stack]:
     """A stack of these tests' own, with deliveries retried within seconds and the RPO checked
     every second. Its own namespace and database: the shared e2e stack runs with other keys,
     and two stacks on one queue took each other's backups (failed: "sealed credentials
     cannot be opened"); it stops when these tests are done."""
-    with start_stack_at(
+    async with isolated_stack(
+        rabbit_url,
+        postgres_url,
         tmp_path_factory.mktemp("notify-stack"),
-        namespace=notify_namespace,
-        database_url=notify_database,
+        name="e2entf",
         settings={**E2E_SETTINGS, **NOTIFY_SETTINGS},
     ) as running:
         yield running
