@@ -12,8 +12,10 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from tests.fixtures.resources import database_url, unique
 from tests.support.stack import READY_TIMEOUT, Stack
 
 CHROMIUM = Path(os.environ.get("DBM_CHROMIUM", "/usr/bin/chromium"))
@@ -112,3 +114,22 @@ async def page(context, admin_password: str) -> AsyncIterator:
     tab = await context.new_page()
     await sign_in(tab, admin_password)
     return tab
+
+
+@pytest.fixture(scope="session")
+async def small_source(postgres_url: str) -> AsyncIterator[str]:
+    """A small PostgreSQL database: each dump takes a moment."""
+    name = unique("dbm_ui_ops_")
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        conn = await asyncpg.connect(database_url(postgres_url, name))
+        await conn.execute(
+            "CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL);"
+            "INSERT INTO items SELECT g, md5(g::text) FROM generate_series(1, 500) g;"
+        )
+        await conn.close()
+        yield name
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
