@@ -17,6 +17,8 @@ from shared.logging import get_logger
 log = get_logger(__name__)
 
 TOO_LARGE = 413
+DRAIN_FACTOR = 8
+"""A body up to this many times the limit is read and dropped before the 413 (see _drain)."""
 
 
 def too_large_sentence(limit: int) -> str:
@@ -44,6 +46,8 @@ class BodyLimitMiddleware:
         declared = _content_length(scope)
         if declared is not None and declared > self.max_bytes:
             log.info("request_too_large", declared=declared, limit=self.max_bytes)
+            if declared <= self.max_bytes * DRAIN_FACTOR and not _expects_continue(scope):
+                await _drain(receive)
             await _answer_too_large(send, self.max_bytes)
             return
         started = False
@@ -72,12 +76,37 @@ def _counting(receive: Receive, limit: int) -> Receive:
             received += len(message.get("body", b""))
             if received > limit:
                 log.info("request_too_large", received=received, limit=limit)
+                if message.get("more_body", False):
+                    await _drain(receive, budget=limit * DRAIN_FACTOR - received)
                 # An HTTPException: FastAPI's body parsing re-raises it as is, and the
                 # exception middleware turns it into the 413 below.
                 raise BodyTooLargeError(limit)
         return message
 
     return counted
+
+
+async def _drain(receive: Receive, *, budget: int | None = None) -> None:
+    """Read the rest of the body and drop it, so the client reads the 413 instead of a reset.
+
+    A server that answers and closes while the client is still sending makes the kernel reset
+    the connection, and the client may never see the answer. Up to DRAIN_FACTOR times the
+    limit is read to the end (bounded work); a larger body is cut off.
+    """
+    read = 0
+    while budget is None or read <= budget:
+        message = await receive()
+        read += len(message.get("body", b""))
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
+
+
+def _expects_continue(scope: Scope) -> bool:
+    """A client that waits for `100 Continue` has not sent its body: nothing to drain."""
+    return any(
+        name == b"expect" and value.lower() == b"100-continue"
+        for name, value in scope.get("headers", ())
+    )
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -75,3 +75,29 @@ class TestBodyLimit:
         # The route read it and judged it: a server needs more than a name.
         assert answered.status_code == 422
         assert "invalid request" in answered.json()["detail"]
+
+
+@pytest.fixture
+async def served_default(rabbit_url, namespace, pg_database) -> AsyncIterator[httpx.AsyncClient]:
+    """The api with the default limit (1 MiB): a body of 7 MiB outgrows socket buffers."""
+    async with served_api(api_settings(rabbit_url, namespace, pg_database)) as api:
+        yield api.client
+
+
+class TestLargeBodies:
+    async def test_the_client_reads_the_413_rather_than_a_reset(self, served_default):
+        """The api reads and drops the rest of a body up to 8x the limit before answering:
+        closing on a client still sending would reset the connection under the answer."""
+        limit = 1024 * 1024
+        for _ in range(5):
+            declared = await served_default.post(
+                "/api/v1/servers",
+                content=server_body(7 * limit),
+                headers={"content-type": "application/json"},
+            )
+            streamed = await served_default.post(
+                "/api/v1/servers",
+                content=pieces(server_body(7 * limit), size=64 * 1024),
+                headers={"content-type": "application/json"},
+            )
+            assert (declared.status_code, streamed.status_code) == (413, 413)
