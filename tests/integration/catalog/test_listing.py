@@ -179,9 +179,11 @@ class TestActivityAndUsage:
             stored(deleted, uuid4(), 5, volume_id=volume),
             SnapshotDeleted(snapshot_id=deleted, volume_id=volume),
         )
-        await catalog.wait_for(deleted, lambda s: s["status"] == "deleted")
-        await catalog.wait_for(running, lambda s: s["status"] == "in_progress")
-        await catalog.wait_for(done, lambda s: s["status"] == "completed")
+        # Events are handled concurrently: wait for each request too (it brings the server).
+        for sid, status in ((deleted, "deleted"), (running, "in_progress"), (done, "completed")):
+            await catalog.wait_for(
+                sid, lambda s, status=status: (s["status"], s["server_id"]) == (status, str(server))
+            )
         usage = await catalog.ask({"op": "volume_usage", "volume_id": str(volume)})
         assert usage == {"ok": True, "bytes": 123, "snapshots": 1}
         activity = await catalog.ask({"op": "server_activity", "server_id": str(server)})
