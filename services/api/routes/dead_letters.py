@@ -20,7 +20,7 @@ router = APIRouter(
 )
 log = get_logger(__name__)
 
-SERVICES: tuple[ConsumingService, ...] = ("dumper", "uploader", "catalog")
+SERVICES: tuple[ConsumingService, ...] = ("dumper", "uploader", "catalog", "notifications")
 
 
 def get_dead_letters(request: Request) -> DeadLetterQueues:
@@ -37,7 +37,10 @@ DeadLetters = Annotated[DeadLetterQueues, Depends(get_dead_letters)]
 async def list_dead_letters(
     dead_letters: DeadLetters,
     service: Annotated[
-        ConsumingService | None, Query(description="One service; all three when omitted.")
+        ConsumingService | None,
+        Query(
+            description="One consuming service (the api's own is notifications); all when omitted."
+        ),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Per service.")] = 100,
 ) -> list[DeadLetterList]:

@@ -5,7 +5,7 @@ from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-ConsumingService = Literal["dumper", "uploader", "catalog"]
+ConsumingService = Literal["dumper", "uploader", "catalog", "notifications"]
 """The services with a work queue, hence a dead-letter queue (shared/topology.py)."""
 
 

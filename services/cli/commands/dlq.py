@@ -11,7 +11,7 @@ from services.cli.session import client_of
 
 app = typer.Typer(help="Dead-lettered messages: list them, replay them.")
 
-Service = Literal["dumper", "uploader", "catalog"]
+Service = Literal["dumper", "uploader", "catalog", "notifications"]
 
 COLUMNS: list[Column] = [
     ("ID", field("id")),

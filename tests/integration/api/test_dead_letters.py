@@ -128,7 +128,12 @@ class TestDeadLetterRoutes:
         response = await served.client.get("/api/v1/dead-letters")
 
         assert response.status_code == 200
-        assert [q["service"] for q in response.json()] == ["dumper", "uploader", "catalog"]
+        assert [q["service"] for q in response.json()] == [
+            "dumper",
+            "uploader",
+            "catalog",
+            "notifications",
+        ]
         assert all(q["count"] == 0 and q["items"] == [] for q in response.json())
 
     async def test_replay_by_id_republishes_under_the_original_key_and_acks(
@@ -236,7 +241,7 @@ class TestDlqCommand:
         assert snapshot_id in listed.stdout
         assert "rejected" in listed.stdout
         queues = json.loads(as_json.stdout)
-        assert [q["count"] for q in queues] == [0, 1, 0]
+        assert [q["count"] for q in queues] == [0, 1, 0, 0]
         assert replayed.returncode == 0, replayed.stderr
         assert replayed.stdout.strip() == "replayed 1 dead letter(s) of uploader"
         assert "uploader: 0 dead letter(s)" in after.stdout
