@@ -9,6 +9,7 @@ it, and BackupStored(volume_id) is published. A failure on one volume closes onl
 upload (UploadFailed for that volume); the other copies go on.
 """
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -34,7 +35,7 @@ from shared.logging import get_logger
 from shared.naming import manifest_key
 from shared.sealing import UnsealError
 from shared.staging import StagingArea, StagingError, attempt_prefix
-from shared.volumes import UploadGoneError, Volume, VolumeError
+from shared.volumes import UploadGoneError, Volume, VolumeError, VolumeUnreachableError
 
 log = get_logger(__name__)
 
@@ -42,6 +43,10 @@ KNOWN_FAILURES = (VolumeError, StagingError, UploaderError, UnsealError)
 """Failures a person can act on: they end the upload with UploadFailed instead of a retry."""
 
 Publish = Callable[[Event], Awaitable[None]]
+
+FINALISE_WAITS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+"""Seconds between tries of a finalising step while the volume does not answer: about a
+minute in all, so a short outage delays the backup instead of failing it."""
 
 
 def every_destination(event: ChunkStaged | DumpFinished | DumpFailed) -> list[Destination]:
@@ -82,8 +87,15 @@ class Assembler:
     """The uploader's use cases, one per consumed event."""
 
     def __init__(
-        self, *, uploads: Uploads, staging: StagingArea, volumes: VolumeSource, publish: Publish
+        self,
+        *,
+        uploads: Uploads,
+        staging: StagingArea,
+        volumes: VolumeSource,
+        publish: Publish,
+        finalise_waits: tuple[float, ...] = FINALISE_WAITS,
     ) -> None:
+        self.finalise_waits = finalise_waits
         self.uploads = uploads
         self.staging = staging
         self.volumes = volumes
@@ -195,15 +207,19 @@ class Assembler:
                 return
             finished = DumpFinished.model_validate(plan.upload.dump_finished)
             chunks = check_complete(plan.chunks, finished)
-            await volume.finalise(
-                plan.upload.target(),
-                [c.part() for c in chunks],
-                size=finished.size,
-                sha256=finished.sha256,
+            await self._while_unreachable(
+                lambda: volume.finalise(
+                    plan.upload.target(),
+                    [c.part() for c in chunks],
+                    size=finished.size,
+                    sha256=finished.sha256,
+                )
             )
             manifest = build_manifest(finished, chunks, created_at=utc_now())
             manifest_path = manifest_key(plan.upload.artifact_key)
-            await volume.write(manifest_path, encode_manifest(manifest))
+            await self._while_unreachable(
+                lambda: volume.write(manifest_path, encode_manifest(manifest))
+            )
             # Published before the state commits: a crash in between re-finalises (a no-op
             # on the volume) and publishes again, which the catalog takes once.
             await self.publish(
@@ -242,6 +258,25 @@ class Assembler:
         await self.staging.delete_prefix(
             attempt_prefix(snapshot_id) if stored else attempt_prefix(snapshot_id, attempt_id)
         )
+
+    async def _while_unreachable(self, step: Callable[[], Awaitable[None]]) -> None:
+        """Run a finalising step again while the volume does not answer, then give up.
+
+        The fault suite (issue 9) cut S3 off while it completed an upload: the server had
+        completed the object but the answer was lost, so failing at once left a whole artifact
+        under the final name of a failed snapshot. Tried again once the volume answers, the
+        step finds it complete (finalise and write are idempotent) and the backup is stored.
+        """
+        for wait in (*self.finalise_waits, None):
+            try:
+                await step()
+            except VolumeUnreachableError as exc:
+                if wait is None:
+                    raise
+                log.warning("volume_unreachable_retrying", retry_in=wait, reason=str(exc))
+                await asyncio.sleep(wait)
+            else:
+                return
 
     async def _discard_other_attempts(self, volume: Volume, key: UploadKey) -> None:
         """A stale attempt's parts and chunks never mix in: drop them once one is stored."""
