@@ -34,7 +34,11 @@ class TestSnapshotLife:
         await catalog.publish(
             finished(sid, attempt, 3, 8192), stored(sid, attempt, 4, volume_id=volume)
         )
-        done = await catalog.wait_for(sid, lambda s: s["status"] == "completed")
+        # Events are handled concurrently: the stored one may complete it before the dump's
+        # totals land, so wait for both.
+        done = await catalog.wait_for(
+            sid, lambda s: s["status"] == "completed" and s["bytes_dumped"] == 8192
+        )
         assert done["size"] == 123
         assert done["sha256"] == "ab" * 32
         assert done["path"] == "prod/shop/x.sql.gz"
@@ -119,6 +123,7 @@ class TestQueries:
             DumpFailed(snapshot_id=new, reason="x"),
         )
         await catalog.wait_for(new, lambda s: s["status"] == "failed")
+        await catalog.wait_for(old)
         await catalog.wait_for(other)
         listed = await catalog.ask({"op": "list_snapshots", "server_id": str(server)})
         assert [s["id"] for s in listed["snapshots"]] == [str(new), str(old)]
