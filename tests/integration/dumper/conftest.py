@@ -86,12 +86,27 @@ class DumperStack:
         return [e for e in self.events if e.snapshot_id == snapshot_id and isinstance(e, kind)]
 
     async def outcome(self, snapshot_id: UUID, timeout: float = 60) -> DumpFinished | DumpFailed:
+        """The dump's terminal event; for a finished dump, once every chunk it counts is taken.
+
+        The broker does not promise that the last ChunkStaged reaches the stand-in uploader
+        before DumpFinished, so a finished dump also waits for its chunks.
+        """
         async with asyncio.timeout(timeout):
             while True:
                 done = self.of(snapshot_id, DumpFinished) + self.of(snapshot_id, DumpFailed)
-                if done:
+                if done and (not isinstance(done[0], DumpFinished) or self._all_taken(done[0])):
                     return done[0]  # type: ignore[no-any-return]
                 await asyncio.sleep(0.05)
+
+    def _all_taken(self, finished: DumpFinished) -> bool:
+        if not self.take_chunks:
+            return True
+        staged = {
+            e.seq
+            for e in self.of(finished.snapshot_id, ChunkStaged)
+            if e.attempt_id == finished.attempt_id
+        }
+        return staged >= set(range(finished.chunk_count))
 
     def artifact(self, finished: DumpFinished) -> bytes:
         return b"".join(
