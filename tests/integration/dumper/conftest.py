@@ -41,6 +41,7 @@ from shared.settings import (
 from shared.specs import ConnectionSpec, LocalVolumeConfig, LocalVolumeSpec
 from shared.staging import LocalStaging
 from shared.topology import Topology
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import MariaDB, database_url, unique
 
 MIB = 1024 * 1024
@@ -209,12 +210,8 @@ async def pg_source(postgres_url) -> AsyncIterator[Callable[[], Any]]:
         return name
 
     yield make
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        for name in names:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    for name in names:
+        drop_pg_database_later(postgres_url, name)
 
 
 def pg_url(postgres_url: str, name: str) -> str:
@@ -256,11 +253,7 @@ async def target(postgres_url):
     """A database name that does not exist yet; dropped after the test."""
     name = unique("dbm_restore_")
     yield name
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    drop_pg_database_later(postgres_url, name)
 
 
 @pytest.fixture
