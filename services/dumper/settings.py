@@ -81,6 +81,19 @@ class DumperSettings(CommonSettings):
         gt=0,
         description="Seconds a backup whose server is busy waits before it is tried again.",
     )
+    lease_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a running backup or restore may go without renewing its job lease "
+        "(renewed 4 times per timeout) before a redelivery takes it over as a new attempt; "
+        "the takeover after a crashed dumper waits this long.",
+    )
+    lease_recheck_delay: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a redelivered backup or restore that is still running elsewhere "
+        "waits in the postponed queue before it is checked again.",
+    )
     progress_interval: float = Field(
         default=1.0,
         ge=0.1,
