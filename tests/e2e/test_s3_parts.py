@@ -113,6 +113,26 @@ class TestGrowingParts:
             database_url(postgres_url, restore_target)
         ) == await postgres_fingerprint(database_url(postgres_url, blob_source))
 
+    async def test_the_next_backup_is_sized_by_the_last_snapshot(
+        self, api, s3_server, s3_bucket, blob_source, event_spy
+    ):
+        server = await api.add_postgres_server()
+        volume = await api.add_volume(unique("s3-"), "s3", s3_config(s3_server, s3_bucket))
+        [first] = await api.backup(server["id"], blob_source, volume["id"], "gzip")
+        last = await api.wait_terminal(first["id"], timeout=240)
+        assert last["status"] == "completed", last.get("error")
+
+        [second] = await api.backup(server["id"], blob_source, volume["id"], "gzip")
+        snapshot = await api.wait_terminal(second["id"], timeout=240)
+
+        assert snapshot["status"] == "completed", snapshot.get("error")
+        [requested] = [
+            e
+            for e in event_spy.events()
+            if e.get("snapshot_id") == second["id"] and "connection" in e
+        ]
+        assert requested["expected_size"] == last["size"]
+
     async def test_a_backup_too_big_even_for_the_largest_parts_fails_up_front(
         self, api, s3_server, s3_bucket, huge_source, event_spy
     ):
