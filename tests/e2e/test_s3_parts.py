@@ -4,6 +4,7 @@ The dumper runs with a part limit forced down to 3 (DUMPER_MAX_PARTS) and parts 
 16 MiB, so a database of tens of MiB plays the part of one of terabytes against S3's 10,000.
 """
 
+import asyncio
 import json
 import os
 import re
@@ -65,6 +66,13 @@ async def blob_source(postgres_url: str) -> AsyncIterator[str]:
 async def huge_source(postgres_url: str) -> AsyncIterator[str]:
     async with scratch_pg_database(postgres_url, "dbm_huge_") as name:
         await random_blobs(database_url(postgres_url, name), 60)
+        yield name
+
+
+@pytest.fixture
+async def growing_source(postgres_url: str) -> AsyncIterator[str]:
+    async with scratch_pg_database(postgres_url, "dbm_grows_") as name:
+        await random_blobs(database_url(postgres_url, name), 0)
         yield name
 
 
@@ -132,6 +140,41 @@ class TestGrowingParts:
             if e.get("snapshot_id") == second["id"] and "connection" in e
         ]
         assert requested["expected_size"] == last["size"]
+
+    async def test_a_dump_that_outgrows_its_plan_fails_mid_dump_leaving_nothing(
+        self, api, s3_server, s3_bucket, growing_source, postgres_url, event_spy
+    ):
+        """The last snapshot was tiny, so the plan is the smallest parts; the database grew."""
+        server = await api.add_postgres_server()
+        volume = await api.add_volume(unique("s3-"), "s3", s3_config(s3_server, s3_bucket))
+        [first] = await api.backup(server["id"], growing_source, volume["id"], "gzip")
+        tiny = await api.wait_terminal(first["id"], timeout=240)
+        assert tiny["status"] == "completed", tiny.get("error")
+        conn = await asyncpg.connect(database_url(postgres_url, growing_source))
+        try:
+            await conn.executemany(
+                "INSERT INTO blobs VALUES ($1, $2)", [(i, os.urandom(MIB)) for i in range(16)]
+            )
+        finally:
+            await conn.close()
+
+        [pending] = await api.backup(server["id"], growing_source, volume["id"], "gzip")
+        snapshot = await api.wait_terminal(pending["id"], timeout=240)
+
+        assert snapshot["status"] == "failed"
+        assert snapshot["error"].startswith("the dump outgrew its plan: 3 parts of 5.0 MiB"), (
+            snapshot["error"]
+        )
+        assert "more than the volume allows (3)" in snapshot["error"]
+        events = [e for e in event_spy.events() if e.get("snapshot_id") == pending["id"]]
+        assert len([e for e in events if "staged_key" in e]) == MAX_PARTS
+        assert not [e for e in events if "chunk_count" in e], "it never finished the dump"
+        client = s3_server.client()
+        async with asyncio.timeout(30):  # the uploader aborts on DumpFailed, maybe just after
+            while client._list_multipart_uploads(s3_bucket).uploads:
+                await asyncio.sleep(0.2)
+        keys = {o.object_name for o in client.list_objects(s3_bucket, recursive=True)}
+        assert keys == {tiny["path"], tiny["manifest_path"]}
 
     async def test_a_backup_too_big_even_for_the_largest_parts_fails_up_front(
         self, api, s3_server, s3_bucket, huge_source, event_spy
