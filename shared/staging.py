@@ -106,7 +106,7 @@ class LocalStaging:
     async def count(self, prefix: str) -> int:
         folder = self.local_path(prefix)
         return await asyncio.to_thread(
-            lambda: sum(1 for p in folder.glob("*.chunk")) if folder.is_dir() else 0
+            lambda: sum(1 for p in folder.rglob("*.chunk")) if folder.is_dir() else 0
         )
 
     async def delete_prefix(self, prefix: str) -> int:
