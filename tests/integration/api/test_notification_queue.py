@@ -19,6 +19,7 @@ from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
 from services.api.notifications.dispatcher import Dispatcher
+from services.api.notifications.hook_catalog import HookCatalog
 from services.api.notifications.hooks import HookRunner
 from services.api.notifications.overdue import OverdueChecker, last_success_gauge
 from services.api.notifications.quota import notify_volume_over_quota, over_quota_hook
@@ -166,7 +167,7 @@ def no_hooks() -> HookRunner:
     async def warn(_warning: object) -> None:
         raise AssertionError("no hook is configured")
 
-    return HookRunner(warn, timeout=1)
+    return HookRunner(warn, HookCatalog({}))
 
 
 class TestDeliveryQueue:
