@@ -183,6 +183,37 @@ class TestOverdue:
         assert due_by(None, None, 1) is None
 
 
+class TestEmailHeaders:
+    @pytest.mark.parametrize(
+        ("text", "header"),
+        [
+            ("shop\nBcc: x@evil.example", "shop Bcc: x@evil.example"),
+            ("a\r\nb", "a  b"),
+            ("a\x00b\x1bc\x7f", "a b c"),
+            ("a\u2028b\u2029c\x85d", "a b c d"),
+            ("  café ✓  ", "café ✓"),
+        ],
+    )
+    def test_header_values_lose_every_line_break_and_control_character(
+        self, text: str, header: str
+    ) -> None:
+        assert messages.header_value(text) == header
+
+    def test_a_database_with_a_newline_gives_one_subject_line(self) -> None:
+        body = messages.payload(
+            "backup_failed",
+            {"server": "pg", "database": "shop\nX-Evil: 1", "error": "line one\nline two"},
+            occurred_at=NOW,
+        )
+        subject, text = messages.email_text(body)
+        assert "\n" not in subject
+        assert subject.startswith("[Databasement] Backup failed: Backup of shop X-Evil: 1 on pg")
+        assert "line one\nline two" in text  # the body may keep its lines
+
+    def test_a_long_subject_is_cut(self) -> None:
+        assert len(messages.header_value("x" * 500)) == 200
+
+
 class TestEmailConfig:
     def test_a_tls_ca_that_is_not_pem_is_refused(self) -> None:
         with pytest.raises(ValueError, match="tls_ca is not a PEM certificate"):
