@@ -14,6 +14,7 @@ from services.api.notifications.hook_catalog import REFUSED_COMMAND
 from services.api.notifications.settings import HookSettings
 from shared.events import BackupRequested
 from shared.migrations import migrate
+from tests.fixtures.resources import database_url, scratch_pg_database
 from tests.integration.api.conftest import register
 
 pytestmark = pytest.mark.integration
@@ -215,15 +216,28 @@ class TestHooks:
         cleared = await api.patch(url, json={"post_backup_hook": None})
         assert cleared.json()["post_backup_hook"] is None
 
-    async def test_the_migration_drops_stored_commands(self, pg_database, tmp_path):
+    async def test_the_migration_drops_stored_commands(self, postgres_url, tmp_path):
         """A configuration stored with a command keeps everything but the command."""
+        async with scratch_pg_database(postgres_url, "dbm_hooks_") as name:
+            row = await self._migrated_from_before_named_hooks(
+                database_url(postgres_url, name), tmp_path
+            )
+        stored = json.loads(row["r"])
+        assert stored["name"] == "old"
+        assert stored["post_backup_hook"] is None
+        assert not [key for key in stored if key.endswith("_command")]
+
+    @staticmethod
+    async def _migrated_from_before_named_hooks(url, tmp_path):
+        """A database migrated up to before the named hooks, with a configuration that has a
+        command, then migrated to the end; the configuration's row."""
         [named_hooks] = migrations_folder.glob("*_named_hooks.sql")
         before = tmp_path / "migrations"
         before.mkdir()
         for path in migrations_folder.glob("*.sql"):
             if path.name < named_hooks.name:
                 shutil.copy(path, before)
-        pool = await create_pool(pg_database, min_size=1, max_size=2)
+        pool = await create_pool(url, min_size=1, max_size=2)
         try:
             await migrate(pool, schema="api", folder=before)
             await pool.execute(
@@ -238,13 +252,9 @@ class TestHooks:
             )
             applied = await migrate(pool, schema="api", folder=migrations_folder)
             assert int(named_hooks.name[:4]) in applied
-            row = await pool.fetchrow("SELECT to_jsonb(c) AS r FROM api.backup_configs c")
+            return await pool.fetchrow("SELECT to_jsonb(c) AS r FROM api.backup_configs c")
         finally:
             await pool.close()
-        stored = json.loads(row["r"])
-        assert stored["name"] == "old"
-        assert stored["post_backup_hook"] is None
-        assert not [key for key in stored if key.endswith("_command")]
 
 
 class TestReadUpdateDelete:
