@@ -79,7 +79,12 @@ def build_app(settings: ApiSettings) -> FastAPI:
     runtime.broker, runtime.topology, runtime.registry = broker, topology, registry
     link = BrokerLink(broker, topology, query_timeout=settings.query_timeout)
     notifications = Notifications(
-        runtime, link, settings.notify, schema=settings.schema_name, registry=registry
+        runtime,
+        link,
+        settings.notify,
+        schema=settings.schema_name,
+        registry=registry,
+        outbound=settings.outbound.policy(),
     )
     notifications.register(broker, topology)
     readiness = Readiness(

@@ -25,6 +25,7 @@ from shared.events import (
     SnapshotWarned,
 )
 from shared.logging import get_logger
+from shared.outbound import STRICT, OutboundPolicy
 from shared.service import Runtime
 from shared.topology import NOTIFICATIONS, Topology
 
@@ -42,7 +43,9 @@ class Notifications:
         *,
         schema: str,
         registry: CollectorRegistry,
+        outbound: OutboundPolicy = STRICT,
     ) -> None:
+        self.outbound = outbound
         self.runtime = runtime
         self.link = link
         self.settings = settings
@@ -94,7 +97,8 @@ class Notifications:
 
     def start(self, vault: Vault) -> list[asyncio.Task[None]]:
         """The dispatcher and the RPO checker, on every replica (each pass is safe to share)."""
-        dispatcher = Dispatcher(DeliveryQueue(self.runtime.pool, self.schema), vault, self.settings)
+        queue = DeliveryQueue(self.runtime.pool, self.schema)
+        dispatcher = Dispatcher(queue, vault, self.settings, outbound=self.outbound)
         checker = OverdueChecker(
             self.runtime.pool,
             self.schema,
