@@ -3,14 +3,22 @@ endpoints are refused when saved (422) and, after resolution, when sent to; loop
 
 import asyncio
 import contextlib
+import datetime as dt
 import ipaddress
 import socket
+import ssl
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from pydantic import SecretStr
 
-from shared.outbound import OutboundPolicy, OutboundRefusedError, OutboundSettings
+from services.api.outbound_http import post_pinned
+from shared.outbound import STRICT, OutboundPolicy, OutboundRefusedError, OutboundSettings
 from shared.specs import S3VolumeConfig
 from shared.volumes import S3Volume, VolumeError
 
@@ -190,3 +198,55 @@ class TestS3ConnectionsAreCheckedWhereTheyLand:
         with contextlib.suppress(VolumeError):  # the same volume with the real policy connects
             await S3Volume(config).exists("x")
         assert receiver.heads
+
+
+def localhost_only_certificate(directory) -> tuple:
+    """A self-signed certificate for the name `localhost` only: not valid for 127.0.0.1."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "tls.crt", directory / "tls.key"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_file, key_file
+
+
+class TestHttpsThroughACheckedAddress:
+    async def test_the_certificate_is_verified_for_the_name(self, tmp_path):
+        """Connecting to the checked address keeps TLS as it was: SNI and the certificate
+        check use the URL's name, and the Host header carries it."""
+        cert_file, key_file = localhost_only_certificate(tmp_path)
+        served = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        served.load_cert_chain(cert_file, key_file)
+        receiver = Receiver()
+        server = await asyncio.start_server(receiver.handle, "127.0.0.1", 0, ssl=served)
+        port = server.sockets[0].getsockname()[1]
+        trusted = ssl.create_default_context(cafile=str(cert_file))
+        async with server, httpx.AsyncClient(verify=trusted) as client:
+            response = await post_pinned(
+                client, f"https://localhost:{port}/in", STRICT, content=b"{}"
+            )
+            # The address alone would not pass the certificate check: the name was used.
+            with pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"):
+                await client.post(f"https://127.0.0.1:{port}/in", content=b"{}")
+        assert response.status_code == 200
+        [head] = receiver.heads
+        assert f"host: localhost:{port}" in head.lower()
