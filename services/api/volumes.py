@@ -1,6 +1,7 @@
 """Volume specs: built from a request, opened from the vault, merged with a change. Pure."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -68,10 +69,24 @@ def changed_volume(
 def _refuse_moving_the_secret(current: S3VolumeSpec, change: dict[str, Any]) -> None:
     if "secret_key" in change:
         return
-    endpoint = change.get("endpoint", current.config.endpoint)
+    endpoint = str(change.get("endpoint", current.config.endpoint))
     secure = change.get("secure", current.config.secure)
-    if str(endpoint).lower() != current.config.endpoint.lower() or secure != current.config.secure:
+    moved = _address(endpoint) != _address(current.config.endpoint)
+    if moved or secure != current.config.secure:
         raise InvalidRequestError(
             "enter the secret key again when the endpoint changes (endpoint or secure): the "
             "stored secret key is only used with the endpoint it was entered for"
         )
+
+
+def endpoint_host(endpoint: str) -> str:
+    """The host of an S3 endpoint as a person typed it (`https://s3.example.com:9000/`)."""
+    return urlsplit("//" + _address(endpoint)).hostname or ""
+
+
+def _address(endpoint: str) -> str:
+    """`host[:port]`, lowercased, without a scheme or trailing slash."""
+    text = endpoint.strip().lower()
+    for scheme in ("https://", "http://"):
+        text = text.removeprefix(scheme)
+    return text.rstrip("/")

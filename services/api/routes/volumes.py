@@ -2,7 +2,6 @@
 
 import asyncio
 from typing import Annotated
-from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Response, status
@@ -18,11 +17,10 @@ from services.api.schemas.servers import CheckReport
 from services.api.schemas.volumes import LocalVolumeCreate, S3VolumeCreate, public_config
 from services.api.settings import ApiSettings
 from services.api.volume_paths import check_local_path
-from services.api.volumes import changed_volume, spec_of, volume_spec
+from services.api.volumes import changed_volume, endpoint_host, spec_of, volume_spec
 from shared.events import utc_now
 from shared.logging import get_logger
 from shared.outbound import OutboundRefusedError
-from shared.volumes.s3client import bare_endpoint
 
 router = APIRouter(prefix="/api/v1/volumes", tags=["volumes"], dependencies=[Authenticated])
 log = get_logger(__name__)
@@ -46,7 +44,7 @@ def _check_target(volume: LocalVolumeCreate | S3VolumeCreate, settings: ApiSetti
         staging = settings.staging.path if settings.staging.kind == "local" else None
         check_local_path(volume.config.path, roots=settings.local_volume_roots, staging=staging)
         return
-    host = urlsplit("//" + bare_endpoint(volume.config.endpoint)).hostname or ""
+    host = endpoint_host(volume.config.endpoint)
     try:
         settings.outbound.policy().check_host(host)
     except OutboundRefusedError as exc:
