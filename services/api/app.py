@@ -172,6 +172,7 @@ def build_notifications(
         registry=registry,
         hooks=hooks,
         hook_concurrency=settings.hooks.concurrency,
+        outbound=settings.outbound.policy(),
     )
 
 

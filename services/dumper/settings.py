@@ -7,6 +7,7 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.encryption import Keyring, KeyringError, parse_keyring
+from shared.outbound import OutboundSettings
 from shared.settings import CommonSettings, SealSettings, StagingSettings
 
 MIB = 1024 * 1024
@@ -28,6 +29,7 @@ class DumperSettings(CommonSettings):
         default="dumper", pattern=r"^[a-z_][a-z0-9_]*$", description="Its PostgreSQL schema."
     )
     staging: StagingSettings = Field(default_factory=StagingSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     seal: SealSettings = Field(default_factory=SealSettings)
 
     block_size: int = Field(

@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.outbound import OutboundSettings
 from shared.settings import CommonSettings, SealSettings, StagingSettings
 
 
@@ -29,4 +30,5 @@ class UploaderSettings(CommonSettings):
         "running assembly are removed.",
     )
     staging: StagingSettings = Field(default_factory=StagingSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     seal: SealSettings = Field(default_factory=SealSettings)

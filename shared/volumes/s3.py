@@ -25,6 +25,7 @@ from uuid import UUID
 from minio import Minio
 from minio.datatypes import Part
 
+from shared.outbound import STRICT, OutboundPolicy
 from shared.specs import S3VolumeConfig
 from shared.volumes._base import (
     ArtifactMismatchError,
@@ -49,7 +50,13 @@ _ABORTS_IN_RETRY: set[asyncio.Task[None]] = set()
 class S3Volume:
     """A bucket, optionally under a key prefix."""
 
-    def __init__(self, config: S3VolumeConfig, *, client: Minio | None = None) -> None:
+    def __init__(
+        self,
+        config: S3VolumeConfig,
+        *,
+        client: Minio | None = None,
+        outbound: OutboundPolicy = STRICT,
+    ) -> None:
         self.endpoint = bare_endpoint(config.endpoint)
         self.bucket = config.bucket
         self.prefix = config.prefix.strip("/")
@@ -59,6 +66,7 @@ class S3Volume:
             secret_key=config.secret_key.get_secret_value(),
             secure=config.secure,
             region=config.region,
+            outbound=outbound,
         )
 
     @property

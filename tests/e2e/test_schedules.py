@@ -251,7 +251,8 @@ class TestConfigsCli:
         api = Api(cli.url, two_api_stack.token)
         try:
             server = await api.add_postgres_server()
-            volume = await api.add_local_volume(Path("/tmp"))  # noqa: S108 - never written
+            # Never written; under the stack's local volume roots, clear of its staging area.
+            volume = await api.add_local_volume(Path("/tmp/never-written"))  # noqa: S108
         finally:
             await api.close()
         base = ("configs", "create", unique("bad-"), "--server", server["id"], "--volume",

@@ -10,7 +10,7 @@ from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.backups import plan_backups, sealed_connection
 from services.api.configs.model import BackupConfig
-from services.api.configs.selection import needs_list, select_databases
+from services.api.configs.selection import needs_list, select_databases_off_loop
 from services.api.databases import DatabaseLists
 from services.api.deps import Keys
 from services.api.errors import InvalidRequestError, NotFoundError
@@ -55,7 +55,7 @@ async def plan_config(config: BackupConfig, tools: FiringTools, *, now: datetime
     if needs_list(config.databases):
         connection = sealed_connection(server, vault=tools.keys.vault, sealer=tools.keys.sealer)
         available = await list_databases(server, connection, tools.link, lists=tools.lists)
-    databases = select_databases(config.databases, available)
+    databases = await select_databases_off_loop(config.databases, available)
     if not databases:
         raise InvalidRequestError(
             f"configuration {config.name!r} selects no database on server {server.name!r}"

@@ -14,6 +14,7 @@ from services.api.notifications.store import DeliveryQueue, DueDelivery
 from services.api.vault import Vault, VaultError
 from shared.events import utc_now
 from shared.logging import get_logger
+from shared.outbound import STRICT, OutboundPolicy
 
 log = get_logger(__name__)
 BATCH = 20
@@ -24,10 +25,18 @@ LEASE_MARGIN = 30.0
 class Dispatcher:
     """Sends what is due, marks each delivery delivered, retried later, or given up."""
 
-    def __init__(self, queue: DeliveryQueue, vault: Vault, settings: NotificationSettings) -> None:
+    def __init__(
+        self,
+        queue: DeliveryQueue,
+        vault: Vault,
+        settings: NotificationSettings,
+        *,
+        outbound: OutboundPolicy = STRICT,
+    ) -> None:
         self.queue = queue
         self.vault = vault
         self.settings = settings
+        self.outbound = outbound
 
     async def run(self) -> None:
         """Forever: a pass, then a pause while nothing was due."""
@@ -57,7 +66,13 @@ class Dispatcher:
             return
         try:
             config = channel.config | self.vault.unseal(channel.secrets_sealed)
-            await send(channel.type, config, delivery.payload, seconds=self.settings.send_timeout)
+            await send(
+                channel.type,
+                config,
+                delivery.payload,
+                seconds=self.settings.send_timeout,
+                outbound=self.outbound,
+            )
         except (SendError, VaultError) as exc:
             await self._failed(delivery, str(exc), context)
             return

@@ -27,6 +27,7 @@ from shared.events import (
     SnapshotWarned,
 )
 from shared.logging import get_logger
+from shared.outbound import STRICT, OutboundPolicy
 from shared.service import Runtime
 from shared.topology import NOTIFICATIONS, Topology
 
@@ -46,7 +47,9 @@ class Notifications:
         registry: CollectorRegistry,
         hooks: HookCatalog,
         hook_concurrency: int,
+        outbound: OutboundPolicy = STRICT,
     ) -> None:
+        self.outbound = outbound
         self.runtime = runtime
         self.link = link
         self.settings = settings
@@ -100,7 +103,8 @@ class Notifications:
         """The dispatcher and the RPO checker, on every replica (each pass is safe to share)."""
         if self.hooks.catalog.hooks and make_undumpable():
             log.info("hooks_defined", hooks=sorted(self.hooks.catalog.hooks), undumpable=True)
-        dispatcher = Dispatcher(DeliveryQueue(self.runtime.pool, self.schema), vault, self.settings)
+        queue = DeliveryQueue(self.runtime.pool, self.schema)
+        dispatcher = Dispatcher(queue, vault, self.settings, outbound=self.outbound)
         checker = OverdueChecker(
             self.runtime.pool,
             self.schema,
