@@ -26,10 +26,11 @@ CLOSED_BROKER = "amqp://guest:guest@127.0.0.1:1/"
 
 
 def api_settings(broker_url: str, namespace: str, database_url: str, **extra: Any) -> ApiSettings:
+    """The api's settings for a test; its metrics port is a free one unless `extra` says."""
     return ApiSettings(
         broker=BrokerSettings(url=SecretStr(broker_url), namespace=namespace, delivery_limit=2),
         database=DatabaseSettings(url=SecretStr(database_url)),
-        **extra,
+        **({"metrics_port": 0} | extra),
     )
 
 

@@ -348,3 +348,13 @@ class TestOverlays:
         [tls] = prod_ingress["spec"]["tls"]
         assert tls["hosts"] == [prod_ingress["spec"]["rules"][0]["host"]]
         assert "tls" not in dev_ingress["spec"]
+
+    def test_prod_marks_the_session_cookie_secure_and_reaches_staging_over_tls(self):
+        """Behind the Ingress's TLS the cookie must not travel in clear, nor staged chunks."""
+        [prod_config] = of_kind(render("prod"), "ConfigMap").values()
+        [dev_config] = of_kind(render("dev"), "ConfigMap").values()
+
+        assert prod_config["data"]["API_UI_SECURE_COOKIE"] == "true"
+        assert prod_config["data"]["STAGING_S3_SECURE"] == "true"
+        assert prod_config["data"]["STAGING_KIND"] == "s3"
+        assert dev_config["data"].get("API_UI_SECURE_COOKIE", "false") == "false"
