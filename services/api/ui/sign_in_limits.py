@@ -13,6 +13,7 @@ sign-in that finds no free slot soon is answered 503 instead of queueing without
 import asyncio
 import math
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 from fastapi import Request
 
@@ -52,16 +53,20 @@ def retry_after(seconds: float) -> str:
 
 
 class PasswordChecks:
-    """At most `concurrent_checks` password hashes at once on this replica."""
+    """At most `concurrent_checks` password hashes at once on this replica, on threads of
+    their own (not the default pool the rest of the api shares)."""
 
     def __init__(self, settings: SignInSettings) -> None:
         self._slots = asyncio.Semaphore(settings.concurrent_checks)
         self._wait = settings.check_wait_seconds
+        self._threads = ThreadPoolExecutor(
+            max_workers=settings.concurrent_checks, thread_name_prefix="password-check"
+        )
 
     async def run(self, check: Callable[[str, str], bool], password: str, stored: str) -> bool:
-        """`check(password, stored)` on a worker thread once a slot is free.
+        """`check(password, stored)` on a check thread once a slot is free.
 
-        The slot is given back when the thread ends, not when the request does: a client
+        The slot is given back when the hash ends, not when the request does: a client
         that hangs up mid-check does not let a further hash start beside the running one.
         """
         try:
@@ -69,10 +74,11 @@ class PasswordChecks:
                 await self._slots.acquire()
         except TimeoutError:
             raise ChecksBusyError from None
+        loop = asyncio.get_running_loop()
         try:
-            running = asyncio.get_running_loop().run_in_executor(None, check, password, stored)
+            hashing = self._threads.submit(check, password, stored)
         except BaseException:
             self._slots.release()
             raise
-        running.add_done_callback(lambda _done: self._slots.release())
-        return await running
+        hashing.add_done_callback(lambda _done: loop.call_soon_threadsafe(self._slots.release))
+        return await asyncio.wrap_future(hashing)
