@@ -11,6 +11,7 @@ sign-in that finds no free slot soon is answered 503 instead of queueing without
 """
 
 import asyncio
+import hashlib
 import math
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import Request
 
 from services.api.sign_in_settings import SignInSettings
+
+MAX_PLAIN_NAME = 128
 
 
 class ChecksBusyError(Exception):
@@ -33,8 +36,11 @@ def client_address(request: Request) -> str:
 def subjects(address: str, user: str | None = None) -> list[str]:
     """The keys a sign-in attempt counts against."""
     keys = [f"address:{address}"]
-    if user is not None:
+    if user is not None and len(user) <= MAX_PLAIN_NAME:
         keys.append(f"user:{user}")
+    elif user is not None:
+        # Whatever was typed: a name this long would not fit an index row.
+        keys.append(f"user-sha256:{hashlib.sha256(user.encode()).hexdigest()}")
     return sorted(keys)  # the same lock order on every replica
 
 

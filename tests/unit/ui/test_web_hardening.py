@@ -129,6 +129,11 @@ class TestRefusals:
         assert subjects("192.0.2.1", "admin") == ["address:192.0.2.1", "user:admin"]
         assert subjects("192.0.2.1") == ["address:192.0.2.1"]
 
+    def test_a_huge_name_is_counted_by_its_hash(self):
+        [_, user] = subjects("192.0.2.1", "x" * 100_000)
+        assert user.startswith("user-sha256:")
+        assert len(user) < 100
+
     def test_after_sign_in_the_docs_may_be_the_way_back(self):
         assert safe_next("/docs") == "/docs"
         assert safe_next("/docsx") == "/ui/"
