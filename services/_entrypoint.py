@@ -35,7 +35,14 @@ def run_service(
     configure_logging(settings.log_level)
     log = get_logger(f"services.{name}")
     if command == "serve":
-        serve(build_app(settings), host=settings.http_host, port=settings.http_port, service=name)
+        serve(
+            build_app(settings),
+            host=settings.http_host,
+            port=settings.http_port,
+            service=name,
+            # Only the api takes clients' requests, and only it has the setting.
+            trusted_proxies=getattr(settings, "trusted_proxies", None),
+        )
     elif command == "migrate" and migrate is not None:
         versions = asyncio.run(migrate(settings))
         log.info("migrations_done", service=name, applied=versions)

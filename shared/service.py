@@ -74,12 +74,25 @@ async def _nothing() -> AsyncIterator[None]:
     yield
 
 
-def serve(app: ASGIApp | AsgiFastStream, *, host: str, port: int, service: str) -> None:
-    """Run `app` under uvicorn until SIGTERM or SIGINT, then stop gracefully."""
+def serve(
+    app: ASGIApp | AsgiFastStream,
+    *,
+    host: str,
+    port: int,
+    service: str,
+    trusted_proxies: str | None = None,
+) -> None:
+    """Run `app` under uvicorn until SIGTERM or SIGINT, then stop gracefully.
+
+    X-Forwarded-For is believed only from `trusted_proxies` (addresses or networks); the
+    api's sign-in limits count the client's address it gives.
+    """
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        proxy_headers=True,
+        forwarded_allow_ips=trusted_proxies or "127.0.0.1,::1",
         log_config=None,
         access_log=False,
         lifespan="on",

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CollectorRegistry
 from starlette.routing import Route
 
-from services.api import ui
+from services.api import api_docs, ui
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.outbox import Outbox
 from services.api.body_limit import BodyLimitMiddleware
@@ -31,6 +31,7 @@ from services.api.notifications.hook_catalog import load_hooks
 from services.api.notifications.routes import overdue_router as overdue_routes
 from services.api.notifications.routes import router as channel_routes
 from services.api.notifications.subscriber import Notifications
+from services.api.ops_port import ops_server
 from services.api.relay import OutboxRelay
 from services.api.retention_pass import start_retention_pass
 from services.api.routes import (
@@ -46,9 +47,11 @@ from services.api.routes import (
 )
 from services.api.routes import dead_letters as dead_letter_routes
 from services.api.routes import encryption as encryption_routes
+from services.api.security_headers import SecurityHeadersMiddleware
 from services.api.settings import DEV_CREDENTIALS_KEY, ApiSettings
+from services.api.ui.sign_in_limits import PasswordChecks
 from services.api.vault import Vault, VaultError, parse_keys
-from shared.health import Readiness, broker_check, database_check, health_routes
+from shared.health import ASGIApp, Readiness, broker_check, database_check, health_routes
 from shared.logging import get_logger
 from shared.messaging import build_broker
 from shared.sealing import Sealer
@@ -72,7 +75,7 @@ def build_settings() -> ApiSettings:
     return settings
 
 
-def build_app(settings: ApiSettings) -> FastAPI:
+def build_app(settings: ApiSettings) -> FastAPI:  # noqa: PLR0915 - the composition root wires every part
     """Wire the api: pool, migrations, broker link, outbox relay, routers, health endpoints."""
     registry = CollectorRegistry()
     broker = build_broker(settings.broker, service="api", registry=registry, logger=log)
@@ -88,10 +91,12 @@ def build_app(settings: ApiSettings) -> FastAPI:
     resources = database_resources(
         runtime, settings.database, schema=settings.schema_name, migrations=migrations_folder
     )
+    operations = health_routes(readiness, registry)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with resources():
+        port = ops_server(operations, host=settings.http_host, port=settings.metrics_port)
+        async with resources(), port as app.state.metrics_port:
             relay = OutboxRelay(
                 Outbox(runtime.pool, settings.schema_name),
                 link.publish,
@@ -121,6 +126,10 @@ def build_app(settings: ApiSettings) -> FastAPI:
         summary="Backups of MySQL, MariaDB and PostgreSQL servers to local and S3 volumes.",
         version="0.1.0",
         lifespan=lifespan,
+        # Served by api_docs, behind API_DOCS; ReDoc is not served.
+        openapi_url=None,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.runtime = runtime
@@ -132,6 +141,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
     )
     app.state.keys = Keys(vault=build_vault(settings), sealer=Sealer(settings.seal.key))
     app.state.database_lists = DatabaseLists(ttl=settings.database_list_ttl)
+    app.state.password_checks = PasswordChecks(settings.login)
     routers = (
         servers,
         volumes,
@@ -151,11 +161,12 @@ def build_app(settings: ApiSettings) -> FastAPI:
     app.include_router(retention.router)
     app.include_router(encryption_routes.router)
     app.include_router(ui.router)
+    app.include_router(api_docs.router)
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
-    for path, endpoint in health_routes(readiness, registry):
-        app.router.routes.append(Route(path, endpoint, methods=["GET"], include_in_schema=False))
+    _add_probes(app, operations)
     _add_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 
@@ -174,6 +185,15 @@ def build_notifications(
         hook_concurrency=settings.hooks.concurrency,
         outbound=settings.outbound.policy(),
     )
+
+
+def _add_probes(app: FastAPI, operations: list[tuple[str, ASGIApp]]) -> None:
+    """The platform's probes stay on the HTTP port; /metrics is on the metrics port only."""
+    for path, endpoint in operations:
+        if path != "/metrics":
+            app.router.routes.append(
+                Route(path, endpoint, methods=["GET"], include_in_schema=False)
+            )
 
 
 def build_vault(settings: ApiSettings) -> Vault:

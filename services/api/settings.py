@@ -1,12 +1,13 @@
 """Api settings (env prefix `API_`)."""
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import NoDecode, SettingsConfigDict
 
 from services.api.notifications.settings import HookSettings, NotificationSettings
+from services.api.sign_in_settings import SignInSettings
 from services.api.volume_paths import check_volume_roots
 from shared.outbound import OutboundSettings
 from shared.settings import CommonSettings, SealSettings, StagingSettings
@@ -21,6 +22,23 @@ class ApiSettings(CommonSettings):
     model_config = SettingsConfigDict(env_prefix="API_", extra="ignore")
 
     http_port: int = Field(default=8000, ge=0, le=65535, description="Port of the HTTP API.")
+    metrics_port: int = Field(
+        default=8004,
+        ge=0,
+        le=65535,
+        description="Port of `/metrics` (and `/healthz`, `/readyz`), apart from the HTTP port "
+        "so that no gateway or Ingress publishes them; 0 picks a free one.",
+    )
+    docs: Literal["off", "signed-in", "public"] = Field(
+        default="signed-in",
+        description="Who may read `/docs` and `/openapi.json`: nobody, holders of an API token "
+        "or a web UI session, or anyone.",
+    )
+    trusted_proxies: str = Field(
+        default="127.0.0.1,::1",
+        description="Comma-separated addresses or networks of the gateways whose "
+        "X-Forwarded-For names the client (for sign-in limits and logs); `*` trusts any.",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         gt=0,
@@ -89,6 +107,7 @@ class ApiSettings(CommonSettings):
     )
     seal: SealSettings = Field(default_factory=SealSettings)
     notify: NotificationSettings = Field(default_factory=NotificationSettings)
+    login: SignInSettings = Field(default_factory=SignInSettings)
     hooks: HookSettings = Field(default_factory=HookSettings)
     staging: StagingSettings = Field(default_factory=StagingSettings)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)

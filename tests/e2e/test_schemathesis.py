@@ -26,7 +26,9 @@ machine); operations not started within it are reported, and fail the test."""
 @pytest.fixture
 def api_schema(stack):
     assert urlsplit(stack.api_url).hostname == "127.0.0.1"
-    return schemathesis.openapi.from_url(f"{stack.api_url}/openapi.json", timeout=10)
+    return schemathesis.openapi.from_url(
+        f"{stack.api_url}/openapi.json", timeout=10, headers=auth_headers(stack)
+    )
 
 
 def auth_headers(stack) -> dict[str, str]:

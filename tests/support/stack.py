@@ -40,6 +40,11 @@ class Stack:
     def __exit__(self, *exc_info: object) -> None:
         self.stop()
 
+    @property
+    def metrics_url(self) -> str:
+        """The first api replica's metrics port (API_METRICS_PORT)."""
+        return f"http://127.0.0.1:{self.env['API_METRICS_PORT']}"
+
     def logs(self) -> str:
         """Everything every process has logged so far."""
         return "\n".join(p.read_text(errors="replace") for p in sorted(self.log_dir.glob("*.log")))
@@ -48,6 +53,8 @@ class Stack:
         env = {**self.env, **extra}
         if replica:
             env[f"{service.upper()}_HTTP_PORT"] = str(free_port())
+            if service == "api":
+                env["API_METRICS_PORT"] = str(free_port())
         process = self.spawn(service, env, log_name=f"{service}-{replica}")
         self.processes.setdefault(service, []).append(process)
         port = int(env[f"{service.upper()}_HTTP_PORT"])
@@ -132,6 +139,7 @@ def stack_env(
     for service in SERVICES:
         env[f"{service.upper()}_HTTP_PORT"] = str(free_port())
         env[f"{service.upper()}_ENVIRONMENT"] = "test"
+    env["API_METRICS_PORT"] = str(free_port())  # /metrics is not on the api's HTTP port
     env.update(extra)
     return env
 

@@ -25,6 +25,7 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 LOGIN_PATH = "/ui/login"
 HOME_PATH = "/ui/"
+DOCS_PATH = "/docs"
 
 
 class SignInRequiredError(Exception):
@@ -48,7 +49,9 @@ def ui_store(request: Request) -> UiStore:
 
 
 def safe_next(path: str | None) -> str:
-    """Only a path of this UI: never an open redirect to another site."""
+    """Only a path of this UI (or the API documentation): never an open redirect."""
+    if path == DOCS_PATH:
+        return path
     if path and path.startswith("/ui/") and not path.startswith("//") and "\\" not in path:
         return path
     return HOME_PATH

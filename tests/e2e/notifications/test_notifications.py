@@ -327,7 +327,7 @@ class TestOverdue:
 
         async def gauge() -> float | None:
             async with httpx.AsyncClient() as client:
-                text = (await client.get(f"{stack.api_url}/metrics")).text
+                text = (await client.get(f"{stack.metrics_url}/metrics")).text
             for line in text.splitlines():
                 if line.startswith(metric):
                     return float(line.split()[-1]) or None
@@ -335,7 +335,7 @@ class TestOverdue:
 
         async def gauge_never() -> bool:
             async with httpx.AsyncClient() as client:
-                text = (await client.get(f"{stack.api_url}/metrics")).text
+                text = (await client.get(f"{stack.metrics_url}/metrics")).text
             return f"{metric} 0.0" in text
 
         await eventually(gauge_never, what="the gauge at 0 for a database never backed up")

@@ -96,10 +96,20 @@ def shots(request: pytest.FixtureRequest) -> Shots:
 
 @pytest.fixture
 async def context(browser, stack: Stack):
+    """A browser context that fails the test if the page broke its Content-Security-Policy
+    (a refused script or style would silently break htmx)."""
     ctx = await browser.new_context(base_url=stack.api_url, viewport={"width": 1280, "height": 860})
     ctx.set_default_timeout(15_000)
+    violations: list[str] = []
+
+    def watch(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    ctx.on("console", watch)
     yield ctx
     await ctx.close()
+    assert violations == [], violations
 
 
 async def sign_in(page, password: str, *, next_path: str = "/ui/") -> None:

@@ -86,6 +86,27 @@ class TestSignIn:
         await expect(page).to_have_url(re.compile(r"/ui/login\?next=/ui/servers"))
 
 
+class TestApiDocs:
+    async def test_signed_in_the_vendored_swagger_ui_shows_the_api(self, page, shots):
+        """Swagger UI starts from its own file under the CSP, and loads only from the api."""
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        await page.goto("/docs")
+        await expect(page.locator(".swagger-ui .info .title")).to_contain_text("Databasement")
+        await expect(page.locator(".opblock-tag").first).to_be_visible()
+        await shots.take(page, "docs")
+
+        origin = page.url.split("/docs")[0]
+        assert requested, "the page loaded nothing"
+        foreign = [url for url in requested if not url.startswith((origin, "data:"))]
+        assert foreign == []
+
+    async def test_a_browser_without_a_session_is_sent_to_sign_in(self, context):
+        tab = await context.new_page()
+        await tab.goto("/docs")
+        await expect(tab).to_have_url(re.compile(r"/ui/login\?next=/docs$"))
+
+
 class TestCsrf:
     def test_form_posted_without_its_csrf_token_is_refused(self, stack, admin_password):
         client = signed_in_client(stack, admin_password)

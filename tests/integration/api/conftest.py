@@ -30,11 +30,12 @@ VOLUME_ROOTS = [Path("/srv"), Path("/c"), Path(tempfile.gettempdir())]
 
 
 def api_settings(broker_url: str, namespace: str, database_url: str, **extra: Any) -> ApiSettings:
+    """The api's settings for a test; its metrics port is a free one unless `extra` says."""
     extra.setdefault("local_volume_roots", VOLUME_ROOTS)
     return ApiSettings(
         broker=BrokerSettings(url=SecretStr(broker_url), namespace=namespace, delivery_limit=2),
         database=DatabaseSettings(url=SecretStr(database_url)),
-        **extra,
+        **({"metrics_port": 0} | extra),
     )
 
 

@@ -67,11 +67,23 @@ class TestEveryRouteNeedsAToken:
         assert response.status_code == 401
         assert response.json() == UNAUTHENTICATED
 
-    @pytest.mark.parametrize("path", ["/healthz", "/readyz", "/metrics"])
+    @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
     async def test_health_endpoints_stay_open(self, api, path):
         async with anonymous(api) as client:
             response = await client.get(path)
         assert response.status_code == 200
+
+    async def test_metrics_are_only_on_the_metrics_port(self, api):
+        """The HTTP port is what the gateway and the Ingress route: /metrics is not there."""
+        async with anonymous(api) as client:
+            assert (await client.get("/metrics")).status_code == 404
+        port = api._transport.app.state.metrics_port
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as metrics:
+            scraped = await metrics.get("/metrics")
+            ready = await metrics.get("/readyz")
+        assert scraped.status_code == 200
+        assert "databasement" in scraped.text
+        assert ready.json()["status"] == "ready"
 
     def test_every_route_has_a_docstring(self):
         schema = build_app(api_settings("amqp://x@127.0.0.1:1/", "x", "postgresql://x/x")).openapi()

@@ -17,15 +17,18 @@ GATEWAY_SETTINGS = {
 }
 
 
-def listening_port(pid: int) -> int:
-    """The TCP port a process listens on (the second api picks a free one itself)."""
-    ports = [
+def http_port(pid: int) -> int:
+    """The HTTP port an api process listens on (each replica has its own, from its
+    environment; its metrics port is the other one it listens on)."""
+    process = psutil.Process(pid)
+    port = int(process.environ()["API_HTTP_PORT"])
+    listening = {
         conn.laddr.port
-        for conn in psutil.Process(pid).net_connections(kind="tcp")
+        for conn in process.net_connections(kind="tcp")
         if conn.status == psutil.CONN_LISTEN
-    ]
-    assert len(ports) == 1, ports
-    return ports[0]
+    }
+    assert listening == {port, int(process.environ()["API_METRICS_PORT"])}, listening
+    return port
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +48,7 @@ async def two_api_stack(
 
 
 def api_ports(stack: Stack) -> list[int]:
-    return [listening_port(p.pid) for p in stack.processes["api"]]
+    return [http_port(p.pid) for p in stack.processes["api"]]
 
 
 @pytest.fixture(scope="module")

@@ -20,6 +20,8 @@ SETTINGS: dict[str, type[BaseSettings]] = {
 }
 CONTAINER_PORT = 8080
 """The port every service listens on inside its container (deploy/Dockerfile)."""
+METRICS_PORT = 9090
+"""The api's metrics port inside its container (API_METRICS_PORT, deploy/Dockerfile)."""
 
 
 def env_names(settings: type[BaseSettings]) -> set[str]:

@@ -156,3 +156,12 @@ class TestComposeStack:
         for secret in compose["secrets"].values():
             assert secret["file"].startswith("./secrets/")
             assert not (DEPLOY / secret["file"]).exists(), "a real secret is in the tree"
+
+    def test_the_api_trusts_the_gateways_forwarded_for_which_names_only_the_client(self, compose):
+        """The sign-in limits count X-Forwarded-For: the gateway must not pass on a forged one."""
+        conf = (DEPLOY / "nginx" / "databasement.conf").read_text()
+        api = compose["services"]["api"]
+
+        assert api["environment"]["API_TRUSTED_PROXIES"] == "*"
+        assert "proxy_set_header X-Forwarded-For $remote_addr;" in conf
+        assert "$proxy_add_x_forwarded_for" not in conf

@@ -180,6 +180,61 @@ class TestGateway:
         await asyncio.sleep(1.0)
         assert (await client.get(path)).status_code == 200, "the limit must let traffic resume"
 
+    async def test_sign_in_posts_beyond_their_limit_get_429_from_nginx(
+        self, client: httpx.AsyncClient, gateway: Gateway
+    ):
+        """30 a minute, bursts of 10: a flood of sign-ins never reaches the api's scrypt."""
+        form = await client.get("/ui/login")
+        posts = await asyncio.gather(
+            *(client.post("/ui/login", data={"password": "x"}) for _ in range(25))
+        )
+        again = await client.get("/ui/login")
+
+        statuses = [p.status_code for p in posts]
+        assert form.status_code == again.status_code == 200  # loading the form is not limited
+        assert set(statuses) == {403, 429}, statuses  # 403: no CSRF token, from the api
+        assert 10 <= statuses.count(403) <= 12, statuses
+        assert set(upstreams_of(gateway, 429, "/ui/login")) == {"-"}, "a 429 came from the api"
+
+    @pytest.mark.parametrize("path", ["/metrics", "/readyz", "/healthz"])
+    async def test_metrics_and_probes_are_not_served_through_the_gateway(
+        self, client: httpx.AsyncClient, gateway: Gateway, path: str
+    ):
+        answered = await client.get(path)
+
+        assert answered.status_code == 404
+        assert set(upstreams_of(gateway, 404, path)) == {"-"}
+
+    async def test_a_forged_x_forwarded_for_does_not_reach_the_api(
+        self, gateway: Gateway, two_api_stack: Stack
+    ):
+        """The api counts sign-in failures per address: a client must not pick its own."""
+        async with httpx.AsyncClient(
+            base_url=gateway.base_url, verify=gateway.tls_context(), timeout=30
+        ) as browser:
+            form = (await browser.get("/ui/login")).text
+            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            assert csrf is not None, form
+            deadline = time.monotonic() + 30
+            while True:  # the sign-in limit may still hold the flood test's posts: wait it out
+                refused = await browser.post(
+                    "/ui/login/token",
+                    data={"csrf_token": csrf.group(1), "token": "dbm_not-a-token"},
+                    headers={"X-Forwarded-For": "203.0.113.66"},
+                )
+                if refused.status_code != 429 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(1)
+
+        assert refused.status_code == 401
+        deadline = time.monotonic() + 10
+        while '"ui_sign_in_refused"' not in (logs := two_api_stack.logs()):
+            assert time.monotonic() < deadline, "the refusal was not logged"
+            await asyncio.sleep(0.1)
+        [line] = [ln for ln in logs.splitlines() if '"ui_sign_in_refused"' in ln]
+        assert '"address": "127.0.0.1"' in line, line
+        assert "203.0.113.66" not in logs
+
     async def test_api_refuses_an_oversized_body_without_the_gateway(self, two_api_stack: Stack):
         body = b'{"name": "' + b"x" * (2 * LIMIT) + b'"}'
         async with httpx.AsyncClient(

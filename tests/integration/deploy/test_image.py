@@ -18,7 +18,13 @@ from pathlib import Path
 import dockerfile
 import pytest
 
-from tests.integration.deploy.manifests import CONTAINER_PORT, DEPLOY, ROOT, SERVICES
+from tests.integration.deploy.manifests import (
+    CONTAINER_PORT,
+    DEPLOY,
+    METRICS_PORT,
+    ROOT,
+    SERVICES,
+)
 from tests.support.env import free_port
 
 DOCKERFILE = DEPLOY / "Dockerfile"
@@ -102,7 +108,8 @@ class TestDockerfile:
     def test_every_service_listens_on_the_exposed_port_on_all_addresses(self, instructions):
         env = env_of(instructions)
 
-        assert only(instructions, "EXPOSE").value == (str(CONTAINER_PORT),)
+        assert only(instructions, "EXPOSE").value == (str(CONTAINER_PORT), str(METRICS_PORT))
+        assert env["API_METRICS_PORT"] == str(METRICS_PORT)
         for service in SERVICES:
             assert env[f"{service.upper()}_HTTP_PORT"] == str(CONTAINER_PORT)
             assert env[f"{service.upper()}_HTTP_HOST"] == "0.0.0.0"  # noqa: S104 - in a container

@@ -23,6 +23,7 @@ from shared.topology import Topology
 from tests.integration.deploy.manifests import (
     CONTAINER_PORT,
     DEPLOY,
+    METRICS_PORT,
     SERVICES,
     service_env_names,
 )
@@ -205,10 +206,11 @@ class TestDeployments:
             assert container(deployment)["command"] == ["python", "-m", f"services.{service}"]
 
     def test_probes_hit_readyz_and_healthz_on_the_container_port(self, objects):
-        for deployment in of_kind(objects, "Deployment").values():
+        for service, deployment in of_kind(objects, "Deployment").items():
             spec = container(deployment)
-            [port] = spec["ports"]
-            assert port == {"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}
+            http = {"name": "http", "containerPort": CONTAINER_PORT, "protocol": "TCP"}
+            metrics = {"name": "metrics", "containerPort": METRICS_PORT, "protocol": "TCP"}
+            assert spec["ports"] == ([http, metrics] if service == "api" else [http])
             assert spec["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
             assert spec["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
 
@@ -311,15 +313,52 @@ class TestIngress:
     def test_the_ingress_routes_to_the_api_service_and_its_pods(self, objects):
         [ingress] = of_kind(objects, "Ingress").values()
         [rule] = ingress["spec"]["rules"]
-        [path] = rule["http"]["paths"]
-        service = of_kind(objects, "Service")[path["backend"]["service"]["name"]]
         api_labels = of_kind(objects, "Deployment")["api"]["spec"]["template"]["metadata"]["labels"]
 
-        assert selects(service["spec"]["selector"], api_labels)
+        for path in rule["http"]["paths"]:
+            service = of_kind(objects, "Service")[path["backend"]["service"]["name"]]
+            assert selects(service["spec"]["selector"], api_labels)
+            assert path["backend"]["service"]["port"] == {"name": "http"}
         assert (
             ingress["metadata"]["annotations"]["nginx.ingress.kubernetes.io/proxy-body-size"]
             == "1m"
         )
+
+    @pytest.mark.parametrize(
+        "private", ["/metrics", "/docs", "/openapi.json", "/readyz", "/healthz", "/redoc"]
+    )
+    def test_the_ingress_routes_only_the_api_and_the_ui(self, objects, private):
+        [ingress] = of_kind(objects, "Ingress").values()
+        [rule] = ingress["spec"]["rules"]
+        paths = rule["http"]["paths"]
+
+        assert {(p["path"], p["pathType"]) for p in paths} == {
+            ("/api", "Prefix"),
+            ("/ui", "Prefix"),
+        }
+        # A Prefix path matches whole segments: /api matches /api/v1, never /apix or /metrics.
+        assert not any(
+            private == p["path"] or private.startswith(p["path"].rstrip("/") + "/") for p in paths
+        )
+
+    def test_api_metrics_are_on_their_own_port_scraped_from_monitoring_only(self, objects):
+        services = of_kind(objects, "Service")
+        [config] = of_kind(objects, "ConfigMap").values()
+        api = of_kind(objects, "Deployment")["api"]
+        labels = api["spec"]["template"]["metadata"]["labels"]
+        annotations = api["spec"]["template"]["metadata"]["annotations"]
+        monitoring = of_kind(objects, "NetworkPolicy")["metrics-from-monitoring"]
+        from_ingress = of_kind(objects, "NetworkPolicy")["api-from-ingress-controller"]
+
+        assert config["data"]["API_METRICS_PORT"] == str(METRICS_PORT)
+        assert annotations["prometheus.io/port"] == str(METRICS_PORT)
+        assert [p["name"] for p in services["api"]["spec"]["ports"]] == ["http"]
+        scrape = services["api-metrics"]
+        assert selects(scrape["spec"]["selector"], labels)
+        assert scrape["metadata"]["annotations"]["prometheus.io/port"] == str(METRICS_PORT)
+        assert [p["targetPort"] for p in scrape["spec"]["ports"]] == ["metrics"]
+        assert {"port": "metrics", "protocol": "TCP"} in monitoring["spec"]["ingress"][0]["ports"]
+        assert [p["port"] for p in from_ingress["spec"]["ingress"][0]["ports"]] == ["http"]
 
     def test_metrics_services_select_each_worker(self, objects):
         services = of_kind(objects, "Service")
@@ -348,3 +387,13 @@ class TestOverlays:
         [tls] = prod_ingress["spec"]["tls"]
         assert tls["hosts"] == [prod_ingress["spec"]["rules"][0]["host"]]
         assert "tls" not in dev_ingress["spec"]
+
+    def test_prod_marks_the_session_cookie_secure_and_reaches_staging_over_tls(self):
+        """Behind the Ingress's TLS the cookie must not travel in clear, nor staged chunks."""
+        [prod_config] = of_kind(render("prod"), "ConfigMap").values()
+        [dev_config] = of_kind(render("dev"), "ConfigMap").values()
+
+        assert prod_config["data"]["API_UI_SECURE_COOKIE"] == "true"
+        assert prod_config["data"]["STAGING_S3_SECURE"] == "true"
+        assert prod_config["data"]["STAGING_KIND"] == "s3"
+        assert dev_config["data"].get("API_UI_SECURE_COOKIE", "false") == "false"

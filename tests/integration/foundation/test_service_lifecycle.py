@@ -76,9 +76,13 @@ class TestServiceProcess:
         process = start(service, env, log)
         try:
             wait_ready(process, port, log)
-            for path in ("/healthz", "/readyz", "/metrics"):
-                response = httpx.get(f"http://127.0.0.1:{port}{path}", timeout=5)
+            # The api keeps /metrics on a port of its own, which the Ingress does not route.
+            metrics_port = int(env["API_METRICS_PORT"]) if service == "api" else port
+            for path, at in (("/healthz", port), ("/readyz", port), ("/metrics", metrics_port)):
+                response = httpx.get(f"http://127.0.0.1:{at}{path}", timeout=5)
                 assert response.status_code == 200, (path, response.text)
+            if service == "api":
+                assert httpx.get(f"http://127.0.0.1:{port}/metrics").status_code == 404
             assert httpx.get(f"http://127.0.0.1:{port}/readyz").json()["status"] == "ready"
         finally:
             elapsed = terminate(process)

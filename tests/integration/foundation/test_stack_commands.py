@@ -58,9 +58,12 @@ class TestStackCommands:
             commands = " ".join(" ".join(p.cmdline()) for p in processes)
             for service in SERVICES:
                 assert f"services.{service}" in commands
-                for path in ("/readyz", "/metrics", "/healthz"):
-                    response = httpx.get(f"http://127.0.0.1:{ports[service]}{path}", timeout=5)
+                metrics = env["API_METRICS_PORT"] if service == "api" else ports[service]
+                for path, at in (("/readyz", ports[service]), ("/metrics", metrics)):
+                    response = httpx.get(f"http://127.0.0.1:{at}{path}", timeout=5)
                     assert response.status_code == 200, (service, path, response.text)
+                response = httpx.get(f"http://127.0.0.1:{ports[service]}/healthz", timeout=5)
+                assert response.status_code == 200, (service, response.text)
         finally:
             down = stack("down", shell_env)
 

@@ -1,7 +1,6 @@
 """Sign in with the admin password (`python -m services.api create-admin`) or an API token;
 sign out."""
 
-import asyncio
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
@@ -9,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request, Response
 from fastapi.responses import RedirectResponse
 
+from services.api.adapters.sign_in_failures import SignInFailures
 from services.api.deps import Settings, Tokens
 from services.api.settings import ApiSettings
 from services.api.tokens import token_hash
@@ -29,6 +29,14 @@ from services.api.ui.auth import (
 )
 from services.api.ui.passwords import hash_password, verify_password
 from services.api.ui.rendering import render
+from services.api.ui.sign_in_limits import (
+    ChecksBusyError,
+    PasswordChecks,
+    client_address,
+    refusal_seconds,
+    retry_after,
+    subjects,
+)
 from shared.logging import get_logger
 
 router = APIRouter(prefix="/ui", route_class=UiRoute, include_in_schema=False)
@@ -42,7 +50,12 @@ Field = Annotated[str, Form()]
 
 
 def _login_page(
-    request: Request, *, back_to: str, error: str | None = None, status_code: int = 200
+    request: Request,
+    *,
+    back_to: str,
+    error: str | None = None,
+    status_code: int = 200,
+    retry_seconds: float | None = None,
 ) -> Response:
     csrf = secrets.token_urlsafe(32)
     response = render(
@@ -51,6 +64,8 @@ def _login_page(
         {"login_csrf": csrf, "next": back_to, "error": error},
         status_code=status_code,
     )
+    if retry_seconds is not None:
+        response.headers["Retry-After"] = retry_after(retry_seconds)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         csrf,
@@ -98,6 +113,33 @@ def _login_csrf_ok(request: Request, sent: str | None) -> bool:
     return tokens_match(sent, request.cookies.get(LOGIN_CSRF_COOKIE) or "")
 
 
+def _failures(request: Request, settings: ApiSettings) -> SignInFailures:
+    return SignInFailures(request.app.state.runtime.pool, settings.schema_name)
+
+
+async def _refused(
+    request: Request, settings: ApiSettings, keys: list[str], back_to: str
+) -> Response | None:
+    """429 while the address or the user is refused after too many wrong passwords."""
+    seconds = await _failures(request, settings).seconds_refused(keys)
+    if seconds <= 0:
+        return None
+    log.warning("ui_sign_in_throttled", address=client_address(request))
+    wait = retry_after(seconds)
+    error = f"Too many wrong attempts: sign-in is refused for {wait} more seconds."
+    return _login_page(
+        request, back_to=back_to, error=error, status_code=429, retry_seconds=seconds
+    )
+
+
+async def _count_failure(request: Request, settings: ApiSettings, keys: list[str]) -> None:
+    await _failures(request, settings).count_failure(
+        keys,
+        window_seconds=settings.login.window_seconds,
+        refusal=lambda failures: refusal_seconds(failures, settings.login),
+    )
+
+
 @router.post("/login")
 async def sign_in(
     request: Request,
@@ -110,13 +152,26 @@ async def sign_in(
 ) -> Response:
     if not _login_csrf_ok(request, csrf_token):
         return csrf_refused(request)
+    address = client_address(request)
+    keys = subjects(address, username)
+    if (refused := await _refused(request, settings, keys, next)) is not None:
+        return refused
     stored = await ui_store(request).password_hash(username)
-    matches = await asyncio.to_thread(verify_password, password, stored or _DECOY)
+    checks: PasswordChecks = request.app.state.password_checks
+    try:
+        matches = await checks.run(verify_password, password, stored or _DECOY)
+    except ChecksBusyError:
+        log.warning("ui_sign_in_busy", address=address)
+        error = "Too many sign-ins are being checked right now; try again in a few seconds."
+        return _login_page(request, back_to=next, error=error, status_code=503, retry_seconds=5)
     if stored is None or not matches:
-        log.info("ui_sign_in_refused", method="password")
+        # The address, never the password, nor the name (it may be a mistyped password).
+        log.info("ui_sign_in_refused", method="password", address=address)
+        await _count_failure(request, settings, keys)
         error = "Wrong name or password."
         return _login_page(request, back_to=next, error=error, status_code=401)
-    log.info("ui_signed_in", method="password", user=username)
+    await _failures(request, settings).forget(keys)
+    log.info("ui_signed_in", method="password", user=username, address=address)
     return await _open_session(request, settings, next, user_name=username)
 
 
@@ -132,12 +187,18 @@ async def sign_in_with_token(
 ) -> Response:
     if not _login_csrf_ok(request, csrf_token):
         return csrf_refused(request)
+    address = client_address(request)
+    keys = subjects(address)
+    if (refused := await _refused(request, settings, keys, next)) is not None:
+        return refused
+    # One indexed lookup of the token's SHA-256: cheap, and 256 random bits are not guessed.
     token_id = await tokens.authenticate(token_hash(token.strip()))
     if token_id is None:
-        log.info("ui_sign_in_refused", method="token")
+        log.info("ui_sign_in_refused", method="token", address=address)
+        await _count_failure(request, settings, keys)
         error = "That API token is unknown or revoked."
         return _login_page(request, back_to=next, error=error, status_code=401)
-    log.info("ui_signed_in", method="token", token_id=str(token_id))
+    log.info("ui_signed_in", method="token", token_id=str(token_id), address=address)
     return await _open_session(request, settings, next, token_id=token_id)
 
 
