@@ -1,5 +1,6 @@
 """Restore targets on real servers: does the database exist, create it, drop it, and the
-client tool (`psql` or `mysql`) that a restore feeds, started without a shell."""
+client tool (`psql` or `mysql`) that a restore feeds, started without a shell, its command
+interpreter kept off the dump's input (see client_input.py)."""
 
 import asyncio
 import contextlib
@@ -9,9 +10,17 @@ from contextlib import asynccontextmanager
 from services.dumper.adapters import mysql, postgres
 from services.dumper.adapters.discovery import ToolFinder
 from services.dumper.adapters.files import optional_file
+from services.dumper.client_input import InputGuard, input_guard
 from services.dumper.errors import ToolNotFoundError
+from services.dumper.psql_guard import RefusedInputError
 from services.dumper.stderr import StderrTail, tool_failure
-from services.dumper.tools import MYSQL_CLIENTS, MYSQL_ENVIRONMENT, Tool, pg_environment
+from services.dumper.tools import (
+    MYSQL_CLIENTS,
+    MYSQL_ENVIRONMENT,
+    Tool,
+    mysql_restore_flags,
+    pg_environment,
+)
 from shared.specs import ConnectionSpec
 
 PG_EXISTS = "SELECT 1 FROM pg_database WHERE datname = $1"
@@ -49,12 +58,15 @@ def my_ident(name: str) -> str:
 
 
 class FeedingClient:
-    """A started client tool reading the dump on its stdin."""
+    """A started client tool reading the dump on its stdin, through the input guard."""
 
-    def __init__(self, process: asyncio.subprocess.Process, tool: Tool, secret: str) -> None:
+    def __init__(
+        self, process: asyncio.subprocess.Process, tool: Tool, secret: str, guard: InputGuard
+    ) -> None:
         self._process = process
         self._tool = tool
         self._secret = secret
+        self._guard = guard
         self._stderr = StderrTail()
         self._reader = asyncio.create_task(self._drain())
 
@@ -69,6 +81,14 @@ class FeedingClient:
         return ClientFailedError(tool_failure(self._tool.name, code, text, secrets=(self._secret,)))
 
     async def write(self, data: bytes) -> None:
+        """Pass `data` on; ClientFailedError if the guard refuses it (nothing of it sent)."""
+        try:
+            data = await asyncio.to_thread(self._guard.feed, data)
+        except RefusedInputError as exc:
+            raise ClientFailedError(str(exc)) from None
+        await self._send(data)
+
+    async def _send(self, data: bytes) -> None:
         stdin = self._process.stdin
         assert stdin is not None  # noqa: S101 - started with stdin=PIPE
         try:
@@ -81,6 +101,11 @@ class FeedingClient:
 
     async def finish(self) -> None:
         """Close stdin and wait; ClientFailedError unless the tool exited 0."""
+        try:
+            rest = self._guard.finish()
+        except RefusedInputError as exc:
+            raise ClientFailedError(str(exc)) from None
+        await self._send(rest)
         stdin = self._process.stdin
         assert stdin is not None  # noqa: S101 - started with stdin=PIPE
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
@@ -170,7 +195,13 @@ class TargetGateway:
                     mysql.options_file(spec, connect_timeout=self._timeout)
                 )
                 env = dict(MYSQL_ENVIRONMENT)
-                argv = [str(tool.path), f"--defaults-extra-file={options}", "--", database]
+                argv = [
+                    str(tool.path),
+                    f"--defaults-extra-file={options}",
+                    *mysql_restore_flags(tool),
+                    "--",
+                    database,
+                ]
             process = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.PIPE,
@@ -178,7 +209,7 @@ class TargetGateway:
                 stderr=asyncio.subprocess.PIPE,
                 env=env,
             )
-            client = FeedingClient(process, tool, secret)
+            client = FeedingClient(process, tool, secret, input_guard(spec.type, tool))
             try:
                 yield client
             finally:

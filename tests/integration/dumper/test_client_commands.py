@@ -1,0 +1,137 @@
+"""A hostile dump's client commands (`\\! touch ...`) never run: the real psql and mariadb
+clients, fed through the real target gateway, refuse it and create no file."""
+
+import asyncpg
+import pytest
+
+from services.dumper.adapters import targets
+from services.dumper.adapters.discovery import ToolFinder
+from services.dumper.adapters.targets import ClientFailedError, TargetGateway
+from tests.fixtures.resources import MariaDB, unique
+from tests.integration.dumper.conftest import maria_spec, pg_spec
+
+pytestmark = pytest.mark.integration
+
+
+class PassThrough:
+    """No filter at all, optionally with a `\\restrict` line first: what the client does alone."""
+
+    def __init__(self, first: bytes = b"") -> None:
+        self._first = first
+
+    def feed(self, data: bytes) -> bytes:
+        first, self._first = self._first, b""
+        return first + data
+
+    def finish(self) -> bytes:
+        return b""
+
+
+@pytest.fixture
+def gateway() -> TargetGateway:
+    finder = ToolFinder(postgres_glob="/usr/lib/postgresql/*/bin", search_dirs=[])
+    return TargetGateway(finder, connect_timeout=5)
+
+
+async def feed(gateway: TargetGateway, spec, database: str, dump: bytes) -> str:
+    tool = await gateway.client_tool(spec)
+
+    async def run() -> None:
+        async with gateway.feeding(spec, database, tool) as client:
+            await client.write(dump)
+            await client.finish()
+
+    with pytest.raises(ClientFailedError) as caught:
+        await run()
+    return str(caught.value)
+
+
+@pytest.fixture
+async def pg_target(postgres_url, gateway):
+    spec, name = pg_spec(postgres_url), unique("dbm_hostile_")
+    await gateway.create(spec, name)
+    yield spec, name
+    admin = await asyncpg.connect(postgres_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def maria_target(mariadb: MariaDB):
+    name = unique("dbm_hostile_")
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{name}`")
+    yield maria_spec(mariadb), name
+    with mariadb.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+class TestPsqlRunsNoCommandFromTheDump:
+    @pytest.mark.parametrize(
+        ("template", "line"),
+        [
+            ("CREATE TABLE t (a text);\n\\! touch {marker}\n", 2),
+            (
+                (
+                    "CREATE TABLE t (a text);\nCOPY t FROM stdin;\nx\n\\.\n"
+                    "SELECT 1; \\! touch {marker}\n"
+                ),
+                5,
+            ),
+            ("\\restrict k\nSELECT 1;\n\\unrestrict k\n\\! touch {marker}\n", 4),
+        ],
+    )
+    async def test_the_filter_refuses_with_the_line_and_no_file_appears(
+        self, gateway, pg_target, tmp_path, template, line
+    ):
+        marker = tmp_path / unique("pwned_")
+        spec, database = pg_target
+        reason = await feed(gateway, spec, database, template.format(marker=marker).encode())
+
+        assert (
+            reason == f"the dump contains a psql command outside COPY data (line {line}): refused"
+        )
+        assert not marker.exists()
+
+    async def test_psql_alone_refuses_it_once_restricted_by_our_key(
+        self, gateway, pg_target, tmp_path, monkeypatch
+    ):
+        """The second wall: psql 15.14+ under our own `\\restrict` key runs no command, even
+        after the dump's own `\\unrestrict`."""
+        monkeypatch.setattr(targets, "input_guard", lambda *_: PassThrough(b"\\restrict 0ur\n"))
+        marker = tmp_path / unique("pwned_")
+        spec, database = pg_target
+        dump = f"\\restrict k\nSELECT 1;\n\\unrestrict k\n\\! touch {marker}\n".encode()
+        reason = await feed(gateway, spec, database, dump)
+
+        assert "backslash commands are restricted" in reason, reason
+        assert not marker.exists()
+
+
+class TestMariadbRunsNoCommandFromTheDump:
+    async def test_the_filter_refuses_with_the_line_and_no_file_appears(
+        self, gateway, maria_target, tmp_path
+    ):
+        marker = tmp_path / unique("pwned_")
+        spec, database = maria_target
+        dump = f"CREATE TABLE t (a TEXT);\nINSERT INTO t VALUES ('\\\\');\n\\! touch {marker}\n"
+        reason = await feed(gateway, spec, database, dump.encode())
+
+        assert reason == (
+            "the dump contains a mysql client command outside a string (line 3): refused"
+        )
+        assert not marker.exists()
+
+    @pytest.mark.parametrize("command", ["\\! touch {marker}", "system touch {marker}"])
+    async def test_the_client_alone_refuses_it_in_binary_mode_and_sandbox(
+        self, gateway, maria_target, tmp_path, monkeypatch, command
+    ):
+        monkeypatch.setattr(targets, "input_guard", lambda *_: PassThrough())
+        marker = tmp_path / unique("pwned_")
+        spec, database = maria_target
+        dump = f"SELECT 1;\n{command.format(marker=marker)}\n".encode()
+        await feed(gateway, spec, database, dump)
+
+        assert not marker.exists()
