@@ -1,0 +1,103 @@
+"""Where a restore writes while it runs, so that a killed restore leaves no partial target.
+
+PostgreSQL restores into `databasement_tmp_<restore id>` and renames it to the target only
+once the client has finished (an overwritten target is dropped just before the rename, so it
+stays whole until then); a verify counts rows there and drops it. MySQL and MariaDB cannot
+rename a database: the restore writes into the target itself, with an empty table
+`databasement_restore_<restore id>` in it until the end, and drops it on failure. Either
+leftover of a killed restore carries the restore's id: the next attempt of that restore
+drops it first (a temporary PostgreSQL database only when no session is using it).
+"""
+
+from typing import Protocol
+from uuid import UUID
+
+from services.dumper.errors import DumpError
+from shared.events import RestoreRequested
+from shared.specs import ConnectionSpec
+
+WORK_PREFIX = "databasement_tmp_"
+MARK_PREFIX = "databasement_restore_"
+
+
+class WorkTargets(Protocol):
+    """What a work target needs of the target gateway."""
+
+    async def exists(self, spec: ConnectionSpec, database: str) -> bool: ...
+    async def create(self, spec: ConnectionSpec, database: str) -> None: ...
+    async def drop(self, spec: ConnectionSpec, database: str) -> None: ...
+    async def in_use(self, spec: ConnectionSpec, database: str) -> bool: ...
+    async def rename(
+        self, spec: ConnectionSpec, database: str, to: str, *, replacing: bool
+    ) -> None: ...
+    async def marked(self, spec: ConnectionSpec, database: str, mark: str) -> bool: ...
+    async def mark(self, spec: ConnectionSpec, database: str, mark: str) -> None: ...
+    async def unmark(self, spec: ConnectionSpec, database: str, mark: str) -> None: ...
+    async def row_counts(self, spec: ConnectionSpec, database: str) -> dict[str, int]: ...
+
+
+class WorkTargetBusyError(DumpError):
+    """Another delivery of the same restore is writing its temporary database."""
+
+
+def work_database(restore_id: UUID) -> str:
+    """The temporary PostgreSQL database of one restore (49 bytes, within the 63 allowed)."""
+    return f"{WORK_PREFIX}{restore_id.hex}"
+
+
+def restore_mark(restore_id: UUID) -> str:
+    return f"{MARK_PREFIX}{restore_id.hex}"
+
+
+class WorkTarget:
+    """The database one restore writes into, and how it becomes (or stops being) the target."""
+
+    def __init__(
+        self, targets: WorkTargets, spec: ConnectionSpec, request: RestoreRequested
+    ) -> None:
+        self._targets = targets
+        self._spec = spec
+        self._target = request.database
+        self._renames = spec.type == "postgresql"
+        self._mark = restore_mark(request.restore_id)
+        self.name = work_database(request.restore_id) if self._renames else request.database
+
+    async def target_is_leftover(self) -> bool:
+        """MySQL/MariaDB: whether the existing target is what a killed attempt of this
+        restore left (it is dropped then)."""
+        if self._renames or not await self._targets.marked(self._spec, self.name, self._mark):
+            return False
+        await self._targets.drop(self._spec, self.name)
+        return True
+
+    async def clear_leftover(self) -> None:
+        """PostgreSQL: drop the temporary database a killed attempt of this restore left."""
+        targets, spec = self._targets, self._spec
+        if self._renames and await targets.exists(spec, self.name):
+            if await targets.in_use(spec, self.name):
+                raise WorkTargetBusyError(f"this restore is already running into {self.name}")
+            await targets.drop(spec, self.name)
+
+    async def prepare(self, *, replacing: bool) -> None:
+        """Create the work database (MySQL: after dropping a target being replaced)."""
+        targets, spec = self._targets, self._spec
+        if not self._renames and replacing:
+            await targets.drop(spec, self.name)
+        await targets.create(spec, self.name)
+        if not self._renames:
+            await targets.mark(spec, self.name, self._mark)
+
+    async def row_counts(self) -> dict[str, int]:
+        if not self._renames:
+            await self._targets.unmark(self._spec, self.name, self._mark)
+        return await self._targets.row_counts(self._spec, self.name)
+
+    async def commit(self, *, replacing: bool) -> None:
+        """The restored database becomes the target."""
+        if self._renames:
+            await self._targets.rename(self._spec, self.name, self._target, replacing=replacing)
+        else:
+            await self._targets.unmark(self._spec, self.name, self._mark)
+
+    async def discard(self) -> None:
+        await self._targets.drop(self._spec, self.name)
