@@ -9,6 +9,8 @@ leftover of a killed restore carries the restore's id: the next attempt of that 
 drops it first (a temporary PostgreSQL database only when no session is using it).
 """
 
+import asyncio
+import time
 from typing import Protocol
 from uuid import UUID
 
@@ -18,6 +20,9 @@ from shared.specs import ConnectionSpec
 
 WORK_PREFIX = "databasement_tmp_"
 MARK_PREFIX = "databasement_restore_"
+BUSY_WAIT = 15.0
+"""Seconds the next attempt waits for a killed attempt's session to leave its database."""
+BUSY_POLL = 0.5
 
 
 class WorkTargets(Protocol):
@@ -53,9 +58,15 @@ class WorkTarget:
     """The database one restore writes into, and how it becomes (or stops being) the target."""
 
     def __init__(
-        self, targets: WorkTargets, spec: ConnectionSpec, request: RestoreRequested
+        self,
+        targets: WorkTargets,
+        spec: ConnectionSpec,
+        request: RestoreRequested,
+        *,
+        busy_wait: float = BUSY_WAIT,
     ) -> None:
         self._targets = targets
+        self._busy_wait = busy_wait
         self._spec = spec
         self._target = request.database
         self._renames = spec.type == "postgresql"
@@ -73,10 +84,16 @@ class WorkTarget:
     async def clear_leftover(self) -> None:
         """PostgreSQL: drop the temporary database a killed attempt of this restore left."""
         targets, spec = self._targets, self._spec
-        if self._renames and await targets.exists(spec, self.name):
-            if await targets.in_use(spec, self.name):
+        if not (self._renames and await targets.exists(spec, self.name)):
+            return
+        # A killed dumper's client dies with it, but its server session may need a moment
+        # to notice; a session still there after that belongs to a live attempt.
+        deadline = time.monotonic() + self._busy_wait
+        while await targets.in_use(spec, self.name):
+            if time.monotonic() >= deadline:
                 raise WorkTargetBusyError(f"this restore is already running into {self.name}")
-            await targets.drop(spec, self.name)
+            await asyncio.sleep(BUSY_POLL)
+        await targets.drop(spec, self.name)
 
     async def prepare(self, *, replacing: bool) -> None:
         """Create the work database (MySQL: after dropping a target being replaced)."""

@@ -13,6 +13,7 @@ from services.dumper.adapters import mysql, postgres
 from services.dumper.adapters.discovery import ToolFinder
 from services.dumper.adapters.feeding import ClientFailedError, FeedingClient
 from services.dumper.adapters.files import optional_file
+from services.dumper.adapters.orphans import die_with_parent
 from services.dumper.client_input import input_guard
 from services.dumper.errors import DumpError, ToolNotFoundError
 from services.dumper.tools import (
@@ -174,6 +175,7 @@ class TargetGateway:
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 env=env,
+                preexec_fn=die_with_parent(),  # one prctl call in the child, no lock taken
             )
             client = FeedingClient(process, tool, secret, input_guard(spec.type, tool))
             try:
