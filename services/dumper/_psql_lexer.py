@@ -111,8 +111,10 @@ class _Statement:
 class SqlLexer:
     """psql's lexer state; `lex` advances it over one line (or what there is of it)."""
 
-    def __init__(self, *, begin_blocks: bool) -> None:
+    def __init__(self, *, begin_blocks: bool, strict: bool) -> None:
         self._begin_blocks = begin_blocks
+        self._strict = strict
+        """Refuse what psql could read differently (needed where psql is not restricted)."""
         self.state = NORMAL
         self._statement = _Statement()
         self._tag = b""
@@ -225,7 +227,7 @@ class SqlLexer:
         statement = self._statement
         lowered = text.lower().decode("latin-1")
         if kind == "num":
-            if self._begin_blocks and statement.counts_blocks() and _has_block_word(lowered):
+            if self._strict and statement.counts_blocks() and _has_block_word(lowered):
                 raise RefusedInputError(
                     "runs digits into BEGIN, END or CASE inside a function, which psql "
                     "versions read differently",
@@ -300,7 +302,7 @@ class SqlLexer:
         if found.group() == b"\n":
             self._run, self._high = 0, False
             return stop + 1
-        if self._run % 2 or (self._run and self._high):
+        if self._strict and (self._run % 2 or (self._run and self._high)):
             raise RefusedInputError(
                 "has a string literal whose end depends on psql's settings", stop
             )
@@ -332,7 +334,7 @@ class SqlLexer:
                 return max(pos, len(buf) - 1)
             return len(buf)
         token = found.group()
-        if token[0] >= 0x80:
+        if token[0] >= 0x80 and self._strict:
             raise RefusedInputError(
                 "has a string literal whose end depends on psql's settings", found.start()
             )

@@ -9,8 +9,10 @@ and BEGIN ... END depth for where a statement ends), skips the data that follows
 `COPY name [(columns)] FROM stdin` statement up to its `\\.` line, and refuses the dump at
 the first backslash anywhere else. Where psql's reading could differ from ours (a string
 whose end depends on standard_conforming_strings or on a multibyte client encoding, a NUL
-byte, digits glued to BEGIN/END in a function), the dump is refused too: refusing a strange
-dump is safe, reading it differently from psql is not.
+byte, digits glued to BEGIN/END in a function), the dump is refused too when psql cannot be
+restricted: refusing a strange dump is safe, reading it differently from psql is not. Under
+our own `\\restrict` key psql refuses every command itself, so the filter then reads strings
+as pg_dump writes them (standard_conforming_strings on) and lets such literals pass.
 
 Memory stays bounded: only a short unfinished token is carried from one piece to the next.
 """
@@ -42,7 +44,7 @@ class PsqlInputGuard:
     backslash command too (psql 13.22+, 14.19+, 15.14+, 16.10+, 17.6+)."""
 
     def __init__(self, *, restrict_key: str | None = None, begin_blocks: bool = True) -> None:
-        self._lexer = SqlLexer(begin_blocks=begin_blocks)
+        self._lexer = SqlLexer(begin_blocks=begin_blocks, strict=restrict_key is None)
         self._carry = b""
         self._line = 1
         self._copies = 0

@@ -109,6 +109,13 @@ class TestRefused:
     def test_a_string_psql_could_end_elsewhere(self, data):
         assert "whose end depends on psql's settings (line 1): refused" in refusal(data)
 
+    def test_such_a_string_passes_where_psql_is_restricted_by_our_key(self):
+        """pg_dump writes `'C:\\'` for a value ending in a backslash; restricted psql itself
+        refuses any command, so the filter reads it as pg_dump meant it."""
+        data = b"COMMENT ON TABLE t IS 'C:\\';\nSELECT E'\xc3\xa9\\n';\n"
+        assert run(data, 1, restrict_key="k") == b"\\restrict k\n" + data
+        assert "psql command" in refusal(b"SELECT 'C:\\'; \\! x\n", restrict_key="k")
+
     def test_a_nul_byte(self):
         assert (
             refusal(b"SELECT 1;\nSELECT 2\0;\n") == "the dump contains a NUL byte (line 2): refused"
