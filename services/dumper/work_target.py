@@ -102,7 +102,11 @@ class WorkTarget:
             await targets.drop(spec, self.name)
         await targets.create(spec, self.name)
         if not self._renames:
-            await targets.mark(spec, self.name, self._mark)
+            try:
+                await targets.mark(spec, self.name, self._mark)
+            except BaseException:
+                await targets.drop(spec, self.name)
+                raise
 
     async def row_counts(self) -> dict[str, int]:
         if not self._renames:
