@@ -1,8 +1,9 @@
 """Where a restore writes while it runs, so that a killed restore leaves no partial target.
 
 PostgreSQL restores into `databasement_tmp_<restore id>` and renames it to the target only
-once the client has finished (an overwritten target is dropped just before the rename, so it
-stays whole until then); a verify counts rows there and drops it. MySQL and MariaDB cannot
+once the client has finished (an overwritten target stays whole until then: it is renamed
+to `databasement_old_<restore id>` just before, and dropped after); a verify counts rows
+there and drops it. MySQL and MariaDB cannot
 rename a database: the restore writes into the target itself, with an empty table
 `databasement_restore_<restore id>` in it until the end, and drops it on failure. Either
 leftover of a killed restore carries the restore's id: the next attempt of that restore
@@ -20,6 +21,7 @@ from shared.specs import ConnectionSpec
 
 WORK_PREFIX = "databasement_tmp_"
 MARK_PREFIX = "databasement_restore_"
+ASIDE_PREFIX = "databasement_old_"
 BUSY_WAIT = 15.0
 """Seconds the next attempt waits for a killed attempt's session to leave its database."""
 BUSY_POLL = 0.5
@@ -32,9 +34,7 @@ class WorkTargets(Protocol):
     async def create(self, spec: ConnectionSpec, database: str) -> None: ...
     async def drop(self, spec: ConnectionSpec, database: str) -> None: ...
     async def in_use(self, spec: ConnectionSpec, database: str) -> bool: ...
-    async def rename(
-        self, spec: ConnectionSpec, database: str, to: str, *, replacing: bool
-    ) -> None: ...
+    async def rename(self, spec: ConnectionSpec, database: str, to: str) -> None: ...
     async def marked(self, spec: ConnectionSpec, database: str, mark: str) -> bool: ...
     async def mark(self, spec: ConnectionSpec, database: str, mark: str) -> None: ...
     async def unmark(self, spec: ConnectionSpec, database: str, mark: str) -> None: ...
@@ -71,6 +71,7 @@ class WorkTarget:
         self._target = request.database
         self._renames = spec.type == "postgresql"
         self._mark = restore_mark(request.restore_id)
+        self._aside = f"{ASIDE_PREFIX}{request.restore_id.hex}"
         self.name = work_database(request.restore_id) if self._renames else request.database
 
     async def target_is_leftover(self) -> bool:
@@ -114,11 +115,22 @@ class WorkTarget:
         return await self._targets.row_counts(self._spec, self.name)
 
     async def commit(self, *, replacing: bool) -> None:
-        """The restored database becomes the target."""
-        if self._renames:
-            await self._targets.rename(self._spec, self.name, self._target, replacing=replacing)
-        else:
-            await self._targets.unmark(self._spec, self.name, self._mark)
+        """The restored database becomes the target. An old PostgreSQL target is renamed
+        aside first and put back if the new one cannot take its name, then dropped."""
+        targets, spec, target = self._targets, self._spec, self._target
+        if not self._renames:
+            await targets.unmark(spec, self.name, self._mark)
+            return
+        if not replacing:
+            await targets.rename(spec, self.name, target)
+            return
+        await targets.rename(spec, target, self._aside)
+        try:
+            await targets.rename(spec, self.name, target)
+        except DumpError:
+            await targets.rename(spec, self._aside, target)
+            raise
+        await targets.drop(spec, self._aside)
 
     async def discard(self) -> None:
         await self._targets.drop(self._spec, self.name)

@@ -27,6 +27,10 @@ from shared.specs import ConnectionSpec
 
 PG_EXISTS = "SELECT 1 FROM pg_database WHERE datname = $1"
 PG_IN_USE = "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
+PG_END_SESSIONS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    "WHERE datname = $1 AND pid <> pg_backend_pid()"
+)
 PG_TABLES = """
 SELECT n.nspname AS table_schema, c.relname AS table_name
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -97,17 +101,15 @@ class TargetGateway:
         async with postgres.connected(spec, database="postgres", within=self._timeout) as c:
             return bool(await c.fetchval(PG_IN_USE, database))
 
-    async def rename(
-        self, spec: ConnectionSpec, database: str, to: str, *, replacing: bool
-    ) -> None:
-        """PostgreSQL: `database` becomes `to`; with `replacing`, the old `to` goes first."""
+    async def rename(self, spec: ConnectionSpec, database: str, to: str) -> None:
+        """PostgreSQL: `database` becomes `to`, its sessions ended first (a rename needs
+        none); DumpError with a sentence if the server refuses."""
         async with postgres.connected(spec, database="postgres", within=self._timeout) as c:
             try:
-                if replacing:
-                    await c.execute(f"DROP DATABASE IF EXISTS {pg_ident(to)} WITH (FORCE)")
+                await c.execute(PG_END_SESSIONS, database)
                 await c.execute(f"ALTER DATABASE {pg_ident(database)} RENAME TO {pg_ident(to)}")
             except asyncpg.PostgresError as exc:
-                raise DumpError(f"cannot rename the restored database to {to}: {exc}") from None
+                raise DumpError(f"cannot rename database {database} to {to}: {exc}") from None
 
     async def marked(self, spec: ConnectionSpec, database: str, mark: str) -> bool:
         """MySQL/MariaDB: whether `database` holds the table `mark`."""
