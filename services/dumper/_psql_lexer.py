@@ -101,11 +101,15 @@ class _Statement:
             or (count >= 4 and first[1] == "o" and first[3] not in {"f", "p"})
         )
 
-    def token(self, kind: str) -> None:
-        """Advance the `COPY name [(columns)] FROM stdin` grammar; anything else says no."""
+    def token(self, kind: str, *, word: bool = False) -> None:
+        """Advance the `COPY name [(columns)] FROM stdin` grammar; anything else says no.
+        A `word` that is no keyword where it stands is a name (a table may be `stdin`)."""
         self.empty = False
         if self.copy not in {"yes", "no"}:
-            self.copy = _COPY_GRAMMAR.get((self.copy, kind), "no")
+            step = _COPY_GRAMMAR.get((self.copy, kind))
+            if step is None and word:
+                step = _COPY_GRAMMAR.get((self.copy, "name"))
+            self.copy = step or "no"
 
 
 class SqlLexer:
@@ -246,7 +250,8 @@ class SqlLexer:
                 statement.token("other")
             return end + 2
         self._identifier(lowered)
-        statement.token({"copy": "copy", "from": "from", "stdin": "stdin"}.get(lowered, "name"))
+        keyword = lowered if lowered in {"copy", "from", "stdin"} else "name"
+        statement.token(keyword, word=True)
         return end
 
     def _identifier(self, word: str) -> None:

@@ -8,7 +8,7 @@ from services.dumper.adapters import targets
 from services.dumper.adapters.discovery import ToolFinder
 from services.dumper.adapters.targets import ClientFailedError, TargetGateway
 from tests.fixtures.resources import MariaDB, unique
-from tests.integration.dumper.conftest import maria_spec, pg_spec
+from tests.integration.dumper.conftest import maria_spec, pg_spec, pg_url, run_tool
 
 pytestmark = pytest.mark.integration
 
@@ -135,3 +135,55 @@ class TestMariadbRunsNoCommandFromTheDump:
         await feed(gateway, spec, database, dump)
 
         assert not marker.exists()
+
+
+TRICKY_SOURCE = r"""
+CREATE TABLE "odd\name" (id int, "x$y" text, note text);
+COMMENT ON TABLE "odd\name" IS 'C:\path\ends\with\';
+INSERT INTO "odd\name" VALUES (1, E'\\.', E'line\n\\! not a command'), (2, 'żółw \ ✓', NULL);
+CREATE TABLE stdin (a int);
+CREATE FUNCTION atomic_one() RETURNS int LANGUAGE sql
+BEGIN ATOMIC
+  SELECT CASE WHEN true THEN 1 ELSE 2 END;
+END;
+CREATE FUNCTION body() RETURNS text LANGUAGE plpgsql AS $f$
+BEGIN
+  RETURN '
+\! a backslash line inside a string, not a command
+';
+END $f$;
+CREATE VIEW v AS SELECT replace(note, '\', '/') AS n FROM "odd\name";
+"""
+
+
+class TestRealDumpsStillRestore:
+    async def test_a_pg_dump_with_quoting_traps_restores_through_the_filter(
+        self, gateway, pg_target, postgres_url
+    ):
+        spec, database = pg_target
+        source = unique("dbm_tricky_")
+        await gateway.create(spec, source)
+        try:
+            conn = await asyncpg.connect(pg_url(postgres_url, source))
+            await conn.execute(TRICKY_SOURCE)
+            await conn.close()
+            dump = run_tool(["pg_dump", pg_url(postgres_url, source)]).encode()
+            assert b"\\restrict " in dump
+            tool = await gateway.client_tool(spec)
+            async with gateway.feeding(spec, database, tool) as client:
+                for i in range(0, len(dump), 7):
+                    await client.write(dump[i : i + 7])
+                await client.finish()
+            conn = await asyncpg.connect(pg_url(postgres_url, database))
+            try:
+                rows = await conn.fetch('SELECT id, "x$y", note FROM "odd\\name" ORDER BY id')
+                assert [tuple(r) for r in rows] == [
+                    (1, "\\.", "line\n\\! not a command"),
+                    (2, "żółw \\ ✓", None),
+                ]
+                assert await conn.fetchval("SELECT atomic_one()") == 1
+                assert "backslash line" in await conn.fetchval("SELECT body()")
+            finally:
+                await conn.close()
+        finally:
+            await gateway.drop(spec, source)

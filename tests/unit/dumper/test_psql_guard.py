@@ -66,6 +66,10 @@ class TestPgDumpOutputPasses:
     def test_a_dump_without_restrict_lines_passes(self):
         assert run(EXPECTED, 7) == EXPECTED
 
+    def test_copy_into_tables_named_like_keywords_is_copy(self):
+        data = b"COPY public.stdin (a) FROM stdin;\n\\N\n\\.\nCOPY from FROM stdin;\n\\N\n\\.\n"
+        assert run(data, 3) == data
+
     def test_a_long_copy_line_passes_in_pieces(self):
         data = b"COPY t (a) FROM stdin;\n" + b"\\\\" * 100_000 + b"\n\\.\nSELECT 1;\n"
         assert run(data, 4096) == data
