@@ -187,3 +187,51 @@ class TestRealDumpsStillRestore:
                 await conn.close()
         finally:
             await gateway.drop(spec, source)
+
+
+MARIA_TRICKY = [
+    "CREATE TABLE `odd\\name` (id INT PRIMARY KEY, note TEXT)",
+    "INSERT INTO `odd\\name` VALUES (1, 'a\\\\b\\nc\\'d'), (2, '\\\\! not a command'), (3, '\"')",
+    "CREATE PROCEDURE p() BEGIN SELECT 'x;\n\\\\! inside a string\n' AS s; END",
+]
+
+
+class TestRealMariadbDumpsStillRestore:
+    async def test_a_mariadb_dump_with_quoting_traps_restores_through_the_filter(
+        self, gateway, maria_target, mariadb
+    ):
+        spec, database = maria_target
+        source = unique("dbm_tricky_")
+        with mariadb.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{source}`")
+        try:
+            with mariadb.connect(source) as conn, conn.cursor() as cur:
+                for statement in MARIA_TRICKY:
+                    cur.execute(statement)
+                conn.commit()
+                cur.execute("SELECT id, note FROM `odd\\name` ORDER BY id")
+                expected = cur.fetchall()
+            dump = run_tool(
+                [
+                    "mariadb-dump",
+                    f"--host={mariadb.host}",
+                    f"--port={mariadb.port}",
+                    f"--user={mariadb.user}",
+                    f"--password={mariadb.password}",
+                    "--routines",
+                    source,
+                ]
+            ).encode()
+            tool = await gateway.client_tool(spec)
+            async with gateway.feeding(spec, database, tool) as client:
+                for i in range(0, len(dump), 5):
+                    await client.write(dump[i : i + 5])
+                await client.finish()
+            with mariadb.connect(database) as conn, conn.cursor() as cur:
+                cur.execute("SELECT id, note FROM `odd\\name` ORDER BY id")
+                assert cur.fetchall() == expected
+                cur.execute("CALL p()")
+                assert "inside a string" in cur.fetchone()[0]
+        finally:
+            with mariadb.connect() as conn, conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{source}`")
