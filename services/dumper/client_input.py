@@ -3,9 +3,10 @@
 import secrets
 from typing import Protocol
 
+from services.dumper.client_versions import psql_can_restrict, psql_counts_begin_blocks
 from services.dumper.mysql_guard import MysqlInputGuard
 from services.dumper.psql_guard import PsqlInputGuard
-from services.dumper.tools import Tool, psql_can_restrict, psql_counts_begin_blocks
+from services.dumper.tools import Tool
 from shared.events import ServerType
 
 __all__ = ["InputGuard", "input_guard"]

@@ -15,14 +15,9 @@ from services.dumper.adapters.feeding import ClientFailedError, FeedingClient
 from services.dumper.adapters.files import optional_file
 from services.dumper.adapters.orphans import die_with_parent
 from services.dumper.client_input import input_guard
+from services.dumper.client_versions import mysql_restore_flags
 from services.dumper.errors import DumpError, ToolNotFoundError
-from services.dumper.tools import (
-    MYSQL_CLIENTS,
-    MYSQL_ENVIRONMENT,
-    Tool,
-    mysql_restore_flags,
-    pg_environment,
-)
+from services.dumper.tools import MYSQL_CLIENTS, MYSQL_ENVIRONMENT, Tool, pg_environment
 from shared.specs import ConnectionSpec
 
 PG_EXISTS = "SELECT 1 FROM pg_database WHERE datname = $1"

@@ -5,13 +5,13 @@ from pathlib import Path
 import pytest
 
 from services.dumper.client_input import input_guard
-from services.dumper.mysql_guard import MysqlInputGuard
-from services.dumper.tools import (
-    Tool,
+from services.dumper.client_versions import (
     mysql_restore_flags,
     psql_can_restrict,
     psql_counts_begin_blocks,
 )
+from services.dumper.mysql_guard import MysqlInputGuard
+from services.dumper.tools import Tool
 
 
 def tool(name: str, version: str) -> Tool:
