@@ -3,7 +3,7 @@
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from services.api.notifications.settings import NotificationSettings
+from services.api.notifications.settings import HookSettings, NotificationSettings
 from shared.settings import CommonSettings, SealSettings
 
 DEV_CREDENTIALS_KEY = "ZGF0YWJhc2VtZW50LWRldi1jcmVkLWtleS0wMDAwMDA="
@@ -78,3 +78,4 @@ class ApiSettings(CommonSettings):
     )
     seal: SealSettings = Field(default_factory=SealSettings)
     notify: NotificationSettings = Field(default_factory=NotificationSettings)
+    hooks: HookSettings = Field(default_factory=HookSettings)

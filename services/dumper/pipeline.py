@@ -18,6 +18,7 @@ from typing import Protocol, TypeAlias
 from services.dumper.chunking import ArtifactDigest, Chunk, ChunkAssembler
 from services.dumper.compression import Compress
 from services.dumper.errors import StagingStalledError
+from services.dumper.part_sizing import PartPlan
 from services.dumper.rowcount import RowCounter
 from shared.logging import get_logger
 
@@ -109,8 +110,10 @@ class Pipeline:
         *,
         counter: RowCounter | None = None,
         seal: Seal | None = None,
+        parts: PartPlan | None = None,
     ) -> None:
         self._source = source
+        self._parts = parts or PartPlan(config.min_part_size, max_parts=None)
         self._seal = seal
         self._counter = counter
         self._compress = compress
@@ -169,7 +172,7 @@ class Pipeline:
         return block
 
     async def _consume(self) -> None:
-        assembler = ChunkAssembler(min_size=self._config.min_part_size)
+        assembler = ChunkAssembler(min_size=self._parts.part_size)
         while (item := await self._results.get()) is not _END:
             future, raw_size = item
             member = await future
@@ -185,6 +188,7 @@ class Pipeline:
             await self._stage(last)
 
     async def _stage(self, chunk: Chunk) -> None:
+        self._parts.check_seq(chunk.seq, staged_bytes=self._digest.size)
         await self._wait_for_room()
         data, sha256 = await asyncio.to_thread(self._seal_chunk, chunk)
         staged = StagedChunk(chunk.seq, chunk.raw_size, len(data), sha256, data)

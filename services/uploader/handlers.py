@@ -44,6 +44,7 @@ def register(
             staging=staging,
             volumes=volumes,
             publish=publish,
+            temp_grace=settings.temp_grace,
         )
 
     @broker.subscriber(

@@ -21,5 +21,12 @@ class UploaderSettings(CommonSettings):
         le=64,
         description="Messages in hand at once, so several chunks upload concurrently.",
     )
+    temp_grace: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds a `.tmp-*` file in a local volume (an assembly a crash cut "
+        "short) is left alone; after a backup is stored on the volume, older ones of no "
+        "running assembly are removed.",
+    )
     staging: StagingSettings = Field(default_factory=StagingSettings)
     seal: SealSettings = Field(default_factory=SealSettings)

@@ -41,6 +41,7 @@ from shared.events.dumper import (
     RestoreFinished,
     RestoreProgressed,
     RestoreStarted,
+    chunk_key,
 )
 from shared.events.uploader import (
     BackupStored,
@@ -87,6 +88,7 @@ __all__ = [
     "SnapshotWarned",
     "TableDifference",
     "UploadFailed",
+    "chunk_key",
     "utc_now",
 ]
 

@@ -17,7 +17,7 @@ import contextlib
 import functools
 import hashlib
 import io
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -225,6 +225,12 @@ class S3Volume:
         return await self._run(
             lambda: self.client.presigned_get_object(self.bucket, name, expires=expires)
         )
+
+    async def sweep_temporaries(self, *, older_than: float, keep: Collection[str]) -> int:
+        # An S3 artifact is never written under a temporary name: a multipart upload appears
+        # whole or not at all, and stray uploads are aborted when one completes.
+        del older_than, keep
+        return 0
 
     async def usage(self) -> Usage:
         prefix = f"{self.prefix}/" if self.prefix else None

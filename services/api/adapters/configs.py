@@ -24,13 +24,13 @@ log = get_logger(__name__)
 
 CONFIG_COLUMNS = (
     "id, name, server_id, databases, volume_ids, compression, compression_level, encrypt, "
-    "schedule, timezone, retention, rpo_hours, notify, post_backup_command, "
-    "post_restore_command, enabled, created_at, updated_at, last_fired_at, last_error"
+    "schedule, timezone, retention, rpo_hours, notify, post_backup_hook, "
+    "post_restore_hook, enabled, created_at, updated_at, last_fired_at, last_error"
 )
 _SETTINGS = (
     "name, server_id, databases, volume_ids, compression, compression_level, encrypt, "
-    "schedule, timezone, retention, rpo_hours, notify, post_backup_command, "
-    "post_restore_command, enabled"
+    "schedule, timezone, retention, rpo_hours, notify, post_backup_hook, "
+    "post_restore_hook, enabled"
 )
 INSERT_CONFIG = (
     "INSERT INTO {schema}.backup_configs (id, " + _SETTINGS + ", created_at, updated_at, armed_at) "
@@ -43,7 +43,7 @@ UPDATE_CONFIG = (
     "UPDATE {schema}.backup_configs SET name = $2, server_id = $3, databases = $4::jsonb, "
     "volume_ids = $5, compression = $6, compression_level = $7, encrypt = $8, schedule = $9, "
     "timezone = $10, retention = $11::jsonb, rpo_hours = $12, notify = $13::jsonb, "
-    "post_backup_command = $14, post_restore_command = $15, enabled = $16, updated_at = $17, "
+    "post_backup_hook = $14, post_restore_hook = $15, enabled = $16, updated_at = $17, "
     "armed_at = CASE WHEN (schedule, timezone, enabled) IS DISTINCT FROM ($9, $10, $16) "
     "THEN $17 ELSE armed_at END "
     "WHERE id = $1 RETURNING " + CONFIG_COLUMNS
@@ -223,8 +223,8 @@ def _arguments(settings: BackupSettings) -> list[Any]:
         settings.retention.model_dump_json(),
         settings.rpo_hours,
         settings.notify.model_dump_json(),
-        settings.post_backup_command,
-        settings.post_restore_command,
+        settings.post_backup_hook,
+        settings.post_restore_hook,
         settings.enabled,
     ]
 

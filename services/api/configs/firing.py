@@ -15,7 +15,7 @@ from services.api.databases import DatabaseLists
 from services.api.deps import Keys
 from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.models import BackupRequest
-from services.api.questions import list_databases
+from services.api.questions import last_snapshot_sizes, list_databases
 from services.api.quotas import OverQuotaHook, check_quotas, log_over_quota
 from shared.events import BackupRequested
 
@@ -74,6 +74,7 @@ async def plan_config(config: BackupConfig, tools: FiringTools, *, now: datetime
         config_id=config.id,
         encrypted=config.encrypt,
         compression_level=config.compression_level,
+        expected_sizes=await last_snapshot_sizes(server.id, databases, tools.link),
     )
     # The request rows name their configuration too (snapshots_requested.config_id).
     return [

@@ -6,18 +6,17 @@ The value types here are the api's domain model; the HTTP schemas reuse them, so
 
 import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from services.api.backups import SYSTEM_DATABASES
 from services.api.configs.timing import check_schedule, check_timezone
+from services.api.notifications.hook_catalog import REFUSED_COMMAND, HookName
 from shared.events import Compression
 
 DatabaseName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Argument = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
-Command = Annotated[list[Argument], Field(min_length=1, max_length=64)]
 
 LEVELS: dict[str, tuple[int, int]] = {"gzip": (0, 3), "zstd": (1, 19)}
 """Valid compression levels: ISA-L's gzip levels, and zstd's without its ultra levels."""
@@ -130,13 +129,19 @@ class BackupSettings(BaseModel):
         default=None, gt=0, le=100000, description="A completed snapshot at least this often."
     )
     notify: Notify = Field(default_factory=Notify)
-    post_backup_command: Command | None = Field(
-        default=None, description="argv run after each backup (no shell).", examples=[["/bin/true"]]
+    post_backup_hook: HookName | None = Field(
+        default=None, description="The operator's hook (GET /api/v1/hooks) run after each backup."
     )
-    post_restore_command: Command | None = Field(
-        default=None, description="argv run after each restore (no shell)."
+    post_restore_hook: HookName | None = Field(
+        default=None, description="The operator's hook run after each restore and verify."
     )
     enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_command(cls, data: Any) -> Any:
+        refuse_commands(data)
+        return data
 
     @field_validator("schedule")
     @classmethod
@@ -165,6 +170,16 @@ class BackupSettings(BaseModel):
                     f"{self.compression}: {low}-{high}"
                 )
         return self
+
+
+def refuse_commands(data: Any) -> None:
+    """ValueError when a body tries to carry a command instead of naming a hook."""
+    if not isinstance(data, dict):
+        return
+    commands = [k for k in data if isinstance(k, str) and k.endswith(("_command", "argv"))]
+    argv = [k for k in ("post_backup_hook", "post_restore_hook") if isinstance(data.get(k), list)]
+    if commands or argv:
+        raise ValueError(REFUSED_COMMAND)
 
 
 class BackupConfig(BackupSettings):

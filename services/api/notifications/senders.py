@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from services.api.notifications.messages import email_text
+from services.api.notifications.messages import email_text, header_value
 from services.api.notifications.signing import signed_headers
 
 
@@ -56,9 +56,9 @@ async def _post(url: str, raw: bytes, headers: dict[str, str], *, seconds: float
 
 def _send_mail(config: dict[str, Any], subject: str, text: str, timeout: float) -> None:
     message = EmailMessage()
-    message["From"] = str(config["from_address"])
-    message["To"] = ", ".join(config["to"])
-    message["Subject"] = subject
+    message["From"] = header_value(str(config["from_address"]), limit=998)
+    message["To"] = header_value(", ".join(config["to"]), limit=998)
+    message["Subject"] = header_value(subject)
     message.set_content(text)
     host, port = str(config["host"]), int(config["port"])
     try:
