@@ -5,9 +5,10 @@ The artifact is streamed from the volume chunk by chunk, each chunk's sha256 che
 the manifest before it is decompressed and fed to the client tool; nothing is copied whole.
 An encrypted snapshot's data key is unwrapped before any target is touched (a wrong master
 key ends the restore there), and each checked chunk is decrypted before it is inflated.
-A target the restore created (or replaced) is dropped when the restore fails. A verify
-restores into a fresh scratch database, counts its tables' rows against the manifest and
-always drops it.
+The restore writes into a work database (work_target.py: a temporary PostgreSQL database
+renamed to the target at the end, the MySQL/MariaDB target itself), dropped when the restore
+fails or stops. A verify restores into a fresh scratch database, counts its tables' rows
+against the manifest and always drops it.
 """
 
 import asyncio
@@ -35,6 +36,7 @@ from services.dumper.ports import Publish
 from services.dumper.streaming import InflatedArtifact, close_stream
 from services.dumper.tools import Tool
 from services.dumper.verification import differences
+from services.dumper.work_target import WorkTarget
 from shared.encryption import Keyring
 from shared.events import (
     RestoreFailed,
@@ -136,10 +138,10 @@ class Restorer:
         decrypt: ChunkDecrypter | None,
     ) -> RestoreFinished | RestoreFailed:
         began = time.monotonic()
+        work = WorkTarget(self._targets, spec, request)
         try:
-            if existed:
-                await self._targets.drop(spec, request.database)
-            await self._targets.create(spec, request.database)
+            await work.clear_leftover()
+            await work.prepare(replacing=existed)
         except (DumpError, VolumeError) as exc:
             return await self.refuse(request, str(exc))
         await self._publish(
@@ -152,24 +154,27 @@ class Restorer:
                 created_database=not existed,
             )
         )
+        found: list[TableDifference] = []
         try:
-            restored = await self._feed(request, spec, volume, manifest, tool, decrypt=decrypt)
+            restored = await self._feed(
+                request, spec, volume, manifest, tool, decrypt=decrypt, database=work.name
+            )
+            if request.mode == "verify":
+                try:
+                    found = differences(manifest.table_rows, await work.row_counts())
+                finally:
+                    await work.discard()
+            else:
+                await work.commit(replacing=existed)
         except (ArtifactError, VolumeError, ClientFailedError, DumpError) as exc:
-            await self._targets.drop(spec, request.database)
+            await work.discard()
             return await self._failed(request, str(exc), dropped=True)
         except BaseException:
-            # Stopped (the service stops): no event, no ack; the target goes even if a
-            # second cancel comes meanwhile, and the first is raised.
+            # Stopped (the service stops): no event, no ack; the work database goes even if
+            # a second cancel comes meanwhile, and the first is raised.
             with contextlib.suppress(asyncio.CancelledError):
-                await complete(self._targets.drop(spec, request.database))
+                await complete(work.discard())
             raise
-        found: list[TableDifference] = []
-        if request.mode == "verify":
-            try:
-                counts = await self._targets.row_counts(spec, request.database)
-            finally:
-                await self._targets.drop(spec, request.database)
-            found = differences(manifest.table_rows, counts)
         finished = RestoreFinished(
             snapshot_id=request.snapshot_id,
             restore_id=request.restore_id,
@@ -191,13 +196,15 @@ class Restorer:
         tool: Tool,
         *,
         decrypt: ChunkDecrypter | None,
+        database: str,
     ) -> int:
-        """Stream, check, decompress and pipe the artifact; the uncompressed bytes fed."""
+        """Stream, check, decompress and pipe the artifact into `database`; the
+        uncompressed bytes fed."""
         restored = 0
         last = time.monotonic()
         blocks = volume.open_stream(request.source.artifact_key)
         async with (
-            self._targets.feeding(spec, request.database, tool) as client,
+            self._targets.feeding(spec, database, tool) as client,
             InflatedArtifact(blocks, manifest, decrypt=decrypt) as text,
         ):
             while (piece := await text.next_piece()) is not None:
@@ -231,6 +238,8 @@ class Restorer:
     async def _target_exists(self, spec: ConnectionSpec, request: RestoreRequested) -> bool:
         """Whether the target database exists; RestoreError if it does without overwrite."""
         existed = await self._targets.exists(spec, request.database)
+        if existed and await WorkTarget(self._targets, spec, request).target_is_leftover():
+            existed = False  # what a killed attempt of this restore left (MySQL, MariaDB)
         if existed and not request.overwrite:
             raise RestoreError(f"database {request.database} already exists")
         return existed

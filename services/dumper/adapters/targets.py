@@ -1,20 +1,31 @@
 """Restore targets on real servers: does the database exist, create it, drop it, and the
-client tool (`psql` or `mysql`) that a restore feeds, started without a shell."""
+client tool (`psql` or `mysql`) that a restore feeds, started without a shell, its command
+interpreter kept off the dump's input (see client_input.py)."""
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import asyncpg
+
 from services.dumper.adapters import mysql, postgres
 from services.dumper.adapters.discovery import ToolFinder
+from services.dumper.adapters.feeding import ClientFailedError, FeedingClient
 from services.dumper.adapters.files import optional_file
-from services.dumper.errors import ToolNotFoundError
-from services.dumper.stderr import StderrTail, tool_failure
+from services.dumper.adapters.orphans import die_with_parent
+from services.dumper.client_input import input_guard
+from services.dumper.client_versions import mysql_restore_flags
+from services.dumper.errors import DumpError, ToolNotFoundError
 from services.dumper.tools import MYSQL_CLIENTS, MYSQL_ENVIRONMENT, Tool, pg_environment
 from shared.specs import ConnectionSpec
 
 PG_EXISTS = "SELECT 1 FROM pg_database WHERE datname = $1"
+PG_IN_USE = "SELECT count(*) FROM pg_stat_activity WHERE datname = $1"
+PG_END_SESSIONS = (
+    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+    "WHERE datname = $1 AND pid <> pg_backend_pid()"
+)
 PG_TABLES = """
 SELECT n.nspname AS table_schema, c.relname AS table_name
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -32,12 +43,10 @@ MY_TABLES = (
     "SELECT table_name FROM information_schema.tables "
     "WHERE table_schema = DATABASE() AND table_type IN ('BASE TABLE', 'SYSTEM VERSIONED')"
 )
+__all__ = ["ClientFailedError", "FeedingClient", "TargetGateway"]
+
 PSQL_FLAGS = ("-X", "-q", "-v", "ON_ERROR_STOP=1")
 """The database comes from PGDATABASE, so no name reaches argv."""
-
-
-class ClientFailedError(Exception):
-    """The client tool stopped with an error; the message is a sentence."""
 
 
 def pg_ident(name: str) -> str:
@@ -46,56 +55,6 @@ def pg_ident(name: str) -> str:
 
 def my_ident(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
-
-
-class FeedingClient:
-    """A started client tool reading the dump on its stdin."""
-
-    def __init__(self, process: asyncio.subprocess.Process, tool: Tool, secret: str) -> None:
-        self._process = process
-        self._tool = tool
-        self._secret = secret
-        self._stderr = StderrTail()
-        self._reader = asyncio.create_task(self._drain())
-
-    async def _drain(self) -> None:
-        stream = self._process.stderr
-        assert stream is not None  # noqa: S101 - started with stderr=PIPE
-        while block := await stream.read(65536):
-            self._stderr.feed(block)
-
-    def _failure(self, code: int) -> ClientFailedError:
-        text = self._stderr.text
-        return ClientFailedError(tool_failure(self._tool.name, code, text, secrets=(self._secret,)))
-
-    async def write(self, data: bytes) -> None:
-        stdin = self._process.stdin
-        assert stdin is not None  # noqa: S101 - started with stdin=PIPE
-        try:
-            stdin.write(data)
-            await stdin.drain()
-        except (BrokenPipeError, ConnectionResetError):
-            code = await self._process.wait()
-            await self._reader
-            raise self._failure(code) from None
-
-    async def finish(self) -> None:
-        """Close stdin and wait; ClientFailedError unless the tool exited 0."""
-        stdin = self._process.stdin
-        assert stdin is not None  # noqa: S101 - started with stdin=PIPE
-        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-            stdin.close()
-            await stdin.wait_closed()
-        code = await self._process.wait()
-        await self._reader
-        if code != 0:
-            raise self._failure(code)
-
-    async def kill(self) -> None:
-        if self._process.returncode is None:
-            self._process.kill()
-            await self._process.wait()
-        self._reader.cancel()
 
 
 class TargetGateway:
@@ -131,6 +90,36 @@ class TargetGateway:
                 await c.execute(f"DROP DATABASE IF EXISTS {pg_ident(database)} WITH (FORCE)")
             return
         await self._mysql(spec, f"DROP DATABASE IF EXISTS {my_ident(database)}")
+
+    async def in_use(self, spec: ConnectionSpec, database: str) -> bool:
+        """Whether any session is connected to the PostgreSQL `database`."""
+        async with postgres.connected(spec, database="postgres", within=self._timeout) as c:
+            return bool(await c.fetchval(PG_IN_USE, database))
+
+    async def rename(self, spec: ConnectionSpec, database: str, to: str) -> None:
+        """PostgreSQL: `database` becomes `to`, its sessions ended first (a rename needs
+        none); DumpError with a sentence if the server refuses."""
+        async with postgres.connected(spec, database="postgres", within=self._timeout) as c:
+            try:
+                await c.execute(PG_END_SESSIONS, database)
+                await c.execute(f"ALTER DATABASE {pg_ident(database)} RENAME TO {pg_ident(to)}")
+            except asyncpg.PostgresError as exc:
+                raise DumpError(f"cannot rename database {database} to {to}: {exc}") from None
+
+    async def marked(self, spec: ConnectionSpec, database: str, mark: str) -> bool:
+        """MySQL/MariaDB: whether `database` holds the table `mark`."""
+        sql = (
+            "SELECT COUNT(*) FROM information_schema.tables "
+            f"WHERE table_schema = {_my_string(database)} AND table_name = {_my_string(mark)}"
+        )
+        return (await self._mysql(spec, sql)) == ["1"]
+
+    async def mark(self, spec: ConnectionSpec, database: str, mark: str) -> None:
+        """MySQL/MariaDB: an empty table `mark` in `database`, telling whose it is."""
+        await self._mysql(spec, f"CREATE TABLE {my_ident(mark)} (unused INT)", database=database)
+
+    async def unmark(self, spec: ConnectionSpec, database: str, mark: str) -> None:
+        await self._mysql(spec, f"DROP TABLE IF EXISTS {my_ident(mark)}", database=database)
 
     async def row_counts(self, spec: ConnectionSpec, database: str) -> dict[str, int]:
         """Rows in every base table of `database` (PostgreSQL names are `schema.table`)."""
@@ -170,15 +159,22 @@ class TargetGateway:
                     mysql.options_file(spec, connect_timeout=self._timeout)
                 )
                 env = dict(MYSQL_ENVIRONMENT)
-                argv = [str(tool.path), f"--defaults-extra-file={options}", "--", database]
+                argv = [
+                    str(tool.path),
+                    f"--defaults-extra-file={options}",
+                    *mysql_restore_flags(tool),
+                    "--",
+                    database,
+                ]
             process = await asyncio.create_subprocess_exec(
                 *argv,
                 stdin=asyncio.subprocess.PIPE,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.PIPE,
                 env=env,
+                preexec_fn=die_with_parent(),  # one prctl call in the child, no lock taken
             )
-            client = FeedingClient(process, tool, secret)
+            client = FeedingClient(process, tool, secret, input_guard(spec.type, tool))
             try:
                 yield client
             finally:
