@@ -46,3 +46,43 @@ class TestMysqlInputGuard:
             with pytest.raises(RefusedInputError) as caught:
                 run(data, step)
             assert str(caught.value) == expected
+
+
+def outcome(data: bytes, step: int) -> bytes | str:
+    try:
+        return run(data, step)
+    except RefusedInputError as exc:
+        return str(exc)
+
+
+class TestFastReading:
+    """The one-regex pass over safe runs decides exactly as the token-by-token reading."""
+
+    TOKENS = (b"a", b" ", b"\n", b"'", b'"', b"`", b"\\", b"#", b"-", b"--", b"-- ", b"/", b"*")
+    MORE = (
+        b"/*",
+        b"*/",
+        b"/*!",
+        b"/*M!",
+        b"\r",
+        b"\t",
+        b"/*M!999999\\- enable the sandbox mode */",
+    )
+
+    def test_random_inputs_in_random_pieces(self, monkeypatch):
+        import random
+
+        from services.dumper import mysql_guard
+
+        rng = random.Random(13)
+        cases = [
+            b"".join(rng.choice(self.TOKENS + self.MORE) for _ in range(rng.randint(1, 40)))
+            for _ in range(3000)
+        ]
+        steps = [rng.choice((1, 2, 3, 5, 1000)) for _ in cases]
+        fast = [outcome(case, step) for case, step in zip(cases, steps, strict=True)]
+        monkeypatch.setattr(mysql_guard, "_SAFE_RUN", mysql_guard.re.compile(b""))
+        slow = [outcome(case, step) for case, step in zip(cases, steps, strict=True)]
+        assert fast == slow
+        assert any(isinstance(o, str) for o in fast)
+        assert any(isinstance(o, bytes) for o in fast)
