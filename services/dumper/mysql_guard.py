@@ -90,6 +90,9 @@ class MysqlInputGuard:
                 return self._moved(buf, len(buf) - keep)
             self._state = b""
             return self._moved(buf, end + len(closer))
+        safe = _SAFE_RUN.match(buf, pos)  # it always matches, at times nothing
+        if safe and safe.end() > pos:
+            return self._moved(buf, safe.end())
         return self._normal(buf, pos, final=final)
 
     def _sandbox_line(self, buf: bytes, pos: int, *, final: bool) -> int | None:
@@ -107,9 +110,6 @@ class MysqlInputGuard:
         sandbox = self._sandbox_line(buf, pos, final=final)
         if sandbox is not None:
             return sandbox
-        safe = _SAFE_RUN.match(buf, pos)
-        if safe and safe.end() > pos:
-            return self._moved(buf, safe.end())
         found = _NORMAL_STOP.search(buf, pos)
         if found is None:
             end = len(buf) if final else max(pos, len(buf) - _TAIL)
