@@ -187,3 +187,18 @@ class TestEncryptedRestoreStream:
         assert outcome.reason.startswith("cannot decrypt: wrong key")  # type: ignore[union-attr]
         assert targets.touched == []
         assert published == [outcome]
+
+
+class TestFinalFrame:
+    def test_a_last_listed_chunk_without_the_final_mark_is_refused(self):
+        """A manifest listing fewer chunks than were sealed (trailing frames dropped)."""
+        snapshot = uuid.uuid4()
+        _artifact, body = sealed_artifact(snapshot, dump_text(10_000))
+        body["chunks"] = body["chunks"][:1]
+        body["size"] = body["chunks"][0]["size"]
+        manifest = parse_manifest(json.dumps(body).encode(), "m")
+        decrypt = decrypter_for(manifest, parse_keyring(KEYS), snapshot)
+        assert decrypt is not None
+
+        with pytest.raises(ArtifactError, match=r"chunk 0 is corrupt.*last frame is missing"):
+            decrypt(manifest.chunks[0], _artifact[: manifest.chunks[0].size])

@@ -148,3 +148,39 @@ class TestVersionRefusal:
         )
         assert targets.touched == []
         assert published == [outcome]
+
+
+class TestCatalogAnchor:
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "compression": "gzip",
+            "size": 10,
+            "sha256": "a" * 64,
+            "tool_version": "pg_dump (PostgreSQL) 16.4",
+            "chunks": [{"seq": 0, "offset": 0, "size": 10, "sha256": "b" * 64}],
+        }
+
+    async def test_a_rewritten_manifest_is_refused_before_any_target_is_touched(self):
+        published: list[Event] = []
+        genuine = self.manifest()
+        forged = genuine | {"chunks": [{"seq": 0, "offset": 0, "size": 10, "sha256": "c" * 64}]}
+        targets = FakeTargets("psql (PostgreSQL) 16.4")
+        restorer = restorer_of(forged, targets, published)
+
+        outcome = await restorer.restore(anchored(postgres_restore(), genuine))
+
+        assert isinstance(outcome, RestoreFailed)
+        assert outcome.reason.startswith("artifact does not match the catalog (sha256 of the")
+        assert targets.touched == []
+        assert published == [outcome]
+
+    async def test_a_request_without_the_catalogs_record_is_refused(self):
+        published: list[Event] = []
+        targets = FakeTargets("psql (PostgreSQL) 16.4")
+        restorer = restorer_of(self.manifest(), targets, published)
+
+        outcome = await restorer.restore(postgres_restore())
+
+        assert isinstance(outcome, RestoreFailed)
+        assert "no catalog record of the artifact" in outcome.reason
+        assert targets.touched == []
