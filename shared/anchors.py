@@ -23,6 +23,9 @@ from shared.events import ArtifactAnchor
 from shared.naming import ENCRYPTED_SUFFIX
 
 MISMATCH = "artifact does not match the catalog"
+MANIFEST_LIMIT = 64 * 1024 * 1024
+"""The largest manifest anyone reads: a few hundred bytes per chunk, so about 200,000 chunks
+(over a terabyte in 8 MiB chunks). A larger object is refused before it is parsed."""
 LASTING_FIELDS = (
     "format",
     "snapshot_id",

@@ -19,13 +19,10 @@ from starlette.responses import StreamingResponse
 from starlette.types import Send
 
 from services.api.errors import ConflictError, NotFoundError
-from shared.anchors import mismatch
+from shared.anchors import MANIFEST_LIMIT, mismatch
 from shared.events import ArtifactAnchor
 from shared.logging import get_logger
 from shared.volumes import ObjectMissingError
-
-MANIFEST_LIMIT = 64 * 1024 * 1024
-"""As the dumper's: a larger object named as the manifest is refused unread."""
 
 log = get_logger(__name__)
 

@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from services.dumper.decompression import Decompressor
 from services.dumper.errors import ArtifactError
 from services.dumper.tools import major_version
-from shared.anchors import mismatch
+from shared.anchors import MANIFEST_LIMIT, mismatch
 from shared.encryption import ChunkOpener, EncryptionError, Keyring, unwrap_data_key
 from shared.encryption.frames import FrameSequence
 from shared.events import ArtifactAnchor, Encryption
@@ -34,10 +34,6 @@ __all__ = [
     "decrypter_for",
     "parse_manifest",
 ]
-
-MANIFEST_LIMIT = 64 * 1024 * 1024
-"""The largest manifest read: a few hundred bytes per chunk, so about 200,000 chunks (over a
-terabyte in 8 MiB chunks). A larger one is refused before it is parsed."""
 
 
 @dataclass(frozen=True)
