@@ -81,6 +81,8 @@ def render_value(value: Any) -> str:
         text = str(value).lower()
     elif isinstance(value, BaseModel):
         text = value.model_dump_json()
+    elif isinstance(value, list):  # a comma-separated setting
+        text = ",".join(str(item) for item in value)
     else:
         text = str(value)
     return f"`{text}`" if text else '`""`'

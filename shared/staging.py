@@ -32,11 +32,6 @@ class StagedChunkMissingError(StagingError):
     """The key asked for is not (or no longer) in the staging area."""
 
 
-def chunk_key(snapshot_id: UUID, attempt_id: UUID, seq: int) -> str:
-    """Where chunk `seq` of one attempt is staged."""
-    return f"{snapshot_id}/{attempt_id}/{seq:06d}.chunk"
-
-
 def attempt_prefix(snapshot_id: UUID, attempt_id: UUID | None = None) -> str:
     """The prefix holding one attempt's chunks, or every attempt of a snapshot."""
     return f"{snapshot_id}/" if attempt_id is None else f"{snapshot_id}/{attempt_id}/"
@@ -71,7 +66,11 @@ class LocalStaging:
         self.root = root.resolve()
 
     def local_path(self, key: str) -> Path:
-        return self.root / key
+        """The file behind `key`, refused unless it lies inside the staging root."""
+        path = (self.root / key).resolve()
+        if not path.is_relative_to(self.root) or path == self.root:
+            raise StagingError("a staged key must name a file inside the staging area")
+        return path
 
     async def put(self, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._put, key, data)
@@ -105,13 +104,13 @@ class LocalStaging:
         await asyncio.to_thread(self.local_path(key).unlink, missing_ok=True)
 
     async def count(self, prefix: str) -> int:
-        folder = self.root / prefix
+        folder = self.local_path(prefix)
         return await asyncio.to_thread(
-            lambda: sum(1 for p in folder.glob("*.chunk")) if folder.is_dir() else 0
+            lambda: sum(1 for p in folder.rglob("*.chunk")) if folder.is_dir() else 0
         )
 
     async def delete_prefix(self, prefix: str) -> int:
-        folder = self.root / prefix
+        folder = self.local_path(prefix)
 
         def remove() -> int:
             if not folder.is_dir():

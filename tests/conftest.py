@@ -7,6 +7,7 @@ import structlog
 
 pytest_plugins = [
     "tests.fixtures.servers",
+    "tests.fixtures.dropping",
     "tests.fixtures.resources",
     "tests.fixtures.s3",
 ]

@@ -26,6 +26,8 @@ from services.api.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from services.api.notifications import hook_routes
+from services.api.notifications.hook_catalog import load_hooks
 from services.api.notifications.routes import overdue_router as overdue_routes
 from services.api.notifications.routes import router as channel_routes
 from services.api.notifications.subscriber import Notifications
@@ -78,9 +80,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
     runtime = Runtime()
     runtime.broker, runtime.topology, runtime.registry = broker, topology, registry
     link = BrokerLink(broker, topology, query_timeout=settings.query_timeout)
-    notifications = Notifications(
-        runtime, link, settings.notify, schema=settings.schema_name, registry=registry
-    )
+    notifications = build_notifications(settings, runtime, link, registry)
     notifications.register(broker, topology)
     readiness = Readiness(
         {"broker": broker_check(broker), "database": database_check(runtime.current_pool)}
@@ -125,7 +125,11 @@ def build_app(settings: ApiSettings) -> FastAPI:
     app.state.settings = settings
     app.state.runtime = runtime
     app.state.link = link
-    app.state.notification_settings = notifications.settings
+    # The hooks catalog is what the routes and the UI let a configuration name.
+    app.state.notification_settings, app.state.hooks = (
+        notifications.settings,
+        notifications.hooks.catalog,
+    )
     app.state.keys = Keys(vault=build_vault(settings), sealer=Sealer(settings.seal.key))
     app.state.database_lists = DatabaseLists(ttl=settings.database_list_ttl)
     routers = (
@@ -138,6 +142,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
         restores,
         tokens,
         dead_letter_routes,
+        hook_routes,
     )
     for module in routers:
         app.include_router(module.router)
@@ -152,6 +157,23 @@ def build_app(settings: ApiSettings) -> FastAPI:
     _add_error_handlers(app)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     return app
+
+
+def build_notifications(
+    settings: ApiSettings, runtime: Runtime, link: BrokerLink, registry: CollectorRegistry
+) -> Notifications:
+    """Notifications and hooks; the operator's hooks file is read here, once (HookFileError)."""
+    hooks = load_hooks(settings.hooks.file, default_timeout=settings.notify.hook_timeout)
+    return Notifications(
+        runtime,
+        link,
+        settings.notify,
+        schema=settings.schema_name,
+        registry=registry,
+        hooks=hooks,
+        hook_concurrency=settings.hooks.concurrency,
+        outbound=settings.outbound.policy(),
+    )
 
 
 def build_vault(settings: ApiSettings) -> Vault:

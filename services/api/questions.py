@@ -109,3 +109,36 @@ async def ask_activity(link: BrokerLink, op: str, **ids: UUID) -> dict[str, Any]
     if not reply.get("ok"):
         raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
     return reply
+
+
+SIZE_HINT_WAIT = 2.0
+"""Seconds the catalog gets to say how big a database's last snapshot was."""
+
+
+async def last_snapshot_sizes(
+    server_id: UUID, databases: list[str], link: BrokerLink
+) -> dict[str, int]:
+    """Compressed bytes of each database's newest completed snapshot, for the dumper to size
+    its parts by. Best effort: a database the catalog has no answer for is left out, and the
+    dumper asks its server for the database's size instead."""
+
+    async def newest_size(database: str) -> int | None:
+        query = {
+            "op": "list_snapshots",
+            "status": "completed",
+            "server_id": str(server_id),
+            "database": database,
+            "limit": 1,
+        }
+        try:
+            reply = await link.ask_catalog(query, wait=SIZE_HINT_WAIT)
+        except UnavailableError:
+            return None
+        snapshots = reply.get("snapshots") if reply.get("ok") else None
+        size = snapshots[0].get("size") if isinstance(snapshots, list) and snapshots else None
+        return size if isinstance(size, int) and size > 0 else None
+
+    if not link.ready.is_set():
+        return {}
+    sizes = await asyncio.gather(*(newest_size(database) for database in databases))
+    return {d: size for d, size in zip(databases, sizes, strict=True) if size is not None}

@@ -1,10 +1,15 @@
 """Api settings (env prefix `API_`)."""
 
-from pydantic import Field, SecretStr
-from pydantic_settings import SettingsConfigDict
+from pathlib import Path
+from typing import Annotated, Any
 
-from services.api.notifications.settings import NotificationSettings
-from shared.settings import CommonSettings, SealSettings
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
+
+from services.api.notifications.settings import HookSettings, NotificationSettings
+from services.api.volume_paths import check_volume_roots
+from shared.outbound import OutboundSettings
+from shared.settings import CommonSettings, SealSettings, StagingSettings
 
 DEV_CREDENTIALS_KEY = "ZGF0YWJhc2VtZW50LWRldi1jcmVkLWtleS0wMDAwMDA="
 """Fernet key for stored passwords in development only; refused in prod."""
@@ -76,5 +81,27 @@ class ApiSettings(CommonSettings):
         default=False,
         description="Mark the web UI's session cookie Secure (set it when serving over TLS).",
     )
+    local_volume_roots: Annotated[list[Path], NoDecode] = Field(
+        default=[Path("var/volumes")],
+        description="Comma-separated directories local volumes must lie under (symlinks and "
+        "`..` resolved; never `/`); a path elsewhere, or overlapping the staging area, is "
+        "refused with 422. Relative ones are taken from the api's working directory.",
+    )
     seal: SealSettings = Field(default_factory=SealSettings)
     notify: NotificationSettings = Field(default_factory=NotificationSettings)
+    hooks: HookSettings = Field(default_factory=HookSettings)
+    staging: StagingSettings = Field(default_factory=StagingSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    """Read only to keep local volumes out of the staging area."""
+
+    @field_validator("local_volume_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("local_volume_roots")
+    @classmethod
+    def _no_root_of_everything(cls, value: list[Path]) -> list[Path]:
+        return check_volume_roots(value)

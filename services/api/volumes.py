@@ -1,6 +1,7 @@
 """Volume specs: built from a request, opened from the vault, merged with a change. Pure."""
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from pydantic import TypeAdapter, ValidationError
 
@@ -37,7 +38,8 @@ def changed_volume(
     """The volume as `change` leaves it, validated like a new one.
 
     Config keys left out keep their values (the S3 secret key too) unless the type changes,
-    which needs a whole config.
+    which needs a whole config. The stored secret key never follows a new endpoint: moving an
+    S3 volume (endpoint or `secure`) needs the secret key again.
     """
     new_type = change.type or volume.type
     if new_type != volume.type and change.config is None:
@@ -49,6 +51,7 @@ def changed_volume(
     )
     current = volume_spec(volume, vault=vault)
     if new_type == volume.type and isinstance(current, S3VolumeSpec):
+        _refuse_moving_the_secret(current, change.config or {})
         config["secret_key"] = current.config.secret_key.get_secret_value()
     config |= change.config or {}
     try:
@@ -61,3 +64,29 @@ def changed_volume(
             for error in exc.errors()
         )
         raise InvalidRequestError(f"invalid request: {problems}") from None
+
+
+def _refuse_moving_the_secret(current: S3VolumeSpec, change: dict[str, Any]) -> None:
+    if "secret_key" in change:
+        return
+    endpoint = str(change.get("endpoint", current.config.endpoint))
+    secure = change.get("secure", current.config.secure)
+    moved = _address(endpoint) != _address(current.config.endpoint)
+    if moved or secure != current.config.secure:
+        raise InvalidRequestError(
+            "enter the secret key again when the endpoint changes (endpoint or secure): the "
+            "stored secret key is only used with the endpoint it was entered for"
+        )
+
+
+def endpoint_host(endpoint: str) -> str:
+    """The host of an S3 endpoint as a person typed it (`https://s3.example.com:9000/`)."""
+    return urlsplit("//" + _address(endpoint)).hostname or ""
+
+
+def _address(endpoint: str) -> str:
+    """`host[:port]`, lowercased, without a scheme or trailing slash."""
+    text = endpoint.strip().lower()
+    for scheme in ("https://", "http://"):
+        text = text.removeprefix(scheme)
+    return text.rstrip("/")

@@ -1,5 +1,6 @@
 """The dumper's composition root."""
 
+import functools
 from pathlib import Path
 from uuid import uuid4
 
@@ -60,7 +61,7 @@ def build_restorer(settings: DumperSettings, broker: RabbitBroker, topology: Top
     return Restorer(
         sealer=Sealer(settings.seal.key),
         targets=TargetGateway(finder, connect_timeout=settings.connect_timeout),
-        open_volume=open_volume,
+        open_volume=functools.partial(open_volume, outbound=settings.outbound.policy()),
         publish=publish,
         progress_interval=settings.progress_interval,
         keyring=settings.keyring(),
@@ -78,7 +79,7 @@ def build_rewrapper(
     return Rewrapper(
         sealer=Sealer(settings.seal.key),
         keyring=settings.keyring(),
-        open_volume=open_volume,
+        open_volume=functools.partial(open_volume, outbound=settings.outbound.policy()),
         publish=publish,
     )
 

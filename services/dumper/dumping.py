@@ -18,6 +18,7 @@ from services.dumper.cancellation import Cancellations, complete
 from services.dumper.checks import Check
 from services.dumper.compression import CompressionOptions, block_compressor
 from services.dumper.errors import DumpError, ToolFailedError
+from services.dumper.part_sizing import PartPlan, plan_backup_parts
 from services.dumper.pipeline import (
     Pipeline,
     PipelineConfig,
@@ -40,12 +41,13 @@ from shared.events import (
     DumpProgressed,
     DumpStarted,
     Encryption,
+    chunk_key,
     utc_now,
 )
 from shared.logging import get_logger
 from shared.sealing import Sealer, UnsealError
 from shared.specs import ConnectionSpec
-from shared.staging import StagingArea, StagingError, attempt_prefix, chunk_key
+from shared.staging import StagingArea, StagingError, attempt_prefix
 
 log = get_logger(__name__)
 
@@ -168,6 +170,9 @@ class Dumper:
         spec = self.unseal(request.connection)
         seal, encryption = self._encryption_of(request)
         async with self._gateway.plan(spec, request.database) as plan:
+            parts = plan_backup_parts(
+                request, plan.database_size, settings=self._settings, sealer=self._sealer
+            )
             started_at = utc_now()
             await self._publish(
                 DumpStarted(
@@ -177,10 +182,11 @@ class Dumper:
                     tool=plan.tool.name,
                     tool_version=plan.tool.version,
                     server_version=plan.server_version,
+                    part_size=parts.part_size,
                 )
             )
             sink = _AttemptSink(self, request, attempt_id)
-            result = await self._run(plan, sink, spec.type, seal=seal)
+            result = await self._run(plan, sink, spec.type, seal=seal, parts=parts)
         return DumpFinished(
             snapshot_id=request.snapshot_id,
             attempt_id=attempt_id,
@@ -196,6 +202,7 @@ class Dumper:
             copies=request.copies,
             started_at=started_at,
             encryption=encryption,
+            part_size=parts.part_size,
         )
 
     def _encryption_of(self, request: BackupRequested) -> tuple[Seal | None, Encryption | None]:
@@ -215,14 +222,26 @@ class Dumper:
         return sealer.seal, Encryption(key_id=master.key_id, wrapped_key=wrapped)
 
     async def _run(
-        self, plan: DumpPlan, sink: "_AttemptSink", server_type: str, *, seal: Seal | None
+        self,
+        plan: DumpPlan,
+        sink: "_AttemptSink",
+        server_type: str,
+        *,
+        seal: Seal | None,
+        parts: PartPlan,
     ) -> PipelineResult:
         process = self._launch(plan.argv, plan.env)
         try:
             options = self._compression.at_level(sink.compression, sink.compression_level)
             compress = block_compressor(sink.compression, options)
             pipeline = Pipeline(
-                process, compress, sink, self._config, counter=row_counter(server_type), seal=seal
+                process,
+                compress,
+                sink,
+                self._config,
+                counter=row_counter(server_type),
+                seal=seal,
+                parts=parts,
             )
             result = await pipeline.run()
             code = await process.wait()

@@ -1,20 +1,19 @@
 """The dumper's subscribers: its work queue (BackupRequested one at a time, and cancellations),
 its own control queue (cancellations of the dump it runs) and its queries (RPC)."""
 
-import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any
 from uuid import UUID
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
-from faststream.rabbit.publisher.usecase import RabbitPublisher
 from faststream.rabbit.subscriber import RabbitSubscriber
 
-from services.dumper.adapters.db import cancel_reason, record_cancel
-from services.dumper.adapters.server_slots import ServerSlots
+from services.dumper.adapters.db import record_cancel
+from services.dumper.adapters.leases import PostgresLeases
+from services.dumper.deliveries import JobRunner, requested, run_stoppable
 from services.dumper.dumping import Dumper
+from services.dumper.leases import JobLeases
 from services.dumper.queries import answer_query
 from services.dumper.restoring import Restorer
 from services.dumper.rewrapping import Rewrapper
@@ -31,34 +30,6 @@ from shared.service import Runtime
 from shared.topology import Topology
 
 log = get_logger(__name__)
-
-DELIVERY_COUNT = "x-delivery-count"
-"""Set by quorum queues on a redelivery: how many deliveries came before this one."""
-
-
-def attempt_of(headers: dict[str, Any] | None) -> int:
-    """Which delivery of the message this is, 1 for the first."""
-    count = (headers or {}).get(DELIVERY_COUNT)
-    return int(count) + 1 if isinstance(count, int) and count >= 0 else 1
-
-
-async def run_stoppable(runtime: Runtime, work: Coroutine[Any, Any, object]) -> None:
-    """Run `work` as a runtime task, so a stopping service cancels it after the graceful wait.
-
-    The broker only stops waiting for a handler; cancelling it kills the dump tool and
-    discards the attempt's staged chunks, and the unacked message is redelivered.
-    """
-
-    async def task_body() -> None:
-        await work
-
-    task = asyncio.create_task(task_body())
-    runtime.tasks.append(task)
-    try:
-        await task
-    finally:
-        with contextlib.suppress(ValueError):
-            runtime.tasks.remove(task)
 
 
 async def handle_once(
@@ -83,50 +54,6 @@ def routed(*routing_keys: str) -> Any:
         return message.raw_message.routing_key in routing_keys
 
     return matches
-
-
-async def postpone(publisher: RabbitPublisher, request: BackupRequested, *, delay: float) -> None:
-    """Park a backup whose server is busy; it returns to the work queue after `delay` s.
-
-    The copy keeps the event id, so whichever delivery runs first is the only one that dumps.
-    """
-    await publisher.publish(
-        request.model_dump(mode="json"),
-        message_id=str(request.event_id),
-        message_type=type(request).__name__,
-        content_type="application/json",
-        expiration=delay,
-    )
-    log.info("backup_postponed", server_id=str(request.server_id), delay=delay)
-
-
-async def handle_backup(
-    runtime: Runtime,
-    postponed: RabbitPublisher,
-    settings: DumperSettings,
-    dumper: Dumper,
-    *,
-    request: BackupRequested,
-    attempt: int,
-) -> None:
-    """Dump once per event id, in a free slot of its server; postpone it while none is."""
-    schema = settings.schema_name
-    if await was_handled(runtime.pool, schema=schema, event_id=request.event_id):
-        log.info("request_skipped_duplicate")
-        return
-    reason = await cancel_reason(runtime.pool, schema, request.snapshot_id)
-    if reason is not None:
-        await dumper.refuse(request, reason)
-    else:
-        slots = ServerSlots(runtime.pool, schema, limit=settings.server_concurrency)
-        async with slots.claim(request.server_id) as slot:
-            if slot is None:
-                # Acked, not nacked: waiting for a busy server is not a failed delivery.
-                await postpone(postponed, request, delay=settings.server_busy_delay)
-                return
-            await run_stoppable(runtime, dumper.dump(request, attempt=attempt))
-    async with runtime.pool.acquire() as conn:
-        await mark_handled(conn, schema=schema, event_id=request.event_id)
 
 
 def register_rotation(
@@ -171,26 +98,24 @@ def register(
         persist=True,
         title="dumper.postponed",
         description="A backup whose database server has no free slot "
-        "(DUMPER_SERVER_CONCURRENCY), parked for DUMPER_SERVER_BUSY_DELAY s; on expiry the "
-        "queue returns it to the dumper's work queue.",
-        schema=BackupRequested,
+        "(DUMPER_SERVER_CONCURRENCY), parked for DUMPER_SERVER_BUSY_DELAY s, or a redelivered "
+        "backup or restore that another delivery still runs (its job lease is live), parked "
+        "for DUMPER_LEASE_RECHECK_DELAY s; on expiry the queue returns it to the dumper's "
+        "work queue.",
+        schema=BackupRequested | RestoreRequested,
     )
+    store = PostgresLeases(lambda: runtime.pool, schema)
+    jobs = JobRunner(runtime, settings, JobLeases(store, timeout=settings.lease_timeout), postponed)
+    # A postponed request comes back through the default exchange, under the queue's name.
+    parked_key = topology.queue("dumper").name
 
-    # A postponed backup comes back through the default exchange, under the queue's name.
-    @work(filter=routed(BackupRequested.routing_key, topology.queue("dumper").name))
+    @work(filter=requested(BackupRequested, parked_key))
     async def on_backup_requested(request: BackupRequested, message: RabbitMessage) -> None:
-        await handle_backup(
-            runtime,
-            postponed,
-            settings,
-            dumper,
-            request=request,
-            attempt=attempt_of(message.raw_message.headers),
-        )
+        await jobs.backup(dumper, request, message)
 
-    @work(filter=routed(RestoreRequested.routing_key))
-    async def on_restore_requested(request: RestoreRequested) -> None:
-        await handle_once(runtime, schema, request.event_id, lambda: restorer.restore(request))
+    @work(filter=requested(RestoreRequested, parked_key))
+    async def on_restore_requested(request: RestoreRequested, message: RabbitMessage) -> None:
+        await jobs.restore(restorer, request, message)
 
     register_rotation(work, runtime, schema, rewrapper)
 

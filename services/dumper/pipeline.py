@@ -17,6 +17,7 @@ from typing import Protocol
 from services.dumper.chunking import ArtifactDigest, Chunk, ChunkAssembler
 from services.dumper.compression import Compress
 from services.dumper.errors import StagingStalledError
+from services.dumper.part_sizing import PartPlan
 from services.dumper.rowcount import RowCounter
 from shared.logging import get_logger
 
@@ -112,8 +113,10 @@ class Pipeline:
         *,
         counter: RowCounter | None = None,
         seal: Seal | None = None,
+        parts: PartPlan | None = None,
     ) -> None:
         self._source = source
+        self._parts = parts or PartPlan(config.min_part_size, max_parts=None)
         self._seal = seal
         self._counter = counter
         self._compress = compress
@@ -172,7 +175,7 @@ class Pipeline:
         return block
 
     async def _consume(self) -> None:
-        assembler = ChunkAssembler(min_size=self._config.min_part_size)
+        assembler = ChunkAssembler(min_size=self._parts.part_size)
         # A sealed chunk is held back until the next one completes or the output ends: only
         # then is it known whether it is the last, which its frame marks. Plain chunks go
         # at once.
@@ -200,6 +203,7 @@ class Pipeline:
             await self._stage(last, final=True)
 
     async def _stage(self, chunk: Chunk, *, final: bool) -> None:
+        self._parts.check_seq(chunk.seq, staged_bytes=self._digest.size)
         await self._wait_for_room()
         data, sha256 = await asyncio.to_thread(self._seal_chunk, chunk, final=final)
         staged = StagedChunk(chunk.seq, chunk.raw_size, len(data), sha256, data)

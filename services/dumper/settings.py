@@ -7,11 +7,16 @@ from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.encryption import Keyring, KeyringError, parse_keyring
+from shared.outbound import OutboundSettings
 from shared.settings import CommonSettings, SealSettings, StagingSettings
 
 MIB = 1024 * 1024
 S3_MIN_PART_SIZE = 5 * MIB
 """S3 refuses multipart parts below 5 MiB (except the last), so a chunk never is smaller."""
+S3_MAX_PART_SIZE = 5 * 1024 * MIB
+"""S3 refuses multipart parts above 5 GiB."""
+S3_MAX_PARTS = 10_000
+"""S3 numbers multipart parts 1 to 10,000."""
 
 
 class DumperSettings(CommonSettings):
@@ -24,6 +29,7 @@ class DumperSettings(CommonSettings):
         default="dumper", pattern=r"^[a-z_][a-z0-9_]*$", description="Its PostgreSQL schema."
     )
     staging: StagingSettings = Field(default_factory=StagingSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     seal: SealSettings = Field(default_factory=SealSettings)
 
     block_size: int = Field(
@@ -36,6 +42,19 @@ class DumperSettings(CommonSettings):
         default=8 * MIB,
         description="Compressed bytes a staged chunk reaches before it is cut (every chunk "
         "but the last); at least 5 MiB, the smallest S3 multipart part.",
+    )
+    max_part_size: int = Field(
+        default=256 * MIB,
+        description="The largest a staged chunk grows for a big backup. Chunks grow with the "
+        "expected size so an S3 artifact stays within DUMPER_MAX_PARTS parts; 256 MiB x "
+        "10,000 allows about 2.4 TiB. The dumper holds about two chunks in memory at once.",
+    )
+    max_parts: int = Field(
+        default=S3_MAX_PARTS,
+        ge=1,
+        le=S3_MAX_PARTS,
+        description="Parts an artifact on an S3 volume may have (S3 allows 10,000); lowered "
+        "only to test part sizing. Local volumes have no limit.",
     )
     max_staged_chunks: int = Field(
         default=4,
@@ -81,6 +100,19 @@ class DumperSettings(CommonSettings):
         gt=0,
         description="Seconds a backup whose server is busy waits before it is tried again.",
     )
+    lease_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a running backup or restore may go without renewing its job lease "
+        "(renewed 4 times per timeout) before a redelivery takes it over as a new attempt; "
+        "the takeover after a crashed dumper waits this long.",
+    )
+    lease_recheck_delay: float = Field(
+        default=5.0,
+        gt=0,
+        description="Seconds a redelivered backup or restore that is still running elsewhere "
+        "waits in the postponed queue before it is checked again.",
+    )
     progress_interval: float = Field(
         default=1.0,
         ge=0.1,
@@ -106,6 +138,12 @@ class DumperSettings(CommonSettings):
     def _part_size_fits_s3(self) -> "DumperSettings":
         if self.min_part_size < S3_MIN_PART_SIZE:
             msg = "DUMPER_MIN_PART_SIZE must be at least 5 MiB (5242880), S3's smallest part"
+            raise ValueError(msg)
+        if not self.min_part_size <= self.max_part_size <= S3_MAX_PART_SIZE:
+            msg = (
+                "DUMPER_MAX_PART_SIZE must lie between DUMPER_MIN_PART_SIZE and 5 GiB "
+                "(5368709120), S3's largest part"
+            )
             raise ValueError(msg)
         return self
 

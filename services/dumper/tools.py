@@ -180,3 +180,5 @@ class DumpPlan:
     server_version: str
     secrets: tuple[str, ...]
     """Strings that must never leave the dumper (removed from the tool's stderr)."""
+    database_size: int | None = None
+    """The database's size as its server reports it, None when it would not say."""

@@ -44,6 +44,9 @@ KNOWN_FAILURES = (VolumeError, StagingError, UploaderError, UnsealError)
 
 Publish = Callable[[Event], Awaitable[None]]
 
+TEMP_GRACE = 3600.0
+"""Seconds a temporary of an assembly is left alone before a sweep may remove it."""
+
 FINALISE_WAITS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 """Seconds between tries of a finalising step while the volume does not answer: about a
 minute in all, so a short outage delays the backup instead of failing it."""
@@ -77,6 +80,7 @@ class Uploads(Protocol):
     async def attempt_states(
         self, snapshot_id: UUID, attempt_id: UUID
     ) -> dict[UUID, UploadState]: ...
+    async def open_artifact_keys(self) -> set[str]: ...
 
 
 class VolumeSource(Protocol):
@@ -94,8 +98,10 @@ class Assembler:
         volumes: VolumeSource,
         publish: Publish,
         finalise_waits: tuple[float, ...] = FINALISE_WAITS,
+        temp_grace: float = TEMP_GRACE,
     ) -> None:
         self.finalise_waits = finalise_waits
+        self.temp_grace = temp_grace
         self.uploads = uploads
         self.staging = staging
         self.volumes = volumes
@@ -241,6 +247,23 @@ class Assembler:
             volume_id=str(key.volume_id),
         )
         await self._discard_other_attempts(volume, key)
+        await self._sweep_temporaries(volume, key.volume_id)
+
+    async def _sweep_temporaries(self, volume: Volume, volume_id: UUID) -> None:
+        """Remove what assemblies a crash cut short left on the volume (`.tmp-*` files).
+
+        Run after each stored backup, the clean-up of stale attempts; the artifacts of
+        uploads still open may be assembling on some replica, so theirs stay.
+        """
+        keys = await self.uploads.open_artifact_keys()
+        keep = keys | {manifest_key(k) for k in keys}
+        try:
+            removed = await volume.sweep_temporaries(older_than=self.temp_grace, keep=keep)
+        except VolumeError as exc:  # the backup is stored; the next sweep tries again
+            log.warning("temporaries_not_swept", reason=str(exc), volume_id=str(volume_id))
+            return
+        if removed:
+            log.info("temporaries_swept", removed=removed, volume_id=str(volume_id))
 
     async def _release_staging(
         self, snapshot_id: UUID, attempt_id: UUID, destinations: list[Destination]

@@ -33,7 +33,7 @@ def register(
 ) -> None:
     """Attach the uploader's subscriber to `broker`."""
     staging = open_staging(settings.staging)
-    volumes = VolumeOpener(Sealer(settings.seal.key))
+    volumes = VolumeOpener(Sealer(settings.seal.key), outbound=settings.outbound.policy())
 
     async def publish(event: Event) -> None:
         await publish_event(broker, topology, event)
@@ -44,6 +44,7 @@ def register(
             staging=staging,
             volumes=volumes,
             publish=publish,
+            temp_grace=settings.temp_grace,
         )
 
     @broker.subscriber(

@@ -3,6 +3,7 @@
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from shared.outbound import OutboundSettings
 from shared.settings import CommonSettings, SealSettings, StagingSettings
 
 
@@ -21,5 +22,13 @@ class UploaderSettings(CommonSettings):
         le=64,
         description="Messages in hand at once, so several chunks upload concurrently.",
     )
+    temp_grace: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Seconds a `.tmp-*` file in a local volume (an assembly a crash cut "
+        "short) is left alone; after a backup is stored on the volume, older ones of no "
+        "running assembly are removed.",
+    )
     staging: StagingSettings = Field(default_factory=StagingSettings)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     seal: SealSettings = Field(default_factory=SealSettings)

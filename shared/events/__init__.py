@@ -42,6 +42,7 @@ from shared.events.dumper import (
     RestoreFinished,
     RestoreProgressed,
     RestoreStarted,
+    chunk_key,
 )
 from shared.events.uploader import (
     BackupStored,
@@ -89,6 +90,7 @@ __all__ = [
     "SnapshotWarned",
     "TableDifference",
     "UploadFailed",
+    "chunk_key",
     "utc_now",
 ]
 

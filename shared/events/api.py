@@ -47,6 +47,13 @@ class BackupRequested(Event):
     compression_level: int | None = Field(
         default=None, description="The compressor's level; None for the dumper's default."
     )
+    expected_size: int | None = Field(
+        default=None,
+        ge=0,
+        description="Compressed bytes of the database's last completed snapshot, so the dumper "
+        "sizes its parts; None when there is none (the dumper asks the server).",
+        examples=[1073741824],
+    )
 
 
 class SnapshotDeleteRequested(Event):

@@ -3,7 +3,7 @@
 from typing import ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, Field, ValidationInfo, field_validator
 
 from shared.events._base import (
     _EXAMPLE_RESTORE,
@@ -13,6 +13,11 @@ from shared.events._base import (
     RestoreMode,
     TableDifference,
 )
+
+
+def chunk_key(snapshot_id: UUID, attempt_id: UUID, seq: int) -> str:
+    """Where chunk `seq` of one attempt is staged: `<snapshot_id>/<attempt_id>/<seq>.chunk`."""
+    return f"{snapshot_id}/{attempt_id}/{seq:06d}.chunk"
 
 
 class DumpStarted(Event):
@@ -25,6 +30,13 @@ class DumpStarted(Event):
     tool: str = Field(description="The dump tool run.", examples=["pg_dump"])
     tool_version: str = Field(description="Its version line.", examples=["pg_dump 15.20"])
     server_version: str = Field(description="The database server's version.", examples=["15.20"])
+    part_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Compressed bytes every chunk but the last reaches: grown with the expected "
+        "size so the artifact fits the volume's part limit.",
+        examples=[8388608],
+    )
 
 
 class ChunkStaged(Event):
@@ -37,11 +49,33 @@ class ChunkStaged(Event):
     raw_size: int = Field(ge=0, description="Uncompressed bytes.", examples=[33554432])
     size: int = Field(ge=0, description="Compressed bytes as staged.", examples=[8388608])
     sha256: str = Field(description="SHA-256 of the staged bytes.", examples=["ab" * 32])
-    staged_key: str = Field(description="Key of the chunk in the staging area.")
+    staged_key: str = Field(
+        description="Key of the chunk in the staging area: always "
+        "`<snapshot_id>/<attempt_id>/<seq>.chunk` of this very chunk.",
+        examples=[
+            "5f1d2c3b-1e2f-4a5b-8c9d-0e1f2a3b4c5d/7a6b5c4d-3e2f-4a1b-9c8d-7e6f5a4b3c2d/000000.chunk"
+        ],
+    )
     destination: Destination = Field(description="Where the chunk goes.")
     copies: list[Destination] = Field(
         default_factory=list, description="Further volumes that get the same artifact."
     )
+
+    @field_validator("staged_key")
+    @classmethod
+    def _names_this_chunk(cls, key: str, info: ValidationInfo) -> str:
+        """Only this chunk's own key: a forged one (`..`, an absolute path, another attempt's
+        or snapshot's chunk) would make the uploader read, copy or delete someone else's file.
+        The sentence never repeats the key."""
+        snapshot_id = info.data.get("snapshot_id")
+        attempt_id = info.data.get("attempt_id")
+        seq = info.data.get("seq")
+        if snapshot_id is None or attempt_id is None or seq is None:
+            return key  # those fields failed validation already, and say so
+        if key != chunk_key(snapshot_id, attempt_id, seq):
+            msg = "must be <snapshot_id>/<attempt_id>/<seq>.chunk of this chunk"
+            raise ValueError(msg)
+        return key
 
 
 class DumpProgressed(Event):
@@ -80,6 +114,12 @@ class DumpFinished(Event):
     started_at: AwareDatetime = Field(description="When the tool started.")
     encryption: Encryption | None = Field(
         default=None, description="The wrapped data key, when the chunks are sealed."
+    )
+    part_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Compressed bytes every chunk but the last reached.",
+        examples=[8388608],
     )
 
 

@@ -5,6 +5,7 @@
 
 from pathlib import Path
 
+from shared.outbound import STRICT, OutboundPolicy
 from shared.specs import LocalVolumeSpec, S3VolumeSpec
 from shared.volumes._base import (
     ArtifactMismatchError,
@@ -44,8 +45,11 @@ __all__ = [
 ]
 
 
-def open_volume(spec: LocalVolumeSpec | S3VolumeSpec) -> Volume:
-    """The driver for `spec`: a `LocalVolume` or an `S3Volume`."""
+def open_volume(
+    spec: LocalVolumeSpec | S3VolumeSpec, *, outbound: OutboundPolicy = STRICT
+) -> Volume:
+    """The driver for `spec`: a `LocalVolume` or an `S3Volume`, which connects only where
+    `outbound` allows (shared/outbound.py)."""
     if isinstance(spec, LocalVolumeSpec):
         return LocalVolume(Path(spec.config.path))
-    return S3Volume(spec.config)
+    return S3Volume(spec.config, outbound=outbound)

@@ -1,6 +1,6 @@
 """What every volume driver offers, the values it trades in, and its errors."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -133,3 +133,7 @@ class Volume(Protocol):
 
     async def usage(self) -> Usage:
         """Used and free space, as far as the backend knows."""
+
+    async def sweep_temporaries(self, *, older_than: float, keep: Collection[str]) -> int:
+        """Remove temporaries a crash left (older than `older_than` s, not of a key in
+        `keep`); how many went."""

@@ -10,7 +10,7 @@ import errno
 import hashlib
 import os
 import shutil
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, TypeVar
@@ -29,8 +29,8 @@ from shared.volumes._base import (
     VolumeFullError,
     VolumeMissingError,
 )
+from shared.volumes._temporaries import PARTS_DIR, TEMP_MARK, sweep_temporaries
 
-PARTS_DIR = ".parts"
 BLOCK = 1024 * 1024
 _FALLBACK_ERRNOS = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
 T = TypeVar("T")
@@ -131,6 +131,12 @@ class LocalVolume:
     async def exists(self, key: str) -> bool:
         return await asyncio.to_thread(self.path_of(key).is_file)
 
+    async def sweep_temporaries(self, *, older_than: float, keep: Collection[str]) -> int:
+        """Remove `.tmp-*` files a crash left behind: older than `older_than` seconds and not
+        the temporary of a key in `keep` (an assembly that may still be running). Part
+        folders are left to their uploads. Returns how many were removed."""
+        return await self._run(lambda: sweep_temporaries(self.root, older_than, set(keep)))
+
     async def usage(self) -> Usage:
         stats = await self._run(lambda: os.statvfs(self.root))
         total = stats.f_blocks * stats.f_frsize
@@ -208,7 +214,7 @@ class LocalVolume:
                 return  # finalised before a crash; the repeat changes nothing
             raise UploadGoneError(f"the parts of attempt {target.attempt_id} are gone")
         final.parent.mkdir(parents=True, exist_ok=True)
-        tmp = final.with_name(f"{final.name}.tmp-{uuid4().hex}")
+        tmp = final.with_name(f"{final.name}{TEMP_MARK}{uuid4().hex}")
         try:
             with tmp.open("wb") as out:
                 for part in sorted(parts, key=lambda p: p.seq):
@@ -280,7 +286,7 @@ def _same_filesystem(source: Path, folder: Path) -> bool:
 
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{uuid4().hex}")
+    tmp = path.with_name(f"{path.name}{TEMP_MARK}{uuid4().hex}")
     try:
         with tmp.open("wb") as out:
             out.write(data)

@@ -17,7 +17,7 @@ import contextlib
 import functools
 import hashlib
 import io
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from datetime import timedelta
 from typing import Any, TypeVar
 from uuid import UUID
@@ -25,6 +25,7 @@ from uuid import UUID
 from minio import Minio
 from minio.datatypes import Part
 
+from shared.outbound import STRICT, OutboundPolicy
 from shared.specs import S3VolumeConfig
 from shared.volumes._base import (
     ArtifactMismatchError,
@@ -49,7 +50,13 @@ _ABORTS_IN_RETRY: set[asyncio.Task[None]] = set()
 class S3Volume:
     """A bucket, optionally under a key prefix."""
 
-    def __init__(self, config: S3VolumeConfig, *, client: Minio | None = None) -> None:
+    def __init__(
+        self,
+        config: S3VolumeConfig,
+        *,
+        client: Minio | None = None,
+        outbound: OutboundPolicy = STRICT,
+    ) -> None:
         self.endpoint = bare_endpoint(config.endpoint)
         self.bucket = config.bucket
         self.prefix = config.prefix.strip("/")
@@ -59,6 +66,7 @@ class S3Volume:
             secret_key=config.secret_key.get_secret_value(),
             secure=config.secure,
             region=config.region,
+            outbound=outbound,
         )
 
     @property
@@ -225,6 +233,12 @@ class S3Volume:
         return await self._run(
             lambda: self.client.presigned_get_object(self.bucket, name, expires=expires)
         )
+
+    async def sweep_temporaries(self, *, older_than: float, keep: Collection[str]) -> int:
+        # An S3 artifact is never written under a temporary name: a multipart upload appears
+        # whole or not at all, and stray uploads are aborted when one completes.
+        del older_than, keep
+        return 0
 
     async def usage(self) -> Usage:
         prefix = f"{self.prefix}/" if self.prefix else None

@@ -12,6 +12,7 @@ import urllib3
 from minio import Minio
 from minio.error import InvalidResponseError, S3Error, ServerError
 
+from shared.outbound import OutboundPolicy
 from shared.volumes._base import (
     ObjectMissingError,
     UploadGoneError,
@@ -20,6 +21,7 @@ from shared.volumes._base import (
     VolumeMissingError,
     VolumeUnreachableError,
 )
+from shared.volumes._checked_pool import RefusedTargetError, checked_pools
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 120.0
@@ -49,12 +51,19 @@ def bare_endpoint(endpoint: str) -> str:
 
 
 def build_client(
-    *, endpoint: str, access_key: str, secret_key: str, secure: bool, region: str | None
+    *,
+    endpoint: str,
+    access_key: str,
+    secret_key: str,
+    secure: bool,
+    region: str | None,
+    outbound: OutboundPolicy | None = None,
 ) -> Minio:
     """A minio client with short connect timeouts and few retries.
 
     The SDK's default retries a refused connection five times with back-off; an unreachable
-    volume should be reported within seconds instead.
+    volume should be reported within seconds instead. With `outbound`, every connection's
+    address is checked against it (a user-named endpoint).
     """
     http = urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=CONNECT_TIMEOUT, read=READ_TIMEOUT),
@@ -65,6 +74,8 @@ def build_client(
             total=RETRIES, backoff_factor=0.2, status_forcelist=[500, 502, 503, 504]
         ),
     )
+    if outbound is not None:
+        http = checked_pools(http, outbound)
     return Minio(
         bare_endpoint(endpoint),
         access_key=access_key,
@@ -85,6 +96,9 @@ def explain(exc: Exception, *, endpoint: str, bucket: str) -> VolumeError | None
         )
     if isinstance(exc, InvalidResponseError):
         return VolumeError(f"{endpoint} does not answer like an S3 server")
+    refused = getattr(exc, "reason", exc)
+    if isinstance(refused, RefusedTargetError):
+        return VolumeUnreachableError(f"volume refused: {refused.sentence}")
     if isinstance(exc, urllib3.exceptions.HTTPError | ConnectionError | TimeoutError):
         return VolumeUnreachableError(f"volume unreachable: {endpoint} does not answer")
     return None

@@ -6,6 +6,7 @@ from pathlib import Path
 import asyncpg
 
 from tests.e2e.sources import mariadb_fingerprint, mysql_client, postgres_fingerprint
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import MariaDB, database_url, unique
 from tests.support.stack import Stack
 
@@ -59,8 +60,8 @@ async def assert_postgres_restores(
             database_url(postgres_url, restored)
         ) == await postgres_fingerprint(database_url(postgres_url, source))
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)')
         await admin.close()
+        drop_pg_database_later(postgres_url, restored)
 
 
 def assert_mariadb_restores(artifact: Path, compression: str, server: MariaDB, source: str) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import asyncpg
 
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import database_url, unique
 
 CLI = Path(sys.executable).with_name("databasement")
@@ -72,8 +73,4 @@ async def tiny_postgres(admin_url: str) -> str:
 
 
 async def drop_postgres(admin_url: str, name: str) -> None:
-    admin = await asyncpg.connect(admin_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    drop_pg_database_later(admin_url, name)

@@ -39,6 +39,13 @@ E2E_SETTINGS = {
     "API_RETENTION_INTERVAL": "0",
 }
 
+SHARED_HOOKS = """
+[ui-audit]
+argv = ["/bin/true"]
+description = "Record the backup"
+"""
+"""The shared stack's operator hooks (the UI offers them; notifications/ tests run theirs)."""
+
 
 class EventSpy:
     """Every message published on the stack's events exchange, as raw bodies."""
@@ -118,11 +125,13 @@ def stack(
     argv_sampler: ArgvSampler,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
+    hooks_file = tmp_path_factory.mktemp("hooks") / "hooks.toml"
+    hooks_file.write_text(SHARED_HOOKS)
     with start_stack_at(
         tmp_path_factory.mktemp("stack"),
         namespace=e2e_namespace,
         database_url=e2e_database,
-        settings=E2E_SETTINGS,
+        settings={**E2E_SETTINGS, "API_HOOKS_FILE": str(hooks_file)},
     ) as running:
         yield running
 

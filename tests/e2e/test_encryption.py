@@ -23,6 +23,7 @@ from shared.naming import manifest_key
 from tests.e2e.cli import CLI, Cli
 from tests.e2e.client import Api
 from tests.e2e.test_s3 import s3_config
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import (
     database_url,
     scratch_pg_database,
@@ -181,10 +182,8 @@ class Targets:
 async def targets(postgres_url: str) -> AsyncIterator[Targets]:
     made = Targets(postgres_url)
     yield made
-    admin = await asyncpg.connect(postgres_url)
     for name in made.names:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+        drop_pg_database_later(postgres_url, name)
 
 
 async def restore(api: Api, snapshot: dict[str, Any], server: dict[str, Any], target: str):

@@ -16,6 +16,7 @@ import pytest
 
 from tests.e2e.artifacts import assert_no_leftovers
 from tests.e2e.client import Api
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import MariaDB, database_url, unique
 from tests.support.env import free_port
 from tests.support.proxy import TcpProxy
@@ -115,9 +116,7 @@ async def _bulky_pg_database(postgres_url: str) -> str:
 
 
 async def _drop_pg_database(postgres_url: str, name: str) -> None:
-    admin = await asyncpg.connect(postgres_url)
-    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    drop_pg_database_later(postgres_url, name)
 
 
 async def accepted_then_failed(api: Api, server: dict, database: str, volume: dict) -> dict:

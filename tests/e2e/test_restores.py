@@ -21,6 +21,7 @@ from shared.naming import manifest_key
 from tests.e2e.cli import Cli, assert_one_sentence
 from tests.e2e.client import Api
 from tests.e2e.sources import mariadb_fingerprint, postgres_fingerprint
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import MariaDB, database_url, unique
 from tests.support.stack import Stack
 
@@ -142,12 +143,8 @@ class PgTargets:
             await conn.close()
 
     async def drop_all(self) -> None:
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            for name in self.names:
-                await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        finally:
-            await admin.close()
+        for name in self.names:
+            drop_pg_database_later(self.admin_url, name)
 
 
 @pytest.fixture

@@ -211,8 +211,7 @@ class TestConfigsCli:
             "configs", "create", name, "--server", server["name"], "--volume", volume["name"],
             "--database", source, "--compression", "zstd", "--level", "9",
             "--schedule", "0 3 * * *", "--timezone", "Europe/Berlin", "--keep-last", "7",
-            "--gfs", "7,4,12", "--rpo-hours", "26", "--post-backup-command", "/bin/echo 'a b'",
-            "--json",
+            "--gfs", "7,4,12", "--rpo-hours", "26", "--json",
         )  # fmt: skip
         assert created.returncode == 0, created.stderr
         config = json.loads(created.stdout)
@@ -222,7 +221,7 @@ class TestConfigsCli:
         assert config["retention"] == {
             "keep_last": 7, "keep_days": None, "gfs": {"daily": 7, "weekly": 4, "monthly": 12}
         }  # fmt: skip
-        assert config["post_backup_command"] == ["/bin/echo", "a b"]
+        assert config["post_backup_hook"] is None  # hooks: tests/e2e/notifications
 
         listed = await cli.run("configs", "list")
         assert listed.returncode == 0
@@ -252,7 +251,8 @@ class TestConfigsCli:
         api = Api(cli.url, two_api_stack.token)
         try:
             server = await api.add_postgres_server()
-            volume = await api.add_local_volume(Path("/tmp"))  # noqa: S108 - never written
+            # Never written; under the stack's local volume roots, clear of its staging area.
+            volume = await api.add_local_volume(Path("/tmp/never-written"))  # noqa: S108
         finally:
             await api.close()
         base = ("configs", "create", unique("bad-"), "--server", server["id"], "--volume",

@@ -66,6 +66,9 @@ SERVICE_SETTINGS = {
     "CATALOG_SWEEP_INTERVAL": "5",
     "CATALOG_PENDING_TIMEOUT": "1800",
     "DATABASE_POOL_MAX": "4",
+    # A SIGKILLed dumper's job is taken over once its lease is this stale: well within the
+    # catalog's progress timeout, so the takeover is not failed as "timed out" first.
+    "DUMPER_LEASE_TIMEOUT": "10",
 }
 
 

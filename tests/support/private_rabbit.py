@@ -31,8 +31,13 @@ def rabbit_available() -> bool:
 class PrivateRabbit:
     """`rabbitmq-server` in its own process group with guest/guest on 127.0.0.1:`port`."""
 
-    def __init__(self, root: Path | None = None) -> None:
+    def __init__(
+        self, root: Path | None = None, *, config: str = "", advanced_config: str = "[]."
+    ) -> None:
+        """`config` adds rabbitmq.conf lines; `advanced_config` is advanced.config's term."""
         self.root = root or Path(tempfile.mkdtemp(prefix="dbm-rabbit-"))
+        self.config = config
+        self.advanced_config = advanced_config
         self.name = f"faults-{uuid.uuid4().hex[:8]}@localhost"
         self.port = free_port()
         self.dist_port = free_port()
@@ -43,7 +48,8 @@ class PrivateRabbit:
         return f"amqp://guest:guest@127.0.0.1:{self.port}/"
 
     def _env(self) -> dict[str, str]:
-        (self.root / "rabbitmq.conf").write_text("loopback_users = none\n")
+        (self.root / "rabbitmq.conf").write_text(f"loopback_users = none\n{self.config}\n")
+        (self.root / "advanced.config").write_text(f"{self.advanced_config}\n")
         (self.root / "rabbitmq-env.conf").write_text("")
         (self.root / "enabled_plugins").write_text("[].\n")
         return {
@@ -51,6 +57,7 @@ class PrivateRabbit:
             "HOME": str(self.root),  # the Erlang cookie lives here, not in ~root
             "RABBITMQ_CONF_ENV_FILE": str(self.root / "rabbitmq-env.conf"),
             "RABBITMQ_CONFIG_FILE": str(self.root / "rabbitmq.conf"),
+            "RABBITMQ_ADVANCED_CONFIG_FILE": str(self.root / "advanced.config"),
             "RABBITMQ_ENABLED_PLUGINS_FILE": str(self.root / "enabled_plugins"),
             "RABBITMQ_NODENAME": self.name,
             "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
@@ -115,3 +122,15 @@ def _amqp_answers(port: int) -> bool:
             return sock.recv(8)[:1] == b"\x01"  # a Connection.Start frame
     except OSError:
         return False
+
+
+def short_consumer_timeout(milliseconds: int) -> PrivateRabbit:
+    """A node whose consumer timeout is `milliseconds`, checked about every 0.5 s.
+
+    RabbitMQ checks the timeout on each channel's tick (channel_tick_interval, 60 s by
+    default), so a short timeout needs a short tick too to fire when expected.
+    """
+    return PrivateRabbit(
+        config=f"consumer_timeout = {milliseconds}",
+        advanced_config="[{rabbit, [{channel_tick_interval, 500}]}].",
+    )

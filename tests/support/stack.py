@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -120,6 +121,8 @@ def stack_env(
             "BROKER_NAMESPACE": namespace,
             "DATABASE_URL": database_url,
             "STAGING_PATH": str(staging),
+            # Local volumes of tests live in tmp_path; scripts' under ./var.
+            "API_LOCAL_VOLUME_ROOTS": f"{tempfile.gettempdir()},{Path('var').resolve()}",
             "SEAL_KEY": Fernet.generate_key().decode(),
             "API_CREDENTIALS_KEY": Fernet.generate_key().decode(),
             "DUMPER_MASTER_KEYS": generate_master_key("e2e"),  # encryption at rest (issue 8)

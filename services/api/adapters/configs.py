@@ -1,8 +1,10 @@
 """The api's backup configurations and their scheduled firings (SQL in constants).
 
-A scheduled firing is written in ONE transaction: the firing's key row (config_id,
-scheduled_for), its request rows and its outbox rows. The key's primary key is the duplicate
-check across api replicas: a second replica's insert does nothing, and it writes nothing else.
+A scheduled firing is claimed before it is planned: the firing's key row (config_id,
+scheduled_for) is inserted first, marked unfinished. Its primary key is the duplicate check
+across api replicas: a second replica's insert does nothing. Then ONE transaction writes the
+request and outbox rows and settles the key row with the outcome. A replica that dies while
+planning leaves the slot claimed and failed, so a slot that kills its planner never fires again.
 """
 
 import json
@@ -24,13 +26,13 @@ log = get_logger(__name__)
 
 CONFIG_COLUMNS = (
     "id, name, server_id, databases, volume_ids, compression, compression_level, encrypt, "
-    "schedule, timezone, retention, rpo_hours, notify, post_backup_command, "
-    "post_restore_command, enabled, created_at, updated_at, last_fired_at, last_error"
+    "schedule, timezone, retention, rpo_hours, notify, post_backup_hook, "
+    "post_restore_hook, enabled, created_at, updated_at, last_fired_at, last_error"
 )
 _SETTINGS = (
     "name, server_id, databases, volume_ids, compression, compression_level, encrypt, "
-    "schedule, timezone, retention, rpo_hours, notify, post_backup_command, "
-    "post_restore_command, enabled"
+    "schedule, timezone, retention, rpo_hours, notify, post_backup_hook, "
+    "post_restore_hook, enabled"
 )
 INSERT_CONFIG = (
     "INSERT INTO {schema}.backup_configs (id, " + _SETTINGS + ", created_at, updated_at, armed_at) "
@@ -43,7 +45,7 @@ UPDATE_CONFIG = (
     "UPDATE {schema}.backup_configs SET name = $2, server_id = $3, databases = $4::jsonb, "
     "volume_ids = $5, compression = $6, compression_level = $7, encrypt = $8, schedule = $9, "
     "timezone = $10, retention = $11::jsonb, rpo_hours = $12, notify = $13::jsonb, "
-    "post_backup_command = $14, post_restore_command = $15, enabled = $16, updated_at = $17, "
+    "post_backup_hook = $14, post_restore_hook = $15, enabled = $16, updated_at = $17, "
     "armed_at = CASE WHEN (schedule, timezone, enabled) IS DISTINCT FROM ($9, $10, $16) "
     "THEN $17 ELSE armed_at END "
     "WHERE id = $1 RETURNING " + CONFIG_COLUMNS
@@ -76,6 +78,13 @@ INSERT_FIRING = (
     "{schema}.backup_config_firings WHERE config_id = $1 AND scheduled_for > $2) "
     "ON CONFLICT (config_id, scheduled_for) DO NOTHING RETURNING config_id"
 )
+SETTLE_FIRING = (
+    "UPDATE {schema}.backup_config_firings SET snapshots = $3, error = $4 "
+    "WHERE config_id = $1 AND scheduled_for = $2 RETURNING config_id"
+)
+RELEASE_FIRING = (
+    "DELETE FROM {schema}.backup_config_firings WHERE config_id = $1 AND scheduled_for = $2"
+)
 MARK_FIRED = "UPDATE {schema}.backup_configs SET last_fired_at = $2, last_error = $3 WHERE id = $1"
 
 SELECT_FIRINGS = (
@@ -84,6 +93,9 @@ SELECT_FIRINGS = (
 )
 
 WriteRows = Callable[[Conn], Awaitable[None]]
+
+UNFINISHED = "its planning did not finish (the api replica stopped or crashed meanwhile)"
+"""The outcome a claimed firing shows until it is settled: left so when its planner died."""
 
 
 class Firing(BaseModel):
@@ -158,7 +170,27 @@ class BackupConfigRepository:
         )
         return found
 
-    async def fire(
+    async def claim(self, config_id: UUID, slot: datetime, *, now: datetime) -> bool:
+        """Claim `slot` before planning it, marked unfinished (in its own transaction).
+
+        False when another replica claimed this slot (or a later one) first, or the
+        configuration is disabled or deleted.
+        """
+        async with self._pool.acquire() as conn, conn.transaction():
+            # The row lock orders concurrent firings of one configuration.
+            armed = await conn.fetchval(LOCK_ENABLED.format(schema=self._schema), config_id)
+            if not armed:
+                return False
+            won = await conn.fetchval(
+                INSERT_FIRING.format(schema=self._schema), config_id, slot, now, 0, UNFINISHED
+            )
+        return won is not None
+
+    async def release(self, config_id: UUID, slot: datetime) -> None:
+        """Give a claimed slot back, unplanned: the next pass fires it (nobody answered)."""
+        await self._pool.execute(RELEASE_FIRING.format(schema=self._schema), config_id, slot)
+
+    async def settle(
         self,
         config_id: UUID,
         slot: datetime,
@@ -168,20 +200,16 @@ class BackupConfigRepository:
         error: str | None,
         write: WriteRows,
     ) -> bool:
-        """Record the firing of `slot` and write its rows, in ONE transaction.
+        """Record the outcome of a claimed slot and write its rows, in ONE transaction.
 
-        False, having written nothing, when another replica fired this slot (or a later one)
-        first, or the configuration was disabled or deleted meanwhile.
+        False, having written nothing, when the configuration (and with it the claim) was
+        deleted meanwhile.
         """
         async with self._pool.acquire() as conn, conn.transaction():
-            # The row lock orders concurrent firings of one configuration.
-            armed = await conn.fetchval(LOCK_ENABLED.format(schema=self._schema), config_id)
-            if not armed:
-                return False
-            won = await conn.fetchval(
-                INSERT_FIRING.format(schema=self._schema), config_id, slot, now, snapshots, error
+            settled = await conn.fetchval(
+                SETTLE_FIRING.format(schema=self._schema), config_id, slot, snapshots, error
             )
-            if won is None:
+            if settled is None:
                 return False
             await write(conn)
             await conn.execute(MARK_FIRED.format(schema=self._schema), config_id, now, error)
@@ -223,8 +251,8 @@ def _arguments(settings: BackupSettings) -> list[Any]:
         settings.retention.model_dump_json(),
         settings.rpo_hours,
         settings.notify.model_dump_json(),
-        settings.post_backup_command,
-        settings.post_restore_command,
+        settings.post_backup_hook,
+        settings.post_restore_hook,
         settings.enabled,
     ]
 
@@ -233,4 +261,4 @@ def _config(row: Any) -> BackupConfig:
     data = {key: row[key] for key in BackupConfig.model_fields if key in row}
     for key in ("databases", "retention", "notify"):
         data[key] = json.loads(data[key])
-    return BackupConfig.model_validate(data)
+    return BackupConfig.model_validate(data, context={"stored": True})

@@ -10,12 +10,12 @@ from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.backups import plan_backups, sealed_connection
 from services.api.configs.model import BackupConfig
-from services.api.configs.selection import needs_list, select_databases
+from services.api.configs.selection import needs_list, select_databases_off_loop
 from services.api.databases import DatabaseLists
 from services.api.deps import Keys
 from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.models import BackupRequest
-from services.api.questions import list_databases
+from services.api.questions import last_snapshot_sizes, list_databases
 from services.api.quotas import OverQuotaHook, check_quotas, log_over_quota
 from shared.events import BackupRequested
 
@@ -55,7 +55,7 @@ async def plan_config(config: BackupConfig, tools: FiringTools, *, now: datetime
     if needs_list(config.databases):
         connection = sealed_connection(server, vault=tools.keys.vault, sealer=tools.keys.sealer)
         available = await list_databases(server, connection, tools.link, lists=tools.lists)
-    databases = select_databases(config.databases, available)
+    databases = await select_databases_off_loop(config.databases, available)
     if not databases:
         raise InvalidRequestError(
             f"configuration {config.name!r} selects no database on server {server.name!r}"
@@ -74,6 +74,7 @@ async def plan_config(config: BackupConfig, tools: FiringTools, *, now: datetime
         config_id=config.id,
         encrypted=config.encrypt,
         compression_level=config.compression_level,
+        expected_sizes=await last_snapshot_sizes(server.id, databases, tools.link),
     )
     # The request rows name their configuration too (snapshots_requested.config_id).
     return [

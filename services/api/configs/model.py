@@ -4,20 +4,26 @@ The value types here are the api's domain model; the HTTP schemas reuse them, so
 (levels per compressor, a valid cron and time zone, a compilable pattern) hold everywhere.
 """
 
-import re
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from services.api.backups import SYSTEM_DATABASES
+from services.api.configs.patterns import compile_pattern
 from services.api.configs.timing import check_schedule, check_timezone
+from services.api.notifications.hook_catalog import REFUSED_COMMAND, HookName
 from shared.events import Compression
 
 DatabaseName = Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[^\x00-\x1f\x7f]+$")]
-Argument = Annotated[str, Field(min_length=1, max_length=4096, pattern=r"^[^\x00]+$")]
-Command = Annotated[list[Argument], Field(min_length=1, max_length=64)]
 
 LEVELS: dict[str, tuple[int, int]] = {"gzip": (0, 3), "zstd": (1, 19)}
 """Valid compression levels: ISA-L's gzip levels, and zstd's without its ultra levels."""
@@ -37,9 +43,10 @@ class DatabaseSelection(BaseModel):
     )
     pattern: str | None = Field(
         default=None,
-        max_length=1000,
+        max_length=1000,  # what older versions stored; new ones are held to MAX_PATTERN_LENGTH
         pattern=r"^[^\x00]+$",
-        description="With mode `pattern`: a Python regular expression the WHOLE name must match.",
+        description="With mode `pattern`: an RE2 regular expression (Python syntax without "
+        "backreferences or lookaround) the WHOLE name must match.",
         examples=["shop_.*"],
     )
     exclude: list[DatabaseName] = Field(
@@ -47,7 +54,7 @@ class DatabaseSelection(BaseModel):
     )
 
     @model_validator(mode="after")
-    def _fits_mode(self) -> "DatabaseSelection":
+    def _fits_mode(self, info: ValidationInfo) -> "DatabaseSelection":
         if self.mode == "list" and not self.names:
             raise ValueError("databases: mode 'list' needs at least one name in `names`")
         if self.mode != "list" and self.names:
@@ -55,12 +62,10 @@ class DatabaseSelection(BaseModel):
         if self.mode == "pattern":
             if not self.pattern:
                 raise ValueError("databases: mode 'pattern' needs a `pattern`")
-            try:
-                re.compile(self.pattern)
-            except re.error as exc:
-                raise ValueError(
-                    f"databases: pattern {self.pattern!r} is not a valid regular expression: {exc}"
-                ) from None
+            if not (info.context or {}).get("stored"):
+                # A stored pattern that RE2 refuses fails its firings with the reason instead
+                # of making the configuration unreadable.
+                compile_pattern(self.pattern)
         elif self.pattern is not None:
             raise ValueError(f"databases: `pattern` is only for mode 'pattern', not {self.mode!r}")
         system = sorted(set(self.names) & SYSTEM_DATABASES)
@@ -130,13 +135,19 @@ class BackupSettings(BaseModel):
         default=None, gt=0, le=100000, description="A completed snapshot at least this often."
     )
     notify: Notify = Field(default_factory=Notify)
-    post_backup_command: Command | None = Field(
-        default=None, description="argv run after each backup (no shell).", examples=[["/bin/true"]]
+    post_backup_hook: HookName | None = Field(
+        default=None, description="The operator's hook (GET /api/v1/hooks) run after each backup."
     )
-    post_restore_command: Command | None = Field(
-        default=None, description="argv run after each restore (no shell)."
+    post_restore_hook: HookName | None = Field(
+        default=None, description="The operator's hook run after each restore and verify."
     )
     enabled: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_command(cls, data: Any) -> Any:
+        refuse_commands(data)
+        return data
 
     @field_validator("schedule")
     @classmethod
@@ -167,6 +178,16 @@ class BackupSettings(BaseModel):
         return self
 
 
+def refuse_commands(data: Any) -> None:
+    """ValueError when a body tries to carry a command instead of naming a hook."""
+    if not isinstance(data, dict):
+        return
+    commands = [k for k in data if isinstance(k, str) and k.endswith(("_command", "argv"))]
+    argv = [k for k in ("post_backup_hook", "post_restore_hook") if isinstance(data.get(k), list)]
+    if commands or argv:
+        raise ValueError(REFUSED_COMMAND)
+
+
 class BackupConfig(BackupSettings):
     """A stored configuration: the settings, and what the api keeps about it."""
 
@@ -182,5 +203,5 @@ class BackupConfig(BackupSettings):
 
     def settings(self) -> BackupSettings:
         return BackupSettings.model_validate(
-            self.model_dump(include=set(BackupSettings.model_fields))
+            self.model_dump(include=set(BackupSettings.model_fields)), context={"stored": True}
         )

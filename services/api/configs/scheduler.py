@@ -1,12 +1,15 @@
 """The scheduler: every api replica runs one; each due slot of a configuration fires once.
 
-Exactly once across replicas: the firing's key row (config_id, scheduled_for) is written in
-the same transaction as its request and outbox rows (BackupConfigRepository.fire), so when two
-replicas reach the same slot only one commits anything. Slots missed while every replica was
-down collapse into the latest one (timing.due_slot).
+Exactly once across replicas: a replica claims the slot (the firing's key row) before it plans
+anything, so when two replicas reach the same slot only one plans it; the request and outbox
+rows are written with the firing's outcome in one transaction (BackupConfigRepository). A slot
+whose planning kills its replica stays claimed and failed, instead of taking down every replica
+in turn. Slots missed while every replica was down collapse into the latest one
+(timing.due_slot).
 """
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from datetime import datetime
 
@@ -103,33 +106,47 @@ class Scheduler:
     async def fire(self, config: BackupConfig, slot: datetime) -> bool:
         """Fire `slot` of `config` unless another replica did; whether this one did.
 
-        A server that cannot be listed, a volume or server gone, or no database selected is a
-        FAILED firing: recorded once with its reason (the config's `last_error`), logged, and
+        The slot is claimed first. A server that cannot be listed, a volume or server gone, no
+        database selected, or a selection that fails (too slow, too many names) is a FAILED
+        firing: recorded once with its reason (the config's `last_error`), logged, and
         counted; the next slot tries again. When nobody answers the list question (broker or
         dumper away) the firing is postponed to the next pass instead, since the slot is not
-        at fault.
+        at fault (the claim is released).
         """
         if await self._configs.fired(config.id, slot):
             return False
         now = self._clock()
+        if not await self._configs.claim(config.id, slot, now=now):
+            log.info("scheduled_firing_taken", config_id=str(config.id), slot=slot.isoformat())
+            return False
         planned: Planned = []
         error: str | None = None
         try:
             planned = await plan_config(config, self._tools, now=now)
         except UnavailableError as exc:
             log.warning("scheduled_firing_postponed", config_id=str(config.id), reason=str(exc))
+            await self._configs.release(config.id, slot)
             return False
+        except asyncio.CancelledError:
+            # Shut down mid-planning (a rolling restart): another replica may take the slot.
+            with contextlib.suppress(Exception):
+                await asyncio.shield(self._configs.release(config.id, slot))
+            raise
         except (NotFoundError, InvalidRequestError) as exc:
             error = str(exc)
+        except Exception:
+            # Whatever broke the planning, the slot is settled failed, not left unfinished.
+            log.exception("scheduled_firing_crashed", config_id=str(config.id))
+            error = "its planning failed unexpectedly; the api's log has the details"
 
         async def write(conn: Conn) -> None:
             await self._requests.write(conn, planned)
 
-        won = await self._configs.fire(
+        won = await self._configs.settle(
             config.id, slot, now=now, snapshots=len(planned), error=error, write=write
         )
         if not won:
-            log.info("scheduled_firing_taken", config_id=str(config.id), slot=slot.isoformat())
+            log.info("scheduled_firing_dropped", config_id=str(config.id), slot=slot.isoformat())
             return False
         self.firings.labels(config_id=str(config.id), outcome="failed" if error else "fired").inc()
         if error:

@@ -3,7 +3,7 @@
 The configurations are engineer C1's tables (`backup_configs`, `snapshots_requested.config_id`,
 api migration 0006). They are read here as JSON rows, so this module depends only on the
 field names of the contract: `name`, `server_id`, `enabled`, `rpo_hours`, `notify`
-{`on`, `channel_ids`}, `post_backup_command`, `post_restore_command`, `created_at`. Before
+{`on`, `channel_ids`}, `post_backup_hook`, `post_restore_hook`, `created_at`. Before
 that migration exists every lookup finds nothing: manual backups never notify.
 """
 
@@ -50,8 +50,9 @@ class ConfigFacts:
     rpo_hours: float | None = None
     notify_on: str = "failure"
     channel_ids: list[UUID] = field(default_factory=list)
-    post_backup_command: list[str] = field(default_factory=list)
-    post_restore_command: list[str] = field(default_factory=list)
+    post_backup_hook: str | None = None
+    post_restore_hook: str | None = None
+    """Names of the operator's hooks (API_HOOKS_FILE), never commands."""
     databases: list[str] = field(default_factory=list)
     """Databases named explicitly (empty when the configuration takes all or a pattern)."""
     volume_ids: list[UUID] = field(default_factory=list)
@@ -71,11 +72,8 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
-def _argv(value: Any) -> list[str]:
-    value = _json(value) if isinstance(value, str) and value.startswith("[") else value
-    if isinstance(value, list):
-        return [str(part) for part in value]
-    return []
+def _name(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def _uuids(value: Any) -> list[UUID]:
@@ -112,8 +110,8 @@ def config_facts(row: dict[str, Any]) -> ConfigFacts:
         rpo_hours=float(rpo) if rpo is not None else None,
         notify_on=str(notify.get("on") or "failure"),
         channel_ids=_uuids(notify.get("channel_ids")),
-        post_backup_command=_argv(row.get("post_backup_command")),
-        post_restore_command=_argv(row.get("post_restore_command")),
+        post_backup_hook=_name(row.get("post_backup_hook")),
+        post_restore_hook=_name(row.get("post_restore_hook")),
         databases=_databases(row.get("databases")),
         volume_ids=_uuids(volumes if isinstance(volumes, list) else []),
     )

@@ -1,5 +1,6 @@
 """The words of each notification: a title, a sentence and the facts, as the payload. Pure."""
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -75,9 +76,18 @@ def payload(kind: Kind, facts: dict[str, Any], *, occurred_at: datetime) -> dict
     }
 
 
+def header_value(text: str, *, limit: int = 200) -> str:
+    """`text` as one header line: every control or line-separator character (CR, LF, NUL,
+    U+2028, ...) becomes a space, so a database named with a newline cannot add a header."""
+    cleaned = "".join(
+        " " if unicodedata.category(char) in {"Cc", "Zl", "Zp"} else char for char in text
+    )
+    return cleaned.strip()[:limit]
+
+
 def email_text(body: dict[str, Any]) -> tuple[str, str]:
-    """(subject, plain-text body) of the mail for a payload."""
+    """(subject, plain-text body) of the mail for a payload; the subject is header-safe."""
     subject = f"[Databasement] {body.get('title', 'Notification')}: {body.get('message', '')}"
     lines = [str(body.get("message", "")), ""]
     lines += [f"{key}: {value}" for key, value in sorted(body.items()) if key != "message"]
-    return subject[:200], "\n".join(lines) + "\n"
+    return header_value(subject), "\n".join(lines) + "\n"

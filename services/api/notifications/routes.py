@@ -1,10 +1,11 @@
 """/api/v1/notification-channels (secrets go in, never out) and /api/v1/overdue."""
 
 from typing import Annotated
+from urllib.parse import urlsplit
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Body, Depends, Request, Response, status
-from pydantic import ValidationError
+from pydantic import SecretStr, ValidationError
 
 from services.api.deps import Authenticated, SecretKeys, Settings, get_settings
 from services.api.errors import InvalidRequestError, NotFoundError
@@ -17,6 +18,7 @@ from services.api.notifications.channels import (
 from services.api.notifications.messages import payload
 from services.api.notifications.overdue_store import list_overdue
 from services.api.notifications.schemas import (
+    AnyChannelConfig,
     ChannelCreate,
     ChannelPublic,
     ChannelUpdate,
@@ -30,6 +32,7 @@ from services.api.notifications.store import Channel, ChannelRepository
 from services.api.vault import Vault
 from shared.events import utc_now
 from shared.logging import get_logger
+from shared.outbound import OutboundPolicy, OutboundRefusedError
 
 router = APIRouter(
     prefix="/api/v1/notification-channels", tags=["notifications"], dependencies=[Authenticated]
@@ -73,13 +76,29 @@ async def _channel(channel_id: UUID, channels: ChannelRepository) -> Channel:
     return channel
 
 
+def _check_url(config: AnyChannelConfig, policy: OutboundPolicy) -> None:
+    url = getattr(config, "url", None)
+    if url is None:
+        return
+    text = url.get_secret_value() if isinstance(url, SecretStr) else str(url)
+    try:
+        policy.check_host(urlsplit(text).hostname or "")
+    except OutboundRefusedError as exc:  # names the host only: a Slack URL is a credential
+        raise InvalidRequestError(f"url: {exc}") from None
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_channel(
-    body: Annotated[ChannelCreate, Body()], channels: Channels, keys: SecretKeys
+    body: Annotated[ChannelCreate, Body()],
+    channels: Channels,
+    keys: SecretKeys,
+    api_settings: Settings,
 ) -> ChannelPublic:
     """Register a notification channel: a signed webhook, a Slack-compatible incoming webhook,
     or SMTP mail. Secrets (webhook secret, Slack URL, SMTP password) are stored encrypted and
-    never returned."""
+    never returned. A URL to a link-local or cloud metadata address is refused (422) unless
+    `OUTBOUND_ALLOW` allows it."""
+    _check_url(body.config, api_settings.outbound.policy())
     public, secrets = split_config(body.type, body.config)
     channel = Channel(
         id=uuid4(),
@@ -110,7 +129,11 @@ async def get_channel(channel_id: UUID, channels: Channels, keys: SecretKeys) ->
 
 @router.patch("/{channel_id}")
 async def update_channel(
-    channel_id: UUID, body: ChannelUpdate, channels: Channels, keys: SecretKeys
+    channel_id: UUID,
+    body: ChannelUpdate,
+    channels: Channels,
+    keys: SecretKeys,
+    api_settings: Settings,
 ) -> ChannelPublic:
     """Rename a channel, and/or replace its whole config (same type, secrets included)."""
     channel = await _channel(channel_id, channels)
@@ -121,6 +144,7 @@ async def update_channel(
         except ValidationError as exc:
             fields = ", ".join(".".join(map(str, e["loc"])) or "config" for e in exc.errors())
             raise InvalidRequestError(f"invalid {channel.type} config: {fields}") from None
+        _check_url(parsed, api_settings.outbound.policy())
         config, secrets = split_config(channel.type, parsed)
         sealed = keys.vault.seal(secrets)
     changed = Channel(
@@ -147,14 +171,24 @@ async def delete_channel(channel_id: UUID, channels: Channels) -> Response:
 
 @router.post("/{channel_id}/test")
 async def test_channel(
-    channel_id: UUID, channels: Channels, keys: SecretKeys, settings: NotifySettings
+    channel_id: UUID,
+    channels: Channels,
+    keys: SecretKeys,
+    settings: NotifySettings,
+    api_settings: Settings,
 ) -> TestResult:
     """Send a test notification now (not through the queue) and say how it went."""
     channel = await _channel(channel_id, channels)
     config = channel.config | keys.vault.unseal(channel.secrets_sealed)
     body = payload("test", {"channel": channel.name}, occurred_at=utc_now())
     try:
-        await send(channel.type, config, body, seconds=settings.send_timeout)
+        await send(
+            channel.type,
+            config,
+            body,
+            seconds=settings.send_timeout,
+            outbound=api_settings.outbound.policy(),
+        )
     except SendError as exc:
         return TestResult(ok=False, error=str(exc))
     return TestResult(ok=True)

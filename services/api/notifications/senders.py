@@ -15,8 +15,10 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from services.api.notifications.messages import email_text
+from services.api.notifications.messages import email_text, header_value
 from services.api.notifications.signing import signed_headers
+from services.api.outbound_http import post_pinned
+from shared.outbound import STRICT, OutboundPolicy, OutboundRefusedError
 
 
 class SendError(Exception):
@@ -24,16 +26,25 @@ class SendError(Exception):
 
 
 async def send(
-    channel_type: str, config: dict[str, Any], body: dict[str, Any], *, seconds: float
+    channel_type: str,
+    config: dict[str, Any],
+    body: dict[str, Any],
+    *,
+    seconds: float,
+    outbound: OutboundPolicy = STRICT,
 ) -> None:
-    """Deliver `body` (a payload of messages.py) through one channel, or raise SendError."""
+    """Deliver `body` (a payload of messages.py) through one channel, or raise SendError.
+
+    A webhook or Slack URL reaches only addresses `outbound` allows (shared/outbound.py).
+    """
     if channel_type == "webhook":
         raw = json.dumps(body, sort_keys=True).encode()
         headers = signed_headers(str(config["secret"]), int(time.time()), raw)
-        await _post(str(config["url"]), raw, headers, seconds=seconds)
+        await _post(str(config["url"]), raw, headers, seconds=seconds, outbound=outbound)
     elif channel_type == "slack":
         raw = json.dumps({"text": f"*{body.get('title', '')}*: {body.get('message', '')}"}).encode()
-        await _post(str(config["url"]), raw, {"Content-Type": "application/json"}, seconds=seconds)
+        headers = {"Content-Type": "application/json"}
+        await _post(str(config["url"]), raw, headers, seconds=seconds, outbound=outbound)
     elif channel_type == "email":
         subject, text = email_text(body)
         await asyncio.to_thread(_send_mail, config, subject, text, seconds)
@@ -41,11 +52,15 @@ async def send(
         raise SendError(f"unknown channel type {channel_type!r}")
 
 
-async def _post(url: str, raw: bytes, headers: dict[str, str], *, seconds: float) -> None:
+async def _post(
+    url: str, raw: bytes, headers: dict[str, str], *, seconds: float, outbound: OutboundPolicy
+) -> None:
     host = urlsplit(url).netloc.rsplit("@", 1)[-1]  # never a user:password in a message
     try:
         async with httpx.AsyncClient(timeout=seconds, follow_redirects=False) as client:
-            response = await client.post(url, content=raw, headers=headers)
+            response = await post_pinned(client, url, outbound, content=raw, headers=headers)
+    except OutboundRefusedError as exc:
+        raise SendError(str(exc)) from None
     except httpx.TimeoutException:
         raise SendError(f"{host} did not answer within {seconds:g} s") from None
     except httpx.HTTPError as exc:
@@ -56,9 +71,9 @@ async def _post(url: str, raw: bytes, headers: dict[str, str], *, seconds: float
 
 def _send_mail(config: dict[str, Any], subject: str, text: str, timeout: float) -> None:
     message = EmailMessage()
-    message["From"] = str(config["from_address"])
-    message["To"] = ", ".join(config["to"])
-    message["Subject"] = subject
+    message["From"] = header_value(str(config["from_address"]), limit=998)
+    message["To"] = header_value(", ".join(config["to"]), limit=998)
+    message["Subject"] = header_value(subject)
     message.set_content(text)
     host, port = str(config["host"]), int(config["port"])
     try:

@@ -1,5 +1,7 @@
 """Settings of notifications, the overdue-backup alarm and hooks (env prefix `API_NOTIFY_`)."""
 
+from pathlib import Path
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,5 +30,21 @@ class NotificationSettings(BaseSettings):
         default=60.0, gt=0, description="Seconds between two checks of every configuration's RPO."
     )
     hook_timeout: float = Field(
-        default=300.0, gt=0, description="Seconds a post-backup or post-restore hook may run."
+        default=300.0,
+        gt=0,
+        description="Seconds a hook may run when its definition in API_HOOKS_FILE sets none.",
+    )
+
+
+class HookSettings(BaseSettings):
+    """Where the operator defines hooks, and how many may run at once."""
+
+    model_config = SettingsConfigDict(env_prefix="API_HOOKS_", extra="ignore")
+
+    file: Path | None = Field(
+        default=None,
+        description="TOML (or .json) file of named hooks (docs/notifications.md); unset: none.",
+    )
+    concurrency: int = Field(
+        default=2, ge=1, le=64, description="Hooks running at once; the others wait their turn."
     )

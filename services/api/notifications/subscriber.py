@@ -11,7 +11,9 @@ from pydantic import ValidationError
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.outbox import Outbox
 from services.api.notifications.dispatcher import Dispatcher
+from services.api.notifications.hook_catalog import HookCatalog
 from services.api.notifications.hooks import HookRunner
+from services.api.notifications.isolation import make_undumpable
 from services.api.notifications.overdue import OverdueChecker, last_success_gauge
 from services.api.notifications.settings import NotificationSettings
 from services.api.notifications.store import DeliveryQueue
@@ -25,6 +27,7 @@ from shared.events import (
     SnapshotWarned,
 )
 from shared.logging import get_logger
+from shared.outbound import STRICT, OutboundPolicy
 from shared.service import Runtime
 from shared.topology import NOTIFICATIONS, Topology
 
@@ -42,13 +45,17 @@ class Notifications:
         *,
         schema: str,
         registry: CollectorRegistry,
+        hooks: HookCatalog,
+        hook_concurrency: int,
+        outbound: OutboundPolicy = STRICT,
     ) -> None:
+        self.outbound = outbound
         self.runtime = runtime
         self.link = link
         self.settings = settings
         self.schema = schema
         self.gauge = last_success_gauge(registry)
-        self.hooks = HookRunner(self._warn, timeout=settings.hook_timeout)
+        self.hooks = HookRunner(self._warn, hooks, concurrency=hook_concurrency)
 
     async def _warn(self, warning: SnapshotWarned) -> None:
         await Outbox(self.runtime.pool, self.schema).add(warning)
@@ -94,7 +101,10 @@ class Notifications:
 
     def start(self, vault: Vault) -> list[asyncio.Task[None]]:
         """The dispatcher and the RPO checker, on every replica (each pass is safe to share)."""
-        dispatcher = Dispatcher(DeliveryQueue(self.runtime.pool, self.schema), vault, self.settings)
+        if self.hooks.catalog.hooks and make_undumpable():
+            log.info("hooks_defined", hooks=sorted(self.hooks.catalog.hooks), undumpable=True)
+        queue = DeliveryQueue(self.runtime.pool, self.schema)
+        dispatcher = Dispatcher(queue, vault, self.settings, outbound=self.outbound)
         checker = OverdueChecker(
             self.runtime.pool,
             self.schema,

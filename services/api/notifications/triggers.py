@@ -94,7 +94,7 @@ class Notifier:
         )
         if config is not None:
             self.hooks.start(
-                config.post_backup_command,
+                config.post_backup_hook,
                 facts | {"config_id": config.id, "config_name": config.name, "hook": "post_backup"},
                 source="post_backup_hook",
                 snapshot_id=event.snapshot_id,
@@ -130,7 +130,7 @@ class Notifier:
         )
         if config is not None:
             self.hooks.start(
-                config.post_restore_command,
+                config.post_restore_hook,
                 facts
                 | {"config_id": config.id, "config_name": config.name, "hook": "post_restore"},
                 source="post_restore_hook",

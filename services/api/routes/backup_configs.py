@@ -21,6 +21,8 @@ from services.api.deps import (
     get_settings,
 )
 from services.api.errors import NotFoundError
+from services.api.notifications.hook_catalog import HookCatalog
+from services.api.notifications.hook_routes import Hooks
 from services.api.notifications.quota import OverQuotaHooks
 from services.api.schemas import BackupAccepted, SnapshotAccepted
 from services.api.schemas.backup_configs import (
@@ -59,6 +61,17 @@ async def _check_references(settings: BackupSettings, servers: Servers, volumes:
             raise NotFoundError(f"volume {volume_id} does not exist")
 
 
+def _check_hooks(
+    settings: BackupSettings, hooks: HookCatalog, *, before: BackupSettings | None = None
+) -> None:
+    """A hook named must be one the operator defined for that event (422 otherwise). An edit
+    checks only the names it changes: one the operator has since removed does not block it."""
+    if before is None or settings.post_backup_hook != before.post_backup_hook:
+        hooks.check(settings.post_backup_hook, "post_backup")
+    if before is None or settings.post_restore_hook != before.post_restore_hook:
+        hooks.check(settings.post_restore_hook, "post_restore")
+
+
 def public(config: BackupConfig) -> BackupConfigPublic:
     upcoming = None
     if config.enabled and config.schedule is not None:
@@ -68,14 +81,17 @@ def public(config: BackupConfig) -> BackupConfigPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_config(
-    body: BackupConfigCreate, configs: Configs, servers: Servers, volumes: Volumes
+    body: BackupConfigCreate, *, configs: Configs, servers: Servers, volumes: Volumes, hooks: Hooks
 ) -> BackupConfigPublic:
     """Create a backup configuration. Several may exist per server; names are unique (409).
 
     The server and every volume must exist (404). `schedule` is a 5-field cron expression (or
     6 with seconds first) evaluated in `timezone` (IANA); `compression_level` is 0-3 for gzip
-    and 1-19 for zstd; a `pattern` must be a valid regular expression (422 otherwise).
+    and 1-19 for zstd; a `pattern` must be a valid regular expression; `post_backup_hook` and
+    `post_restore_hook` name hooks of the operator's (`GET /api/v1/hooks`); a body carrying a
+    command is refused (422 otherwise).
     """
+    _check_hooks(body, hooks)
     await _check_references(body, servers, volumes)
     created = await configs.add(uuid4(), body, now=utc_now())
     log.info("backup_config_created", config_id=str(created.id), server_id=str(created.server_id))
@@ -108,9 +124,11 @@ async def list_firings(
 async def update_config(
     config_id: UUID,
     body: BackupConfigUpdate,
+    *,
     configs: Configs,
     servers: Servers,
     volumes: Volumes,
+    hooks: Hooks,
 ) -> BackupConfigPublic:
     """Change some fields; the others keep their values. The result is validated whole.
 
@@ -119,6 +137,7 @@ async def update_config(
     """
     current = await _config(config_id, configs)
     changed = body.applied_to(current.settings())
+    _check_hooks(changed, hooks, before=current)
     await _check_references(changed, servers, volumes)
     updated = await configs.update(config_id, changed, now=utc_now())
     if updated is None:

@@ -15,7 +15,7 @@ from services.api.deps import (
 )
 from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.notifications.quota import OverQuotaHooks
-from services.api.questions import check_database, list_databases
+from services.api.questions import check_database, last_snapshot_sizes, list_databases
 from services.api.quotas import check_quotas
 from services.api.schemas import BackupAccepted, BackupCreate, SnapshotAccepted
 from shared.events import utc_now
@@ -74,6 +74,7 @@ async def request_backup(
         now=utc_now(),
         vault=keys.vault,
         sealer=keys.sealer,
+        expected_sizes=await last_snapshot_sizes(server.id, databases, link),
     )
     await requests.accept(planned)
     relay.wake()

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from services.api.backups import sealed_connection, user_databases
 from services.api.deps import Authenticated, Link, Lists, SecretKeys, Servers, Settings
-from services.api.errors import ConflictError, NotFoundError
+from services.api.errors import ConflictError, InvalidRequestError, NotFoundError
 from services.api.models import Server
 from services.api.questions import ask_activity, list_databases, test_connection
 from services.api.routes.backup_configs import Configs
@@ -63,8 +63,17 @@ async def get_server(server_id: UUID, servers: Servers) -> ServerPublic:
 async def update_server(
     server_id: UUID, body: ServerUpdate, servers: Servers, keys: SecretKeys, lists: Lists
 ) -> ServerPublic:
-    """Change a server's fields; those left out keep their value, a new password is sealed."""
+    """Change a server's fields; those left out keep their value, a new password is sealed.
+
+    Changing the host, port or TLS mode needs the password again (422 otherwise): the stored
+    password is only ever sent to the address it was entered for.
+    """
     server = await _server(server_id, servers)
+    if body.password is None and body.moves_address(server):
+        raise InvalidRequestError(
+            "enter the password again when the address changes (host, port or TLS mode): "
+            "the stored password is only sent to the address it was entered for"
+        )
     changes = body.model_dump(exclude_unset=True, exclude={"password", "tls"})
     if body.password is not None:
         changes["password_sealed"] = keys.vault.seal({"password": body.password.get_secret_value()})

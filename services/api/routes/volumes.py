@@ -7,17 +7,20 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Body, Response, status
 
 from services.api.deps import Authenticated, Link, SecretKeys, Settings, Volumes
-from services.api.errors import ConflictError, NotFoundError
+from services.api.errors import ConflictError, InvalidRequestError, NotFoundError
 from services.api.models import Volume
 from services.api.questions import ask_activity, test_volume, volume_usage
 from services.api.quotas import quota_change
 from services.api.routes.backup_configs import Configs
 from services.api.schemas import VolumeCreate, VolumePublic, VolumeUpdate
 from services.api.schemas.servers import CheckReport
-from services.api.schemas.volumes import public_config
-from services.api.volumes import changed_volume, spec_of, volume_spec
+from services.api.schemas.volumes import LocalVolumeCreate, S3VolumeCreate, public_config
+from services.api.settings import ApiSettings
+from services.api.volume_paths import check_local_path
+from services.api.volumes import changed_volume, endpoint_host, spec_of, volume_spec
 from shared.events import utc_now
 from shared.logging import get_logger
+from shared.outbound import OutboundRefusedError
 
 router = APIRouter(prefix="/api/v1/volumes", tags=["volumes"], dependencies=[Authenticated])
 log = get_logger(__name__)
@@ -36,11 +39,29 @@ async def _public(volume: Volume, link: Link, keys: SecretKeys, settings: Settin
     return VolumePublic(**volume.model_dump(exclude={"spec_sealed"}), usage=usage)
 
 
+def _check_target(volume: LocalVolumeCreate | S3VolumeCreate, settings: ApiSettings) -> None:
+    if isinstance(volume, LocalVolumeCreate):
+        staging = settings.staging.path if settings.staging.kind == "local" else None
+        check_local_path(volume.config.path, roots=settings.local_volume_roots, staging=staging)
+        return
+    host = endpoint_host(volume.config.endpoint)
+    try:
+        settings.outbound.policy().check_host(host)
+    except OutboundRefusedError as exc:
+        raise InvalidRequestError(f"endpoint: {exc}") from None
+
+
 @router.post("", status_code=status.HTTP_201_CREATED)
 async def create_volume(
-    body: Annotated[VolumeCreate, Body()], volumes: Volumes, keys: SecretKeys
+    body: Annotated[VolumeCreate, Body()], volumes: Volumes, keys: SecretKeys, settings: Settings
 ) -> VolumePublic:
-    """Register a storage volume. An S3 secret key is stored encrypted and never returned."""
+    """Register a storage volume. An S3 secret key is stored encrypted and never returned.
+
+    A local path must lie under one of the operator's roots (`API_LOCAL_VOLUME_ROOTS`) and
+    clear of the staging area; an S3 endpoint must not be a link-local or cloud metadata
+    address unless `OUTBOUND_ALLOW` allows it (422 otherwise).
+    """
+    _check_target(body, settings)
     volume = Volume(
         id=uuid4(),
         name=body.name,
@@ -75,14 +96,23 @@ async def get_volume(
 
 @router.patch("/{volume_id}")
 async def update_volume(
-    volume_id: UUID, body: VolumeUpdate, volumes: Volumes, link: Link, keys: SecretKeys
+    volume_id: UUID,
+    body: VolumeUpdate,
+    volumes: Volumes,
+    link: Link,
+    keys: SecretKeys,
+    *,
+    settings: Settings,
 ) -> VolumePublic:
     """Change a volume's name or config (config keys left out keep their values).
 
-    The type cannot change (409) once the volume holds snapshots.
+    The type cannot change (409) once the volume holds snapshots. A new S3 endpoint needs the
+    secret key again, and a local path the same roots as a new volume (422).
     """
     volume = await _volume(volume_id, volumes)
     changed = changed_volume(volume, body, vault=keys.vault)
+    if changed.type != volume.type or public_config(changed) != volume.config:
+        _check_target(changed, settings)  # a volume registered before the rules may be renamed
     if changed.type != volume.type:
         held = (await ask_activity(link, "volume_activity", volume_id=volume_id)).get("snapshots")
         if held:

@@ -3,9 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from services.api.configs.model import BackupConfig, BackupSettings
+from services.api.configs.model import BackupConfig, BackupSettings, refuse_commands
 from services.api.errors import InvalidRequestError
 
 
@@ -32,9 +32,15 @@ class BackupConfigUpdate(BaseModel):
     retention: Any = None
     rpo_hours: Any = None
     notify: Any = None
-    post_backup_command: Any = None
-    post_restore_command: Any = None
+    post_backup_hook: Any = None
+    post_restore_hook: Any = None
     enabled: Any = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_command(cls, data: Any) -> Any:
+        refuse_commands(data)
+        return data
 
     def applied_to(self, current: BackupSettings) -> BackupSettings:
         """`current` with this update's fields; InvalidRequestError saying what is wrong."""

@@ -80,6 +80,15 @@ class ServerUpdate(BaseModel):
     tags: Tags | None = None
     tls: TlsOptions | None = None
 
+    def moves_address(self, server: Server) -> bool:
+        """Whether this change points `server` somewhere else: host, port or TLS mode."""
+        fields = self.model_fields_set
+        if self.host is not None and self.host.lower() != server.host.lower():
+            return True
+        if self.port is not None and self.port != server.port:
+            return True
+        return "tls" in fields and (self.tls.mode if self.tls else None) != server.tls_mode
+
 
 class ServerPublic(BaseModel):
     """A registered server as the api shows it: everything but the password."""

@@ -1,6 +1,5 @@
 """`databasement configs ...`: backup configurations, their schedules, and running one now."""
 
-import shlex
 from typing import Annotated, Any
 
 import typer
@@ -12,7 +11,9 @@ from services.cli.options import JsonFlag, NoWait, Timeout
 from services.cli.render import Column, field, out, output, when
 from services.cli.session import client_of
 
-app = typer.Typer(help="Backup configurations: list, show, create, update, delete, run, firings.")
+app = typer.Typer(
+    help="Backup configurations: list, show, create, update, delete, run, firings, hooks."
+)
 PATH = "/api/v1/backup-configs"
 
 ConfigRef = Annotated[str, typer.Argument(help="The configuration's name or id.")]
@@ -92,6 +93,20 @@ def firings(
 
 
 Names = Annotated[list[str] | None, Opt(help="Repeat for several.", show_default=False)]
+HOOK_HELP = "A hook the operator defined (`configs hooks` lists them)."
+CLEAR_HOOK = "A hook the operator defined; 'none' for no hook."
+HOOK_COLUMNS: list[Column] = [
+    ("NAME", field("name")),
+    ("EVENTS", lambda h: ", ".join(h.get("events") or [])),
+    ("TIMEOUT", lambda h: f"{h.get('timeout'):g} s"),
+    ("DESCRIPTION", field("description")),
+]
+
+
+@app.command("hooks")
+def hooks(ctx: typer.Context, *, as_json: JsonFlag = False) -> None:
+    """The hooks the operator defined in API_HOOKS_FILE, which configurations pick by name."""
+    output(client_of(ctx).get("/api/v1/hooks"), as_json=as_json, columns=HOOK_COLUMNS)
 
 
 @app.command("create")
@@ -115,8 +130,8 @@ def create(
     rpo_hours: Annotated[float | None, Opt(help="Overdue without a success this long.")] = None,
     notify_on: Annotated[str, Opt(help="failure, success or all.")] = "failure",
     channel: Names = None,
-    post_backup_command: Annotated[str | None, Opt(help="Run after each backup.")] = None,
-    post_restore_command: Annotated[str | None, Opt(help="Run after each restore.")] = None,
+    post_backup_hook: Annotated[str | None, Opt(help=HOOK_HELP, metavar="NAME")] = None,
+    post_restore_hook: Annotated[str | None, Opt(help=HOOK_HELP, metavar="NAME")] = None,
     disabled: Annotated[bool, Opt("--disabled", help="Create it disabled.")] = False,
     as_json: JsonFlag = False,
 ) -> None:
@@ -136,8 +151,8 @@ def create(
         "retention": _retention(keep_last, keep_days, gfs),
         "rpo_hours": rpo_hours,
         "notify": {"on": notify_on, "channel_ids": channel or []},
-        "post_backup_command": _argv(post_backup_command),
-        "post_restore_command": _argv(post_restore_command),
+        "post_backup_hook": post_backup_hook,
+        "post_restore_hook": post_restore_hook,
         "enabled": not disabled,
     }
     output(client.post(PATH, body), as_json=as_json, columns=_details())
@@ -164,6 +179,8 @@ def update(
     gfs: Annotated[str | None, Opt(help="Retention: DAILY,WEEKLY,MONTHLY.")] = None,
     rpo_hours: Annotated[float | None, Opt(help="Overdue without a success this long.")] = None,
     notify_on: Annotated[str | None, Opt(help="failure, success or all.")] = None,
+    post_backup_hook: Annotated[str | None, Opt(help=CLEAR_HOOK, metavar="NAME")] = None,
+    post_restore_hook: Annotated[str | None, Opt(help=CLEAR_HOOK, metavar="NAME")] = None,
     enabled: Annotated[bool | None, Opt("--enable/--disable")] = None,
     as_json: JsonFlag = False,
 ) -> None:
@@ -201,6 +218,12 @@ def update(
         )
     if notify_on is not None:
         body["notify"] = current["notify"] | {"on": notify_on}
+    for key, hook in (
+        ("post_backup_hook", post_backup_hook),
+        ("post_restore_hook", post_restore_hook),
+    ):
+        if hook is not None:
+            body[key] = None if hook == "none" else hook
     if not body:
         raise CliError("nothing to change: give at least one option")
     updated = client.patch(f"{PATH}/{current['id']}", body)
@@ -259,17 +282,6 @@ def _retention(keep_last: int | None, keep_days: int | None, gfs: str | None) ->
     return retention
 
 
-def _argv(command: str | None) -> list[str] | None:
-    """A command line split as a shell would split it; it is run without one."""
-    if command is None:
-        return None
-    try:
-        argv = shlex.split(command)
-    except ValueError as exc:
-        raise CliError(f"cannot split the command {command!r}: {exc}") from None
-    return argv or None
-
-
 def _details() -> list[Column]:
     return [
         ("name", field("name")),
@@ -288,7 +300,7 @@ def _details() -> list[Column]:
         ("retention", field("retention")),
         ("rpo hours", field("rpo_hours")),
         ("notify", field("notify")),
-        ("post-backup", lambda c: shlex.join(c["post_backup_command"] or []) or None),
-        ("post-restore", lambda c: shlex.join(c["post_restore_command"] or []) or None),
+        ("post-backup hook", field("post_backup_hook")),
+        ("post-restore hook", field("post_restore_hook")),
         ("created", lambda c: when(c.get("created_at"))),
     ]

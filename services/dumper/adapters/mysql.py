@@ -11,6 +11,10 @@ from services.dumper.stderr import sanitise
 from services.dumper.tools import MYSQL_ENVIRONMENT, mysql_options, mysql_query_argv
 from shared.specs import ConnectionSpec
 
+DATABASE_SIZE = (
+    "SELECT COALESCE(SUM(data_length + index_length), 0) FROM information_schema.tables "
+    "WHERE table_schema = DATABASE()"
+)
 SYSTEM_DATABASES = frozenset({"mysql", "sys", "information_schema", "performance_schema"})
 
 
@@ -53,6 +57,19 @@ async def server_version(
         client, spec, "SELECT VERSION()", database=database, options=options, within=within
     )
     return rows[0] if rows else "unknown"
+
+
+async def database_size(
+    client: Path, spec: ConnectionSpec, *, database: str, options: Path, within: float
+) -> int | None:
+    """Bytes of the tables of `database` the user sees; None when the server would not say."""
+    try:
+        rows = await query(
+            client, spec, DATABASE_SIZE, database=database, options=options, within=within
+        )
+    except ServerUnreachableError:
+        return None
+    return int(rows[0]) if rows and rows[0].isdigit() else None
 
 
 async def user_databases(

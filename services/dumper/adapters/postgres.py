@@ -12,6 +12,7 @@ from services.dumper.errors import ServerUnreachableError
 from shared.specs import ConnectionSpec
 
 VERSION = "SHOW server_version"
+DATABASE_SIZE = "SELECT pg_database_size(current_database())"
 DATABASES = """
 SELECT datname FROM pg_database
 WHERE datallowconn AND NOT datistemplate AND datname <> 'postgres'
@@ -98,6 +99,16 @@ async def server_version(spec: ConnectionSpec, *, database: str, within: float) 
     async with connected(spec, database=database, within=within) as conn:
         version: str = await conn.fetchval(VERSION)
         return version
+
+
+async def database_size(spec: ConnectionSpec, *, database: str, within: float) -> int | None:
+    """Bytes `database` takes on the server; None when the server would not say."""
+    async with connected(spec, database=database, within=within) as conn:
+        try:
+            size: int | None = await conn.fetchval(DATABASE_SIZE)
+        except asyncpg.PostgresError:
+            return None
+        return size
 
 
 async def user_databases(spec: ConnectionSpec, *, within: float) -> list[str]:

@@ -38,11 +38,12 @@ class ServerGateway:
         if spec.type == "postgresql":
             version = await postgres.server_version(spec, database=database, within=self._timeout)
             tool = choose_pg_dump(await self._finder.pg_dumps(), version)
+            size = await postgres.database_size(spec, database=database, within=self._timeout)
             with optional_file(spec.tls_ca, suffix=".pem") as ca_file:
                 env = pg_environment(
                     spec, database=database, connect_timeout=self._timeout, ca_file=ca_file
                 )
-                yield DumpPlan(tool, pg_dump_argv(tool), env, version, secrets)
+                yield DumpPlan(tool, pg_dump_argv(tool), env, version, secrets, size)
             return
         client = await self._require(MYSQL_CLIENTS[spec.type])
         dump_tool = await self._require(MYSQL_DUMPS[spec.type])
@@ -50,8 +51,11 @@ class ServerGateway:
             version = await mysql.server_version(
                 client.path, spec, database=database, options=options, within=self._timeout
             )
+            size = await mysql.database_size(
+                client.path, spec, database=database, options=options, within=self._timeout
+            )
             argv = mysql_dump_argv(dump_tool, options_file=options, database=database)
-            yield DumpPlan(dump_tool, argv, dict(MYSQL_ENVIRONMENT), version, secrets)
+            yield DumpPlan(dump_tool, argv, dict(MYSQL_ENVIRONMENT), version, secrets, size)
 
     async def databases(self, spec: ConnectionSpec) -> list[str]:
         """The user databases on the server (system ones left out)."""

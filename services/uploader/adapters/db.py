@@ -71,6 +71,10 @@ SELECT {_COLUMNS} FROM {{schema}}.uploads
 WHERE snapshot_id = $1 AND volume_id = $3 AND attempt_id <> $2 AND state = 'open'
 """
 
+OPEN_ARTIFACTS = """
+SELECT DISTINCT artifact_key FROM {schema}.uploads WHERE state = 'open'
+"""
+
 ATTEMPT_STATES = """
 SELECT volume_id, state FROM {schema}.uploads WHERE snapshot_id = $1 AND attempt_id = $2
 """
@@ -197,3 +201,10 @@ class UploadRepository:
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(self._sql(ATTEMPT_STATES), snapshot_id, attempt_id)
             return {row["volume_id"]: row["state"] for row in rows}
+
+    async def open_artifact_keys(self) -> set[str]:
+        """Artifact keys still being assembled, by any replica on any volume (a key names its
+        snapshot, so it is one artifact wherever it is; two volumes may share a folder)."""
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(self._sql(OPEN_ARTIFACTS))
+            return {row["artifact_key"] for row in rows}

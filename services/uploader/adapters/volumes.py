@@ -5,6 +5,7 @@ from collections import OrderedDict
 from pydantic import TypeAdapter
 
 from shared.events import Destination
+from shared.outbound import STRICT, OutboundPolicy
 from shared.sealing import Sealer
 from shared.specs import VolumeSpec
 from shared.volumes import Volume, open_volume
@@ -19,8 +20,11 @@ class VolumeOpener:
     connection pool.
     """
 
-    def __init__(self, sealer: Sealer, *, cache_size: int = CACHE_SIZE) -> None:
+    def __init__(
+        self, sealer: Sealer, *, cache_size: int = CACHE_SIZE, outbound: OutboundPolicy = STRICT
+    ) -> None:
         self._sealer = sealer
+        self._outbound = outbound
         self._cache: OrderedDict[str, Volume] = OrderedDict()
         self._cache_size = cache_size
         self._specs: TypeAdapter[VolumeSpec] = TypeAdapter(VolumeSpec)
@@ -34,7 +38,8 @@ class VolumeOpener:
         open."""
         volume = self._cache.get(token)
         if volume is None:
-            volume = open_volume(self._specs.validate_python(self._sealer.unseal(token)))
+            spec = self._specs.validate_python(self._sealer.unseal(token))
+            volume = open_volume(spec, outbound=self._outbound)
             self._cache[token] = volume
             if len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)

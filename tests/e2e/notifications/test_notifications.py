@@ -358,16 +358,46 @@ class TestOverdue:
         assert abs(stamp - time.time()) < 120
 
 
+def seen_env(path: Path) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in path.read_text().splitlines() if "=" in line)
+
+
+def api_secrets(stack: Stack) -> dict[str, str]:
+    """The keys in the api's own environment that no hook may learn."""
+    return {k: stack.env[k] for k in ("SEAL_KEY", "API_CREDENTIALS_KEY", "DUMPER_MASTER_KEYS")}
+
+
 class TestHooks:
-    async def test_a_failing_hook_leaves_a_warning_on_the_completed_snapshot(
-        self, api: Api, stack: Stack, small_pg_database: str, volume_dir: Path, tmp_path: Path
+    async def test_the_operator_hooks_are_listed_and_a_command_is_refused(
+        self, api: Api, volume_dir: Path
     ) -> None:
-        seen = tmp_path / "hook.env"
+        listed = await api.http.get("/api/v1/hooks")
+        assert [h["name"] for h in listed.json()] == [
+            "after-restore",
+            "dump-and-fail",
+            "dump-as-nobody",
+        ]
+        assert "/bin/sh" not in listed.text
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        body = {
+            "name": unique("cfg-"),
+            "server_id": server["id"],
+            "volume_ids": [volume["id"]],
+            "post_backup_command": ["/bin/sh", "-c", "cat /proc/1/environ"],
+        }
+        refused = await api.http.post("/api/v1/backup-configs", json=body)
+        assert refused.status_code == 422
+        assert (
+            "hooks are defined by the operator in API_HOOKS_FILE; pick one by name"
+            in (refused.json()["detail"])
+        )
+
+    async def test_a_failing_hook_leaves_a_warning_and_saw_only_its_event(
+        self, api: Api, stack: Stack, small_pg_database: str, volume_dir: Path, hook_dir: Path
+    ) -> None:
         server, config = await add_config(
-            api,
-            small_pg_database,
-            volume_dir,
-            post_backup_command=["/bin/sh", "-c", f"env > {seen}; exit 7"],
+            api, small_pg_database, volume_dir, post_backup_hook="dump-and-fail"
         )
 
         snapshot = await run_config(api, config["id"])
@@ -382,14 +412,44 @@ class TestHooks:
         [warning] = detail["warnings"]
         assert warning["source"] == "post_backup_hook"
         assert warning["exit_code"] == 7
-        assert "exited with code 7" in warning["message"]
+        assert warning["message"] == "hook dump-and-fail exited with code 7"
         page = await ui_page(stack, f"/ui/snapshots/{snapshot['id']}")
         assert "exited with code 7" in element(page, "section", "warnings")
-        env = dict(line.split("=", 1) for line in seen.read_text().splitlines() if "=" in line)
+        seen = hook_dir / f"backup-{snapshot['id']}"
+        env = seen_env(seen.with_suffix(".env"))
         assert env["DATABASEMENT_SNAPSHOT_ID"] == snapshot["id"]
         assert env["DATABASEMENT_STATUS"] == "completed"
         assert env["DATABASEMENT_DATABASE"] == small_pg_database
         assert env["DATABASEMENT_SERVER"] == server["name"]
         assert env["DATABASEMENT_PATH"] == snapshot["path"]
         assert int(env["DATABASEMENT_SIZE"]) == snapshot["size"]
+        assert env["DATABASEMENT_HOOK_NAME"] == "dump-and-fail"
+        assert env["HOOK_EXIT"] == "7"  # the operator's own variable
         assert not [k for k in env if k.startswith(("API_", "SEAL_", "DATABASE_", "BROKER_"))]
+        text = seen.with_suffix(".env").read_text()
+        for name, value in api_secrets(stack).items():
+            assert name not in text
+            assert value not in text
+        assert seen.with_suffix(".fds").read_text().split() == ["0", "1", "2"]
+
+    async def test_a_hook_run_as_another_user_cannot_read_the_api_keys(
+        self, api: Api, stack: Stack, small_pg_database: str, volume_dir: Path, hook_dir: Path
+    ) -> None:
+        """The operator's `user`: the api's /proc/<pid>/environ is not that user's to read."""
+        _, config = await add_config(
+            api, small_pg_database, volume_dir, post_backup_hook="dump-as-nobody"
+        )
+        snapshot = await run_config(api, config["id"])
+        assert snapshot["status"] == "completed", snapshot.get("error")
+        seen = hook_dir / f"nobody-{snapshot['id']}"
+
+        async def ran() -> bool:
+            return seen.with_suffix(".parent").exists()
+
+        await eventually(ran, what="the hook running as nobody")
+        assert seen.with_suffix(".uid").read_text().strip() == "65534"
+        parent = seen.with_suffix(".parent").read_text()
+        assert "Permission denied" in parent
+        everything = "".join(p.read_text() for p in hook_dir.glob(f"nobody-{snapshot['id']}.*"))
+        for value in api_secrets(stack).values():
+            assert value not in everything

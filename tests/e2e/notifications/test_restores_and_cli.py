@@ -29,22 +29,22 @@ class TestRestoreNotifications:
         webhook: WebhookReceiver,
         small_pg_database: str,
         volume_dir: Path,
-        tmp_path: Path,
+        hook_dir: Path,
     ) -> None:
         # A Slack-compatible endpoint is a URL that takes {"text": ...}; the receiver records it.
         slack = await add_channel(api, "slack", {"url": webhook.start_url})
         assert "url" not in slack["config"]
         assert slack["config"]["url_set"] is True
-        seen = tmp_path / "restore-hook.env"
         server, config = await add_config(
             api,
             small_pg_database,
             volume_dir,
             notify={"on": "all", "channel_ids": [slack["id"]]},
-            post_restore_command=["/bin/sh", "-c", f"env >> {seen}"],
+            post_restore_hook="after-restore",
         )
         snapshot = await run_config(api, config["id"])
         assert snapshot["status"] == "completed", snapshot.get("error")
+        seen = hook_dir / f"restore-{snapshot['id']}.env"
         target = unique("dbm_ntf_restored_")
 
         restore = await api.restore(snapshot["id"], server["id"], target)
@@ -150,3 +150,34 @@ class TestChannelsCli:
 
         assert tested.returncode == 3
         assert_one_sentence(tested, "the test notification failed", "cannot reach 127.0.0.1")
+
+
+class TestHooksCli:
+    async def test_list_hooks_and_pick_one_by_name(
+        self, stack: Stack, api: Api, small_pg_database: str, volume_dir: Path
+    ) -> None:
+        cli = Cli(stack.api_url, stack.token)
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        name = unique("cli-hooks-")
+
+        listed = await cli.run("configs", "hooks")
+        created = await cli.run(
+            "configs", "create", name, "--server", server["name"], "--volume", volume["name"],
+            "--database", small_pg_database, "--post-backup-hook", "dump-and-fail", "--json",
+        )  # fmt: skip
+        unknown = await cli.run("configs", "update", name, "--post-restore-hook", "nope")
+        cleared = await cli.run("configs", "update", name, "--post-backup-hook", "none", "--json")
+
+        assert listed.returncode == 0, listed.stderr
+        assert "dump-as-nobody" in listed.stdout
+        assert "Writes down what it saw" in listed.stdout
+        assert "/bin/sh" not in listed.stdout
+        assert created.returncode == 0, created.stderr
+        assert json.loads(created.stdout)["post_backup_hook"] == "dump-and-fail"
+        assert_one_sentence(
+            unknown,
+            "no hook is named 'nope'; the operator defined: after-restore, dump-and-fail",
+        )
+        assert cleared.returncode == 0, cleared.stderr
+        assert json.loads(cleared.stdout)["post_backup_hook"] is None

@@ -15,6 +15,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import database_url, unique
 from tests.support.stack import READY_TIMEOUT, Stack
 
@@ -131,5 +132,5 @@ async def small_source(postgres_url: str) -> AsyncIterator[str]:
         await conn.close()
         yield name
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
+        drop_pg_database_later(postgres_url, name)

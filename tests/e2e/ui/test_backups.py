@@ -17,6 +17,7 @@ import asyncpg
 import pytest
 from playwright.async_api import expect
 
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import database_url, unique
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -64,11 +65,7 @@ async def source(postgres_url: str) -> AsyncIterator[str]:
     """A fresh PostgreSQL database with a table of 50,000 rows."""
     name = await _source(postgres_url)
     yield name
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    drop_pg_database_later(postgres_url, name)
 
 
 class TableLock:
@@ -200,9 +197,7 @@ class TestRestoreFromTheDetails:
             finally:
                 await conn.close()
         finally:
-            admin = await asyncpg.connect(postgres_url)
-            await admin.execute(f'DROP DATABASE IF EXISTS "{target}" WITH (FORCE)')
-            await admin.close()
+            drop_pg_database_later(postgres_url, target)
 
         await page.click("button:has-text('Verify…')")
         await dialog.locator("button:has-text('Start Verify')").click()

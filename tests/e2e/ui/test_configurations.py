@@ -186,6 +186,37 @@ class TestConfigurationForm:
         gone = await api.http.get(f"/api/v1/backup-configs/{stored['id']}")
         assert gone.status_code == 404
 
+    async def test_hooks_are_picked_by_name_from_the_operator_ones(
+        self, page, api, small_source, volume_dir: Path
+    ):
+        """The form offers the hooks of API_HOOKS_FILE by name; there is no command field."""
+        server = await api.add_postgres_server()
+        volume = await api.add_local_volume(volume_dir)
+        body = {
+            "name": unique("ui-hook-"),
+            "server_id": server["id"],
+            "databases": {"mode": "list", "names": [small_source]},
+            "volume_ids": [volume["id"]],
+        }
+        created = (await api.http.post("/api/v1/backup-configs", json=body)).json()
+
+        await page.goto(f"/ui/configs/{created['id']}/edit")
+        form = page.locator("#config-form")
+        hook = form.get_by_label("After each backup")
+        await expect(hook.locator("option")).to_have_text(
+            ["None", "ui-audit: Record the backup (300 s)"]
+        )
+        await expect(form.locator("input[name*=command]")).to_have_count(0)
+        await hook.select_option("ui-audit")
+        await form.get_by_role("button", name="Save changes").click()
+        await page.wait_for_url("**/ui/configs")
+
+        changed = (await api.http.get(f"/api/v1/backup-configs/{created['id']}")).json()
+        assert changed["post_backup_hook"] == "ui-audit"
+        assert changed["post_restore_hook"] is None
+        await page.goto(f"/ui/configs/{created['id']}/edit")
+        await expect(form.get_by_label("After each backup")).to_have_value("ui-audit")
+
 
 class TestFirings:
     async def test_a_scheduled_firing_shows_as_last_fired_and_in_the_firings(

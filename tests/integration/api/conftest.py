@@ -2,7 +2,9 @@
 
 import asyncio
 import contextlib
+import tempfile
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
@@ -23,9 +25,12 @@ from shared.topology import Topology
 from tests.integration.catalog.conftest import catalog_settings
 
 CLOSED_BROKER = "amqp://guest:guest@127.0.0.1:1/"
+VOLUME_ROOTS = [Path("/srv"), Path("/c"), Path(tempfile.gettempdir())]
+"""Where the tests' local volumes lie (made-up paths, and pytest's tmp_path)."""
 
 
 def api_settings(broker_url: str, namespace: str, database_url: str, **extra: Any) -> ApiSettings:
+    extra.setdefault("local_volume_roots", VOLUME_ROOTS)
     return ApiSettings(
         broker=BrokerSettings(url=SecretStr(broker_url), namespace=namespace, delivery_limit=2),
         database=DatabaseSettings(url=SecretStr(database_url)),

@@ -1,12 +1,47 @@
 """/api/v1/backup-configs on the real database: CRUD, validation sentences, and run now."""
 
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
 import asyncpg
 import pytest
+from asyncpg import create_pool
 
+from services.api.app import migrations_folder
+from services.api.notifications.hook_catalog import REFUSED_COMMAND
+from services.api.notifications.settings import HookSettings
 from shared.events import BackupRequested
+from shared.migrations import migrate
+from tests.fixtures.resources import database_url, scratch_pg_database
 from tests.integration.api.conftest import register
 
 pytestmark = pytest.mark.integration
+HOOKS_TOML = """
+[notify-ops]
+argv = ["/usr/local/bin/notify-ops", "--secret-flag"]
+timeout = 60
+description = "Tell the ops channel"
+events = ["post_backup"]
+
+[audit]
+argv = ["/bin/true"]
+"""
+
+
+@pytest.fixture
+def api_options(tmp_path: Path) -> dict[str, Any]:
+    """The api with an operator's hooks file of two hooks."""
+    hooks_file = tmp_path / "hooks.toml"
+    hooks_file.write_text(HOOKS_TOML)
+    return {
+        "query_timeout": 3.0,
+        "outbox_interval": 0.2,
+        "usage_timeout": 0.3,
+        "hooks": HookSettings(file=hooks_file),
+    }
+
 
 MISSING = "00000000-0000-4000-8000-000000000000"
 PATH = "/api/v1/backup-configs"
@@ -55,15 +90,16 @@ class TestCreate:
             retention={"keep_last": 7, "keep_days": 30, "gfs": {"daily": 7, "weekly": 4}},
             rpo_hours=26,
             notify={"on": "all", "channel_ids": [MISSING]},
-            post_backup_command=["/usr/local/bin/after", "--quiet"],
-            post_restore_command=["/bin/true"],
+            post_backup_hook="notify-ops",
+            post_restore_hook="audit",
             enabled=False,
         )
         created = (await api.post(PATH, json=body)).json()
         fetched = (await api.get(f"{PATH}/{created['id']}")).json()
         assert fetched == created
         assert fetched["retention"]["gfs"] == {"daily": 7, "weekly": 4, "monthly": 0}
-        assert fetched["post_backup_command"] == ["/usr/local/bin/after", "--quiet"]
+        assert fetched["post_backup_hook"] == "notify-ops"
+        assert fetched["post_restore_hook"] == "audit"
         assert fetched["rpo_hours"] == 26
         assert fetched["next_run_at"] is None  # disabled
 
@@ -109,7 +145,10 @@ class TestCreate:
             ({"volume_ids": []}, "volume_ids"),
             ({"retention": {"keep_last": 0}}, "retention.keep_last"),
             ({"notify": {"on": "sometimes"}}, "notify.on"),
-            ({"post_backup_command": []}, "post_backup_command"),
+            ({"post_backup_command": ["/bin/sh", "-c", "id"]}, REFUSED_COMMAND),
+            ({"post_restore_command": ["/bin/true"]}, REFUSED_COMMAND),
+            ({"post_backup_hook": ["/bin/sh", "-c", "id"]}, REFUSED_COMMAND),
+            ({"post_backup_hook": "not a name"}, "post_backup_hook"),
         ],
     )
     async def test_invalid_settings_are_422_with_a_sentence(self, api, change, words):
@@ -119,6 +158,103 @@ class TestCreate:
         detail = response.json()["detail"]
         assert detail.startswith("invalid request: ")
         assert words in detail
+
+
+class TestHooks:
+    async def test_the_operator_hooks_are_listed_without_what_they_run(self, api):
+        response = await api.get("/api/v1/hooks")
+        assert response.status_code == 200
+        assert response.json() == [
+            {
+                "name": "audit",
+                "description": "",
+                "timeout": 300.0,
+                "events": ["post_backup", "post_restore"],
+            },
+            {
+                "name": "notify-ops",
+                "description": "Tell the ops channel",
+                "timeout": 60.0,
+                "events": ["post_backup"],
+            },
+        ]
+        assert "secret-flag" not in response.text
+        assert (
+            "argv"
+            not in (await api.get("/openapi.json")).json()["components"]["schemas"]["HookPublic"][
+                "properties"
+            ]
+        )
+
+    async def test_an_unknown_hook_is_422_naming_the_known_ones(self, api):
+        server_id, volume_id = await register(api)
+        response = await api.post(PATH, json=config(server_id, volume_id, post_backup_hook="rm-rf"))
+        assert response.status_code == 422
+        assert response.json() == {
+            "detail": "post_backup_hook: no hook is named 'rm-rf'; the operator defined: "
+            "audit, notify-ops"
+        }
+        wrong_event = await api.post(
+            PATH, json=config(server_id, volume_id, post_restore_hook="notify-ops")
+        )
+        assert wrong_event.status_code == 422
+        assert "defined only for post_backup" in wrong_event.json()["detail"]
+
+    async def test_patch_picks_clears_and_refuses_a_command(self, api):
+        server_id, volume_id = await register(api)
+        created = await create(api, server_id, volume_id)
+        url = f"{PATH}/{created['id']}"
+        picked = await api.patch(url, json={"post_backup_hook": "audit"})
+        assert picked.status_code == 200, picked.text
+        assert picked.json()["post_backup_hook"] == "audit"
+        command = await api.patch(url, json={"post_backup_command": ["/bin/sh", "-c", "id"]})
+        assert command.status_code == 422
+        assert REFUSED_COMMAND in command.json()["detail"]
+        unknown = await api.patch(url, json={"post_restore_hook": "nope"})
+        assert unknown.status_code == 422
+        assert "no hook is named 'nope'" in unknown.json()["detail"]
+        cleared = await api.patch(url, json={"post_backup_hook": None})
+        assert cleared.json()["post_backup_hook"] is None
+
+    async def test_the_migration_drops_stored_commands(self, postgres_url, tmp_path):
+        """A configuration stored with a command keeps everything but the command."""
+        async with scratch_pg_database(postgres_url, "dbm_hooks_") as name:
+            row = await self._migrated_from_before_named_hooks(
+                database_url(postgres_url, name), tmp_path
+            )
+        stored = json.loads(row["r"])
+        assert stored["name"] == "old"
+        assert stored["post_backup_hook"] is None
+        assert not [key for key in stored if key.endswith("_command")]
+
+    @staticmethod
+    async def _migrated_from_before_named_hooks(url, tmp_path):
+        """A database migrated up to before the named hooks, with a configuration that has a
+        command, then migrated to the end; the configuration's row."""
+        [named_hooks] = migrations_folder.glob("*_named_hooks.sql")
+        before = tmp_path / "migrations"
+        before.mkdir()
+        for path in migrations_folder.glob("*.sql"):
+            if path.name < named_hooks.name:
+                shutil.copy(path, before)
+        pool = await create_pool(url, min_size=1, max_size=2)
+        try:
+            await migrate(pool, schema="api", folder=before)
+            await pool.execute(
+                "INSERT INTO api.servers (id, name, type, host, port, username, "
+                "password_sealed) VALUES (gen_random_uuid(), 's', 'postgresql', 'h', 1, 'u', "
+                "'x')"
+            )
+            await pool.execute(
+                "INSERT INTO api.backup_configs (id, name, server_id, databases, volume_ids, "
+                "compression, post_backup_command) SELECT gen_random_uuid(), 'old', id, '{}', "
+                "ARRAY[gen_random_uuid()], 'gzip', ARRAY['/bin/sh', '-c', 'id'] FROM api.servers"
+            )
+            applied = await migrate(pool, schema="api", folder=migrations_folder)
+            assert int(named_hooks.name[:4]) in applied
+            return await pool.fetchrow("SELECT to_jsonb(c) AS r FROM api.backup_configs c")
+        finally:
+            await pool.close()
 
 
 class TestReadUpdateDelete:

@@ -3,10 +3,12 @@ trigger rules applied to real rows, the RPO pass once across replicas and once p
 and the volume-over-quota function. The catalog is a stub at the edge (its answers only)."""
 
 import asyncio
+import email.policy
 import json
 import threading
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -14,11 +16,15 @@ from uuid import UUID, uuid4
 
 import asyncpg
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
 from cryptography.fernet import Fernet
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
+from services.api.notifications import messages
 from services.api.notifications.dispatcher import Dispatcher
+from services.api.notifications.hook_catalog import HookCatalog
 from services.api.notifications.hooks import HookRunner
 from services.api.notifications.overdue import OverdueChecker, last_success_gauge
 from services.api.notifications.quota import notify_volume_over_quota, over_quota_hook
@@ -29,6 +35,7 @@ from services.api.quotas import OverQuota
 from services.api.vault import Vault
 from shared.events import SnapshotStatusChanged
 from shared.migrations import migrate
+from tests.support.env import free_port
 
 SCHEMA = "api"
 MIGRATIONS = Path(__file__).resolve().parents[3] / "services" / "api" / "migrations"
@@ -166,7 +173,7 @@ def no_hooks() -> HookRunner:
     async def warn(_warning: object) -> None:
         raise AssertionError("no hook is configured")
 
-    return HookRunner(warn, timeout=1)
+    return HookRunner(warn, HookCatalog({}))
 
 
 class TestDeliveryQueue:
@@ -224,6 +231,117 @@ class TestDeliveryQueue:
         assert row["given_up_at"] is not None
         assert "cannot reach 127.0.0.1:9" in row["last_error"]
         assert await dispatcher.dispatch_once() == 0
+
+
+class Mails:
+    """aiosmtpd's handler: the raw bytes of each accepted mail."""
+
+    def __init__(self) -> None:
+        self.received: list[bytes] = []
+
+    async def handle_DATA(self, _server: SMTP, _session: Session, envelope: Envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+        self.received.append(envelope.original_content or b"")
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[tuple[int, Mails]]:
+    """A real SMTP server on loopback (plain: these tests are about headers and retries)."""
+    mails, port = Mails(), free_port()
+    controller = Controller(mails, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, mails
+    controller.stop()
+
+
+async def add_mail_channel(pool: asyncpg.Pool, vault: Vault, config: dict[str, Any]) -> UUID:
+    channel = Channel(
+        id=uuid4(),
+        name=f"mail-{uuid4().hex[:6]}",
+        type="email",
+        config=config,
+        secrets_sealed=vault.seal({}),
+        created_at=NOW,
+    )
+    await ChannelRepository(pool, SCHEMA).add(channel)
+    return channel.id
+
+
+class TestEmail:
+    async def test_a_database_named_with_a_newline_mails_one_sane_subject(
+        self, pool: asyncpg.Pool, vault: Vault, smtp_server: tuple[int, Mails]
+    ) -> None:
+        port, mails = smtp_server
+        config = {
+            "host": "127.0.0.1",
+            "port": port,
+            "from_address": "dbm@example.com",
+            "to": ["ops@example.com"],
+            "starttls": False,
+        }
+        channel = await add_mail_channel(pool, vault, config)
+        facts = {"server": "pg", "database": "shop\r\nBcc: thief@example.com", "error": "boom"}
+        body = messages.payload("backup_failed", facts, occurred_at=NOW)
+        await pool.execute(INSERT_DELIVERY, channel, "nl", json.dumps(body))
+
+        await Dispatcher(DeliveryQueue(pool, SCHEMA), vault, NotificationSettings()).dispatch_once()
+
+        [row] = await queued(pool)
+        assert row["delivered_at"] is not None
+        [raw] = mails.received
+        headers = raw.split(b"\r\n\r\n", 1)[0].decode()
+        assert "Bcc" not in [line.split(":", 1)[0] for line in headers.splitlines()]
+        mail = message_from_bytes(raw, policy=email.policy.default)
+        assert mail["Subject"] == (
+            "[Databasement] Backup failed: Backup of shop  Bcc: thief@example.com on pg "
+            "failed: boom"
+        )
+        assert mail["Bcc"] is None
+
+    async def test_an_unexpected_send_error_counts_until_max_attempts_end_it(
+        self, pool: asyncpg.Pool, vault: Vault, smtp_server: tuple[int, Mails]
+    ) -> None:
+        """A stored channel the sender cannot use (here: an old row without a port) raises
+        something no sender expects; it is an attempt like any other, not an endless retry."""
+        _, mails = smtp_server
+        broken = {"host": "127.0.0.1", "from_address": "dbm@example.com", "to": ["o@example.com"]}
+        channel = await add_mail_channel(pool, vault, broken)
+        await pool.execute(INSERT_DELIVERY, channel, "crash", json.dumps({"title": "t"}))
+        settings = NotificationSettings(max_attempts=3, backoff_base=1, backoff_max=1)
+        dispatcher = Dispatcher(DeliveryQueue(pool, SCHEMA), vault, settings)
+
+        tried = []
+        for _ in range(5):
+            tried.append(await dispatcher.dispatch_once())
+            await pool.execute("UPDATE api.notification_deliveries SET next_attempt_at = now()")
+
+        assert tried == [1, 1, 1, 0, 0]
+        row = await pool.fetchrow(
+            "SELECT attempts, given_up_at, last_error FROM api.notification_deliveries"
+        )
+        assert row is not None
+        assert row["attempts"] == 3
+        assert row["given_up_at"] is not None
+        assert row["last_error"] == "the send failed unexpectedly (KeyError)"
+        assert mails.received == []
+
+    async def test_attempts_that_ended_without_an_outcome_are_given_up(
+        self, pool: asyncpg.Pool, vault: Vault, receiver: tuple[str, Counter]
+    ) -> None:
+        """An api stopped mid-send records nothing; past the limit the row is not sent again."""
+        url, counter = receiver
+        channel = await add_webhook(pool, vault, url)
+        await pool.execute(INSERT_DELIVERY, channel, "lost", "{}")
+        await pool.execute("UPDATE api.notification_deliveries SET attempts = 3")
+        settings = NotificationSettings(max_attempts=3)
+
+        await Dispatcher(DeliveryQueue(pool, SCHEMA), vault, settings).dispatch_once()
+
+        row = await pool.fetchrow("SELECT given_up_at, last_error FROM api.notification_deliveries")
+        assert row is not None
+        assert row["given_up_at"] is not None
+        assert row["last_error"] == "3 attempts ended without an outcome"
+        assert counter.bodies == []
 
 
 async def request_notifying(

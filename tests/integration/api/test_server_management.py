@@ -81,7 +81,8 @@ class TestPatch:
     async def test_changed_fields_change_and_others_stay(self, api):
         created = await add_server(api)
         response = await api.patch(
-            f"/api/v1/servers/{created['id']}", json={"host": "db2.internal", "tags": ["x"]}
+            f"/api/v1/servers/{created['id']}",
+            json={"host": "db2.internal", "tags": ["x"], "password": "hunter2-secret"},
         )
         assert response.status_code == 200, response.text
         updated = response.json()
@@ -106,8 +107,56 @@ class TestPatch:
 
     async def test_tls_null_clears_it(self, api):
         created = await add_server(api)
-        response = await api.patch(f"/api/v1/servers/{created['id']}", json={"tls": None})
+        response = await api.patch(
+            f"/api/v1/servers/{created['id']}", json={"tls": None, "password": "hunter2-secret"}
+        )
         assert response.json()["tls"] is None
+
+    @pytest.mark.parametrize(
+        "change",
+        [
+            {"host": "attacker.example"},
+            {"port": 6543},
+            {"tls": {"mode": "disable"}},
+            {"tls": None},
+            {"host": "attacker.example", "tags": ["x"]},
+        ],
+    )
+    async def test_moving_the_address_without_the_password_is_422(self, api, dumper, change):
+        """The stored password is only ever sent where it was entered for."""
+        created = await add_server(api)
+        path = f"/api/v1/servers/{created['id']}"
+        response = await api.patch(path, json=change)
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith(
+            "enter the password again when the address changes"
+        )
+        assert (await api.get(path)).json() == created  # nothing changed
+        await api.get(f"{path}/databases")
+        connection = unseal(dumper.asked[-1]["connection"])
+        assert (connection.host, connection.port) == ("db.internal", 5432)
+
+    async def test_the_same_address_again_or_other_fields_need_no_password(self, api):
+        """Forms send every field back: an unchanged address is no move."""
+        created = await add_server(api)
+        same = {"host": "DB.internal", "port": 5432, "tls": {"mode": "verify-full", "ca": CA}}
+        response = await api.patch(
+            f"/api/v1/servers/{created['id']}", json=same | {"name": "renamed", "tags": ["x"]}
+        )
+        assert response.status_code == 200, response.text
+        assert response.json()["name"] == "renamed"
+
+    async def test_a_move_with_the_password_is_taken_and_used(self, api, dumper):
+        created = await add_server(api)
+        response = await api.patch(
+            f"/api/v1/servers/{created['id']}",
+            json={"host": "db2.internal", "port": 6543, "password": "re-entered"},
+        )
+        assert response.status_code == 200, response.text
+        await api.get(f"/api/v1/servers/{created['id']}/databases")
+        connection = unseal(dumper.asked[-1]["connection"])
+        assert (connection.host, connection.port) == ("db2.internal", 6543)
+        assert connection.password.get_secret_value() == "re-entered"
 
     async def test_a_taken_name_is_409(self, api):
         await add_server(api)

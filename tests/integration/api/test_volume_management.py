@@ -52,6 +52,36 @@ class TestPatch:
         assert spec.config.bucket == "backups-2"
         assert spec.config.secret_key.get_secret_value() == SECRET
 
+    @pytest.mark.parametrize("change", [{"endpoint": "attacker.example:9000"}, {"secure": False}])
+    async def test_moving_an_s3_endpoint_without_the_secret_key_is_422(
+        self, api, fake_uploader, change
+    ):
+        """The stored secret key never follows the volume to another endpoint."""
+        created = await add_volume(api, "s3", type="s3", config=S3)
+        path = f"/api/v1/volumes/{created['id']}"
+        response = await api.patch(path, json={"config": change})
+        assert response.status_code == 422
+        assert response.json()["detail"].startswith(
+            "enter the secret key again when the endpoint changes"
+        )
+        fake_uploader.replies["test_volume"] = {"ok": True, "checks": PROBE_CHECKS}
+        await api.post(f"{path}/test")
+        spec = S3VolumeSpec.model_validate(unseal(fake_uploader.asked[-1]["volume"]))
+        assert spec.config.endpoint == "s3.example.com"
+        assert spec.config.secure is True
+
+    async def test_moving_an_s3_endpoint_with_the_secret_key_is_taken(self, api, fake_uploader):
+        created = await add_volume(api, "s3", type="s3", config=S3)
+        path = f"/api/v1/volumes/{created['id']}"
+        change = {"endpoint": "s3-2.example.com", "secret_key": "another-secret-key"}
+        response = await api.patch(path, json={"config": change | {"bucket": "backups"}})
+        assert response.status_code == 200, response.text
+        fake_uploader.replies["test_volume"] = {"ok": True, "checks": PROBE_CHECKS}
+        await api.post(f"{path}/test")
+        spec = S3VolumeSpec.model_validate(unseal(fake_uploader.asked[-1]["volume"]))
+        assert spec.config.endpoint == "s3-2.example.com"
+        assert spec.config.secret_key.get_secret_value() == "another-secret-key"
+
     async def test_rename_and_taken_name(self, api):
         created = await add_volume(api)
         await add_volume(api, "other")

@@ -41,6 +41,7 @@ from shared.settings import (
 from shared.specs import ConnectionSpec, LocalVolumeConfig, LocalVolumeSpec
 from shared.staging import LocalStaging
 from shared.topology import Topology
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import MariaDB, database_url, unique
 
 MIB = 1024 * 1024
@@ -86,12 +87,27 @@ class DumperStack:
         return [e for e in self.events if e.snapshot_id == snapshot_id and isinstance(e, kind)]
 
     async def outcome(self, snapshot_id: UUID, timeout: float = 60) -> DumpFinished | DumpFailed:
+        """The dump's terminal event; for a finished dump, once every chunk it counts is taken.
+
+        The broker does not promise that the last ChunkStaged reaches the stand-in uploader
+        before DumpFinished, so a finished dump also waits for its chunks.
+        """
         async with asyncio.timeout(timeout):
             while True:
                 done = self.of(snapshot_id, DumpFinished) + self.of(snapshot_id, DumpFailed)
-                if done:
+                if done and (not isinstance(done[0], DumpFinished) or self._all_taken(done[0])):
                     return done[0]  # type: ignore[no-any-return]
                 await asyncio.sleep(0.05)
+
+    def _all_taken(self, finished: DumpFinished) -> bool:
+        if not self.take_chunks:
+            return True
+        staged = {
+            e.seq
+            for e in self.of(finished.snapshot_id, ChunkStaged)
+            if e.attempt_id == finished.attempt_id
+        }
+        return staged >= set(range(finished.chunk_count))
 
     def artifact(self, finished: DumpFinished) -> bytes:
         return b"".join(
@@ -194,12 +210,8 @@ async def pg_source(postgres_url) -> AsyncIterator[Callable[[], Any]]:
         return name
 
     yield make
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        for name in names:
-            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    for name in names:
+        drop_pg_database_later(postgres_url, name)
 
 
 def pg_url(postgres_url: str, name: str) -> str:
@@ -241,11 +253,7 @@ async def target(postgres_url):
     """A database name that does not exist yet; dropped after the test."""
     name = unique("dbm_restore_")
     yield name
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    drop_pg_database_later(postgres_url, name)
 
 
 @pytest.fixture

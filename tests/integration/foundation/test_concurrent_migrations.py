@@ -65,7 +65,8 @@ class TestConcurrentMigrations:
         assert again == []
         assert await ledger(pg_database, "replica_test") == [1, 2, 3]
 
-    async def test_the_real_catalog_migrations_apply_once_from_two_pools(self, pg_database):
+    async def test_the_real_catalog_migrations_apply_once_from_two_pools(self, empty_pg_database):
+        pg_database = empty_pg_database
         pools = [await asyncpg.create_pool(pg_database, min_size=1, max_size=2) for _ in "ab"]
         try:
             applied = await asyncio.gather(

@@ -9,7 +9,7 @@ import pytest
 from faststream import AckPolicy
 from faststream.rabbit import RabbitMessage
 
-from shared.events import ChunkStaged, Destination
+from shared.events import ChunkStaged, Destination, chunk_key
 from shared.messaging import publish_event
 from shared.topology import Topology, declare_topology
 from tests.integration.foundation.conftest import broker_settings, eventually, make_broker
@@ -18,14 +18,15 @@ pytestmark = pytest.mark.integration
 
 
 def chunk_staged() -> ChunkStaged:
+    snapshot_id, attempt_id = uuid4(), uuid4()
     return ChunkStaged(
-        snapshot_id=uuid4(),
-        attempt_id=uuid4(),
+        snapshot_id=snapshot_id,
+        attempt_id=attempt_id,
         seq=0,
         raw_size=10,
         size=5,
         sha256="ab" * 32,
-        staged_key="x/y/000000.chunk",
+        staged_key=chunk_key(snapshot_id, attempt_id, 0),
         destination=Destination(
             volume_id=uuid4(), volume="sealed", artifact_key="s/d/a.sql.gz", compression="gzip"
         ),

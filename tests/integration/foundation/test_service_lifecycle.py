@@ -89,8 +89,12 @@ class TestServiceProcess:
         assert '"service_stopped"' in output
         assert "Traceback" not in output
 
-    def test_migrate_command_applies_migrations_and_exits(self, namespace, pg_database, tmp_path):
-        env = stack_env(namespace=namespace, database_url=pg_database, staging=tmp_path / "st")
+    def test_migrate_command_applies_migrations_and_exits(
+        self, namespace, empty_pg_database, tmp_path
+    ):
+        env = stack_env(
+            namespace=namespace, database_url=empty_pg_database, staging=tmp_path / "st"
+        )
 
         result = subprocess.run(
             [sys.executable, "-m", "services.catalog", "migrate"],
@@ -102,6 +106,7 @@ class TestServiceProcess:
 
         assert result.returncode == 0, result.stderr.decode()
         assert b'"migrations_done"' in result.stderr
+        assert b'"applied": []' not in result.stderr
         again = subprocess.run(
             [sys.executable, "-m", "services.catalog", "migrate"],
             env=env,

@@ -22,12 +22,12 @@ from pydantic import BaseModel, SecretStr
 
 from services.uploader.app import build_app
 from services.uploader.settings import UploaderSettings
-from shared.events import ChunkStaged, Destination, DumpFinished, Event
+from shared.events import ChunkStaged, Destination, DumpFinished, Event, chunk_key
 from shared.messaging import publish_event
 from shared.naming import artifact_key
 from shared.sealing import Sealer
 from shared.settings import BrokerSettings, DatabaseSettings, SealSettings, StagingSettings
-from shared.staging import LocalStaging, attempt_prefix, chunk_key
+from shared.staging import LocalStaging, attempt_prefix
 from shared.topology import Topology
 
 MIB = 1024 * 1024

@@ -5,8 +5,9 @@ from uuid import uuid4
 import pytest
 from pydantic import SecretStr
 
+from shared.events import chunk_key
 from shared.settings import StagingSettings
-from shared.staging import S3Staging, StagingError, attempt_prefix, chunk_key, open_staging
+from shared.staging import S3Staging, StagingError, attempt_prefix, open_staging
 
 pytestmark = pytest.mark.integration
 

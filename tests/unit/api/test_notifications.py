@@ -1,4 +1,4 @@
-"""Notifications of issue 8: signing, backoff, trigger rules, payloads, hooks. No sockets."""
+"""Notifications of issue 8: signing, backoff, trigger rules, payloads. No sockets."""
 
 import hashlib
 import hmac
@@ -11,11 +11,9 @@ import pytest
 from services.api.notifications import messages, rules
 from services.api.notifications.channels import public_view, split_config
 from services.api.notifications.configs import config_facts
-from services.api.notifications.hooks import HookRunner, hook_environment, outcome
 from services.api.notifications.overdue import due_by
 from services.api.notifications.schemas import EmailConfig, SlackConfig, WebhookConfig
 from services.api.notifications.signing import is_valid, signature, signed_headers
-from shared.events import SnapshotWarned
 
 NOW = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
@@ -154,8 +152,8 @@ class TestConfigFacts:
             "enabled": True,
             "rpo_hours": 0.5,
             "notify": {"on": "all", "channel_ids": [str(channel)]},
-            "post_backup_command": ["/bin/true", "x"],
-            "post_restore_command": None,
+            "post_backup_hook": "notify-ops",
+            "post_restore_hook": None,
             "created_at": "2026-11-25T03:00:00+00:00",
             "databases": ["shop", "crm"],
         }
@@ -163,8 +161,8 @@ class TestConfigFacts:
         assert facts.notify_on == "all"
         assert facts.channel_ids == [channel]
         assert facts.rpo_hours == 0.5
-        assert facts.post_backup_command == ["/bin/true", "x"]
-        assert facts.post_restore_command == []
+        assert facts.post_backup_hook == "notify-ops"
+        assert facts.post_restore_hook is None
         assert facts.created_at == NOW
         assert facts.databases == ["shop", "crm"]
 
@@ -185,75 +183,35 @@ class TestOverdue:
         assert due_by(None, None, 1) is None
 
 
-class TestHooks:
-    def test_environment_has_facts_and_path_only(self) -> None:
-        env = hook_environment({"snapshot_id": "abc", "size": 12, "path": None})
-        assert env == {
-            "PATH": env["PATH"],
-            "DATABASEMENT_SNAPSHOT_ID": "abc",
-            "DATABASEMENT_SIZE": "12",
-        }
+class TestEmailHeaders:
+    @pytest.mark.parametrize(
+        ("text", "header"),
+        [
+            ("shop\nBcc: x@evil.example", "shop Bcc: x@evil.example"),
+            ("a\r\nb", "a  b"),
+            ("a\x00b\x1bc\x7f", "a b c"),
+            ("a\u2028b\u2029c\x85d", "a b c d"),
+            ("  café ✓  ", "café ✓"),
+        ],
+    )
+    def test_header_values_lose_every_line_break_and_control_character(
+        self, text: str, header: str
+    ) -> None:
+        assert messages.header_value(text) == header
 
-    def test_outcome_sentences(self) -> None:
-        assert outcome(["/bin/x"], 0, timed_out=False, timeout=5) is None
-        assert (
-            outcome(["/bin/x"], 3, timed_out=False, timeout=5) == "hook /bin/x exited with code 3"
+    def test_a_database_with_a_newline_gives_one_subject_line(self) -> None:
+        body = messages.payload(
+            "backup_failed",
+            {"server": "pg", "database": "shop\nX-Evil: 1", "error": "line one\nline two"},
+            occurred_at=NOW,
         )
-        assert "did not finish within 5 s" in (
-            outcome(["/bin/x"], None, timed_out=True, timeout=5) or ""
-        )
+        subject, text = messages.email_text(body)
+        assert "\n" not in subject
+        assert subject.startswith("[Databasement] Backup failed: Backup of shop X-Evil: 1 on pg")
+        assert "line one\nline two" in text  # the body may keep its lines
 
-    async def test_a_failing_hook_warns_with_its_exit_code(self) -> None:
-        warnings: list[SnapshotWarned] = []
-
-        async def warn(warning: SnapshotWarned) -> None:
-            warnings.append(warning)
-
-        runner = HookRunner(warn, timeout=10)
-        snapshot = uuid4()
-        await runner.run(
-            ["/bin/sh", "-c", 'test "$DATABASEMENT_STATUS" = completed && exit 4'],
-            {"status": "completed"},
-            "post_backup_hook",
-            snapshot,
-            None,
-        )
-        assert [(w.snapshot_id, w.exit_code, w.source) for w in warnings] == [
-            (snapshot, 4, "post_backup_hook")
-        ]
-
-    async def test_a_succeeding_hook_does_not_warn(self) -> None:
-        warnings: list[SnapshotWarned] = []
-
-        async def warn(warning: SnapshotWarned) -> None:
-            warnings.append(warning)
-
-        await HookRunner(warn, timeout=10).run(["/bin/true"], {}, "post_backup_hook", uuid4(), None)
-        assert warnings == []
-
-    async def test_a_hook_past_its_timeout_is_killed_and_warns(self) -> None:
-        warnings: list[SnapshotWarned] = []
-
-        async def warn(warning: SnapshotWarned) -> None:
-            warnings.append(warning)
-
-        await HookRunner(warn, timeout=0.3).run(
-            ["/bin/sleep", "30"], {}, "post_restore_hook", uuid4(), uuid4()
-        )
-        assert len(warnings) == 1
-        assert warnings[0].exit_code is None
-        assert "did not finish" in warnings[0].message
-
-    async def test_a_missing_program_warns(self) -> None:
-        warnings: list[SnapshotWarned] = []
-
-        async def warn(warning: SnapshotWarned) -> None:
-            warnings.append(warning)
-
-        await HookRunner(warn, timeout=5).run(
-            ["/nonexistent/hook"], {}, "post_backup_hook", uuid4(), None
-        )
-        assert "could not start" in warnings[0].message
+    def test_a_long_subject_is_cut(self) -> None:
+        assert len(messages.header_value("x" * 500)) == 200
 
 
 class TestEmailConfig:

@@ -4,7 +4,7 @@ from uuid import uuid4
 
 from services.catalog.status import SnapshotRecord, apply_event, fail
 from services.catalog.timeouts import stuck_reason
-from shared.events import ChunkStaged, ChunkStored, DumpFailed, Event, UploadFailed
+from shared.events import ChunkStaged, ChunkStored, DumpFailed, Event, UploadFailed, chunk_key
 from tests.support.snapshot_events import (
     VOLUME,
     at,
@@ -71,7 +71,7 @@ class TestTransitions:
             raw_size=10,
             size=5,
             sha256="00",
-            staged_key="k",
+            staged_key=chunk_key(sid, attempt, 0),
             destination=destination(uuid4()),
         )
         chunk = ChunkStored(snapshot_id=sid, attempt_id=attempt, seq=0, volume_id=uuid4())

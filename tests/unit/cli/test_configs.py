@@ -2,7 +2,7 @@
 
 import pytest
 
-from services.cli.commands.configs import _argv, _databases, _retention, _selection
+from services.cli.commands.configs import _databases, _retention, _selection
 from services.cli.errors import CliError
 
 
@@ -34,21 +34,6 @@ class TestOptionsToBody:
     def test_a_malformed_gfs_is_one_sentence(self, gfs):
         with pytest.raises(CliError, match="--gfs takes DAILY,WEEKLY,MONTHLY counts"):
             _retention(None, None, gfs)
-
-    def test_a_command_is_split_like_a_shell_would_but_never_run_by_one(self):
-        assert _argv("/bin/echo 'a b' \"$HOME\"; rm -rf /") == [
-            "/bin/echo",
-            "a b",
-            "$HOME;",
-            "rm",
-            "-rf",
-            "/",
-        ]
-        assert _argv(None) is None
-
-    def test_an_unbalanced_quote_is_one_sentence(self):
-        with pytest.raises(CliError, match="cannot split the command"):
-            _argv("echo 'oops")
 
     def test_the_selection_reads_as_words(self):
         assert _databases({"mode": "all", "exclude": ["old"]}) == "all except old"

@@ -6,7 +6,6 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from services.dumper.errors import ToolNotFoundError
-from services.dumper.handlers import attempt_of
 from services.dumper.settings import DumperSettings
 from services.dumper.stderr import sanitise, tool_failure
 from services.dumper.tools import (
@@ -121,8 +120,3 @@ class TestSettingsAndAttempts:
     def test_threads_default_to_the_cpu_count(self):
         assert DumperSettings().compression_threads(6) == 6
         assert DumperSettings(threads=3).compression_threads(6) == 3
-
-    def test_the_first_delivery_is_attempt_one_and_redeliveries_count_up(self):
-        assert attempt_of(None) == 1
-        assert attempt_of({}) == 1
-        assert attempt_of({"x-delivery-count": 1}) == 2

@@ -4,7 +4,8 @@ from uuid import uuid4
 
 import pytest
 
-from shared.staging import LocalStaging, StagingError, attempt_prefix, chunk_key
+from shared.events import chunk_key
+from shared.staging import LocalStaging, StagingError, attempt_prefix
 
 
 class TestChunkKeys:

@@ -61,6 +61,14 @@ class TestConfigBody:
         assert config.rpo_hours == 26
         assert config.enabled is True
 
+    def test_hooks_are_names_and_a_blank_choice_is_none(self):
+        picked = BackupConfigCreate.model_validate(
+            config_body(form(post_backup_hook="ui-audit", post_restore_hook=""), [PRIMARY])
+        )
+        assert (picked.post_backup_hook, picked.post_restore_hook) == ("ui-audit", None)
+        values = form_of(public(picked.model_dump(mode="json")))
+        assert (values["post_backup_hook"], values["post_restore_hook"]) == ("ui-audit", "")
+
     def test_blank_fields_are_the_api_defaults(self):
         config = BackupConfigCreate.model_validate(config_body(form(enabled=""), [PRIMARY]))
         assert config.schedule is None

@@ -96,6 +96,9 @@ class FakeUploads:
             if (k.snapshot_id, k.attempt_id) == (snapshot_id, attempt_id)
         }
 
+    async def open_artifact_keys(self) -> set[str]:
+        return {u.artifact_key for u in self.rows.values() if u.state == "open"}
+
 
 class FakeStaging:
     """A staging area in memory."""
@@ -134,6 +137,7 @@ class FakeVolume:
         self.parts: dict[tuple[UUID, int], bytes] = {}
         self.files: dict[str, bytes] = {}
         self.aborted: list[UUID] = []
+        self.sweeps: list[tuple[float, set[str]]] = []
 
     def location(self) -> str:
         return "memory"
@@ -173,6 +177,10 @@ class FakeVolume:
     async def write(self, key: str, data: bytes) -> None:
         self._check()
         self.files[key] = data
+
+    async def sweep_temporaries(self, *, older_than: float, keep: set[str]) -> int:
+        self.sweeps.append((older_than, set(keep)))
+        return 0
 
 
 class FakeVolumes:

@@ -16,8 +16,9 @@ from shared.events import (
     DumpFailed,
     DumpFinished,
     UploadFailed,
+    chunk_key,
 )
-from shared.staging import attempt_prefix, chunk_key
+from shared.staging import attempt_prefix
 from shared.volumes import VolumeMissingError
 from tests.unit.uploader.fakes import FakeStaging, FakeUploads, FakeVolume, FakeVolumes, Published
 

@@ -1,8 +1,9 @@
 """Add, edit and delete a backup configuration from the Configurations page (issue 8).
 
 The form's fields become the JSON API's body; the API's route functions validate and store
-it, so every refusal shown is the API's own. Notification channels and hooks are left to the
-CLI and API (an edit never touches them: PATCH changes only the fields it names).
+it, so every refusal shown is the API's own. Hooks are picked by name from those the operator
+defined (API_HOOKS_FILE). Notification channels are left to the CLI and API (an edit never
+touches them: PATCH changes only the fields it names).
 """
 
 from typing import Any
@@ -14,6 +15,7 @@ from pydantic import ValidationError
 
 from services.api.errors import ApiError
 from services.api.models import Volume
+from services.api.notifications.hook_routes import get_hooks
 from services.api.routes import backup_configs as config_routes
 from services.api.schemas.backup_configs import (
     BackupConfigCreate,
@@ -59,6 +61,8 @@ def config_body(values: dict[str, str], volume_ids: list[str]) -> dict[str, Any]
         "timezone": values.get("timezone") or "UTC",
         "retention": retention,
         "rpo_hours": _blank(values.get("rpo_hours")),
+        "post_backup_hook": _blank(values.get("post_backup_hook")),
+        "post_restore_hook": _blank(values.get("post_restore_hook")),
         "enabled": values.get("enabled") == "on",
     }
 
@@ -83,6 +87,8 @@ def form_of(config: BackupConfigPublic) -> dict[str, str]:
         "keep_last": str(kept.keep_last or ""),
         "keep_days": str(kept.keep_days or ""),
         "rpo_hours": "" if config.rpo_hours is None else f"{config.rpo_hours:g}",
+        "post_backup_hook": config.post_backup_hook or "",
+        "post_restore_hook": config.post_restore_hook or "",
         "enabled": "on" if config.enabled else "",
     }
     for name in GFS:
@@ -112,6 +118,7 @@ async def _form(
         "errors": errors,
         "servers": await list_servers(api),
         "volumes": _ordered(await api.volumes.list(), chosen),
+        "hooks": get_hooks(request).public(),
     }
     return render(request, "config_form.html", context, status_code=422 if errors else 200)
 
@@ -133,7 +140,11 @@ async def add_config(request: Request, _: Posted, api: Parts) -> Response:
     try:
         body = BackupConfigCreate.model_validate(config_body(values, chosen))
         await config_routes.create_config(
-            body, config_routes.get_configs(request), api.servers, api.volumes
+            body,
+            configs=config_routes.get_configs(request),
+            servers=api.servers,
+            volumes=api.volumes,
+            hooks=get_hooks(request),
         )
     except ValidationError as exc:
         return await _form(request, api, None, values, chosen=chosen, errors=field_errors(exc))
@@ -163,7 +174,14 @@ async def update_config(request: Request, config_id: UUID, _: Posted, api: Parts
         return render(request, "refused.html", {"message": str(exc)}, status_code=404)
     try:
         body = BackupConfigUpdate.model_validate(config_body(values, chosen))
-        await config_routes.update_config(config_id, body, configs, api.servers, api.volumes)
+        await config_routes.update_config(
+            config_id,
+            body,
+            configs=configs,
+            servers=api.servers,
+            volumes=api.volumes,
+            hooks=get_hooks(request),
+        )
     except ValidationError as exc:
         return await _form(request, api, config, values, chosen=chosen, errors=field_errors(exc))
     except ApiError as exc:

@@ -14,6 +14,7 @@ from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.retention import RetentionConfigs
 from services.api.errors import ApiError
 from services.api.notifications import routes as notification_routes
+from services.api.notifications.hook_routes import get_hooks
 from services.api.notifications.schemas import OverdueEntry
 from services.api.routes import backup_configs as config_routes
 from services.api.routes import retention as retention_routes
@@ -95,9 +96,10 @@ async def set_enabled(request: Request, config_id: UUID, _: Posted, api: Parts) 
         config = await config_routes.update_config(
             config_id,
             BackupConfigUpdate(enabled=enabled),
-            _configs(request),
-            api.servers,
-            api.volumes,
+            configs=_configs(request),
+            servers=api.servers,
+            volumes=api.volumes,
+            hooks=get_hooks(request),
         )
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)}, status_code=200)

@@ -70,7 +70,7 @@ async def add_volume(request: Request, _: Posted, api: Parts) -> Response:
     body |= _quota(values)
     try:
         volume = _create.validate_python(body | {"config": _config(values, editing=False)})
-        created = await volume_routes.create_volume(volume, api.volumes, api.keys)
+        created = await volume_routes.create_volume(volume, api.volumes, api.keys, api.settings)
     except ValidationError as exc:
         return _form_again(request, None, values, field_errors(exc))
     except SENTENCE_ERRORS as exc:
@@ -106,7 +106,9 @@ async def update_volume(request: Request, volume_id: UUID, _: Posted, api: Parts
                 **_quota(values),
             }
         )
-        await volume_routes.update_volume(volume_id, body, api.volumes, api.link, api.keys)
+        await volume_routes.update_volume(
+            volume_id, body, api.volumes, api.link, api.keys, settings=api.settings
+        )
     except ValidationError as exc:
         return _form_again(request, volume, values, field_errors(exc))
     except SENTENCE_ERRORS as exc:
