@@ -20,6 +20,7 @@ from services.api.errors import ConflictError, InvalidRequestError
 from services.api.models import RestoreRequest, Server
 from services.api.schemas.restores import RestorePublic
 from shared.events import (
+    ArtifactAnchor,
     Compression,
     RestoreMode,
     RestoreRequested,
@@ -139,8 +140,10 @@ def restore_event(
     path: str,
     manifest_path: str | None,
     compression: Compression,
+    anchor: ArtifactAnchor,
 ) -> RestoreRequested:
-    """The event of an accepted restore; the connection and the volume travel sealed."""
+    """The event of an accepted restore; the connection and the volume travel sealed, with
+    the catalog's record of the artifact that the dumper checks the volume against."""
     return RestoreRequested(
         snapshot_id=request.snapshot_id,
         restore_id=request.id,
@@ -156,6 +159,7 @@ def restore_event(
             artifact_key=path,
             manifest_key=manifest_path or manifest_key(path),
             compression=compression,
+            anchor=anchor,
         ),
         requested_at=request.requested_at,
     )

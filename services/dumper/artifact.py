@@ -6,37 +6,34 @@ Pure logic over an async stream of blocks; the volume behind the stream is not k
 
 import hashlib
 import json
-import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Protocol, cast
+from typing import Any
 from uuid import UUID
 
-import zstandard
-from isal import isal_zlib
 from pydantic import ValidationError
 
+from services.dumper.decompression import Decompressor
+from services.dumper.errors import ArtifactError
 from services.dumper.tools import major_version
+from shared.anchors import MANIFEST_LIMIT, mismatch
 from shared.encryption import ChunkOpener, EncryptionError, Keyring, unwrap_data_key
-from shared.events import Encryption
+from shared.encryption.frames import FrameSequence
+from shared.events import ArtifactAnchor, Encryption
 
-INPUT_SLICE = 256 * 1024
-"""Compressed bytes inflated per call: the output of one call is bounded by the members'
-and frames' own size (the dumper writes one per block of a few MiB)."""
-
-
-INFLATE_ERRORS: tuple[type[Exception], ...] = (
-    zlib.error,
-    cast("type[Exception]", isal_zlib.error),  # the stub types it as an instance
-    zstandard.ZstdError,
-)
-
-
-UNBOUNDED = 1 << 62
-
-
-class ArtifactError(Exception):
-    """The artifact or its manifest cannot be restored; the message is a sentence."""
+__all__ = [
+    "MANIFEST_LIMIT",
+    "ArtifactError",
+    "ChunkDecrypter",
+    "ChunkEntry",
+    "Decompressor",
+    "Manifest",
+    "check_anchor",
+    "check_chunk",
+    "chunks_of",
+    "decrypter_for",
+    "parse_manifest",
+]
 
 
 @dataclass(frozen=True)
@@ -68,10 +65,37 @@ class Manifest:
         return major_version(self.tool_version.split(")", 1)[-1])
 
 
-def parse_manifest(data: bytes, key: str) -> Manifest:
-    """The manifest in `data` (read from `key`); ArtifactError when it does not add up."""
+def manifest_body(data: bytes, key: str) -> dict[str, Any]:
+    """The JSON object of a manifest; ArtifactError when it is too large or no object."""
+    if len(data) > MANIFEST_LIMIT:
+        raise ArtifactError(
+            f"manifest refused: {key} is {len(data)} bytes, more than {MANIFEST_LIMIT}"
+        )
     try:
-        body: dict[str, Any] = json.loads(data)
+        body = json.loads(data)
+    except ValueError:
+        raise ArtifactError(f"manifest unreadable: {key}") from None
+    if not isinstance(body, dict):
+        raise ArtifactError(f"manifest unreadable: {key}")
+    return body
+
+
+def check_anchor(body: dict[str, Any], anchor: ArtifactAnchor | None, *, artifact_key: str) -> None:
+    """ArtifactError unless the volume's manifest is the one the catalog recorded."""
+    if anchor is None:
+        raise ArtifactError(
+            "the request carries no catalog record of the artifact to check it against "
+            "(it was sent by an older api); request it again"
+        )
+    reason = mismatch(anchor, body, artifact_key=artifact_key)
+    if reason is not None:
+        raise ArtifactError(reason)
+
+
+def parse_manifest(data: bytes | dict[str, Any], key: str) -> Manifest:
+    """The manifest in `data` (read from `key`); ArtifactError when it does not add up."""
+    body = data if isinstance(data, dict) else manifest_body(data, key)
+    try:
         chunks = tuple(
             ChunkEntry(
                 seq=int(c["seq"]), offset=int(c["offset"]), size=int(c["size"]), sha256=c["sha256"]
@@ -104,17 +128,22 @@ def _encryption(block: object) -> Encryption | None:
 
 
 class ChunkDecrypter:
-    """Opens an encrypted artifact's chunks, each one sealed frame (docs/encryption.md)."""
+    """Opens an encrypted artifact's chunks, each one sealed frame (docs/encryption.md), in
+    order; a version 2 frame must carry the FINAL mark exactly when it is the last chunk."""
 
-    def __init__(self, opener: ChunkOpener) -> None:
+    def __init__(self, opener: ChunkOpener, *, chunk_count: int) -> None:
         self._opener = opener
+        self._last = chunk_count - 1
+        self._sequence = FrameSequence()
 
     def __call__(self, chunk: ChunkEntry, data: bytes) -> bytes:
         """Chunk `chunk`'s compressed bytes; ArtifactError "cannot decrypt: chunk N is corrupt"."""
         try:
-            return self._opener.open(chunk.seq, data)
+            frame = self._opener.open_frame(chunk.seq, data)
+            self._sequence.add(chunk.seq, frame, last=chunk.seq == self._last)
         except EncryptionError as exc:
             raise ArtifactError(str(exc)) from None
+        return frame.data
 
 
 def decrypter_for(
@@ -140,7 +169,8 @@ def decrypter_for(
         )
     except EncryptionError as exc:
         raise ArtifactError(str(exc)) from None
-    return ChunkDecrypter(ChunkOpener(data_key, snapshot_id))
+    opener = ChunkOpener(data_key, snapshot_id)
+    return ChunkDecrypter(opener, chunk_count=len(manifest.chunks))
 
 
 def check_chunk(chunk: ChunkEntry, data: bytes) -> None:
@@ -178,96 +208,3 @@ async def chunks_of(
             return
     if held or await anext(blocks, None) is not None:
         raise ArtifactError("artifact corrupt: it is longer than its manifest says")
-
-
-class _Inflater(Protocol):
-    @property
-    def eof(self) -> bool: ...
-
-    @property
-    def unused_data(self) -> bytes: ...
-
-    def decompress(self, data: memoryview) -> bytes: ...
-
-
-class _Bounded(Protocol):
-    """gzip's inflater: stops at `max_length` bytes and keeps the rest of the input."""
-
-    @property
-    def eof(self) -> bool: ...
-
-    @property
-    def unused_data(self) -> bytes: ...
-
-    @property
-    def unconsumed_tail(self) -> bytes: ...
-
-    def decompress(self, data: memoryview, max_length: int = 0) -> bytes: ...
-
-
-class Decompressor:
-    """gzip members or zstd frames, possibly concatenated, back into the dump's bytes."""
-
-    def __init__(self, compression: str) -> None:
-        if compression not in {"gzip", "zstd"}:
-            raise ArtifactError(f"unknown compression {compression!r} in the manifest")
-        self._compression = compression
-        self._inflater = self._new()
-        self._started = False
-        self._input = memoryview(b"")
-
-    def _new(self) -> _Inflater | _Bounded:
-        if self._compression == "gzip":
-            inflater: _Bounded = isal_zlib.decompressobj(wbits=31)
-            return inflater
-        return zstandard.ZstdDecompressor().decompressobj()
-
-    def push(self, data: bytes) -> None:
-        """Queue compressed bytes for `take`."""
-        self._input = memoryview(bytes(self._input) + data if self._input else data)
-
-    def take(self, limit: int) -> bytes:
-        """Uncompressed bytes from the pushed input, at most about `limit` (gzip exactly;
-        zstd up to the end of a frame, one block of the dumper's); b"" once it is used up."""
-        out: list[bytes] = []
-        size = 0
-        try:
-            while size < limit and self._input:
-                inflated, used = self._step(self._input[:INPUT_SLICE], limit - size)
-                self._input = self._input[used:]
-                out.append(inflated)
-                size += len(inflated)
-        except INFLATE_ERRORS as exc:
-            raise ArtifactError(
-                f"artifact does not decompress as {self._compression}: {exc}"
-            ) from None
-        return b"".join(out)
-
-    def feed(self, data: bytes) -> bytes:
-        """All the uncompressed bytes `data` completes."""
-        self.push(data)
-        out: list[bytes] = []
-        while piece := self.take(UNBOUNDED):
-            out.append(piece)
-        return b"".join(out)
-
-    def _step(self, data: memoryview, room: int) -> tuple[bytes, int]:
-        """Inflate from `data`, at most `room` bytes (gzip); the output and input used."""
-        self._started = True
-        inflater = self._inflater
-        if self._compression == "gzip":
-            gzip = cast("_Bounded", inflater)
-            out = gzip.decompress(data, room if room < UNBOUNDED else 0)
-            left = len(gzip.unconsumed_tail)
-        else:
-            out, left = inflater.decompress(data), 0
-        if inflater.eof:
-            left = len(inflater.unused_data)
-            self._inflater = self._new()
-            self._started = False
-        return out, len(data) - left
-
-    def finish(self) -> None:
-        """ArtifactError if the stream stopped inside a member or frame."""
-        if self._started:
-            raise ArtifactError(f"artifact ends inside a {self._compression} member")

@@ -32,3 +32,7 @@ class StagingStalledError(DumpError):
 
 class DumpCancelledError(DumpError):
     """A user cancelled the snapshot; the attempt is discarded and the snapshot fails."""
+
+
+class ArtifactError(DumperError):
+    """The artifact or its manifest cannot be restored; the message is a sentence."""

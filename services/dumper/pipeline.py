@@ -10,10 +10,9 @@ staging area holds at most K chunks of the attempt (the uploader deletes what it
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Protocol, TypeAlias
+from typing import Protocol
 
 from services.dumper.chunking import ArtifactDigest, Chunk, ChunkAssembler
 from services.dumper.compression import Compress
@@ -26,8 +25,12 @@ log = get_logger(__name__)
 
 BACKPRESSURE_POLL_SECONDS = 0.05
 
-Seal: TypeAlias = Callable[[int, bytes], bytes]
-"""Encryption at rest: a chunk's seq and compressed bytes -> its sealed frame."""
+
+class Seal(Protocol):
+    """Encryption at rest: a chunk's seq and compressed bytes -> its sealed frame; `final`
+    marks the artifact's last chunk (frame version 2, docs/encryption.md)."""
+
+    def __call__(self, seq: int, data: bytes, *, final: bool) -> bytes: ...
 
 
 class BlockSource(Protocol):
@@ -173,33 +176,45 @@ class Pipeline:
 
     async def _consume(self) -> None:
         assembler = ChunkAssembler(min_size=self._parts.part_size)
+        # A sealed chunk is held back until the next one completes or the output ends: only
+        # then is it known whether it is the last, which its frame marks. Plain chunks go
+        # at once.
+        held: Chunk | None = None
         while (item := await self._results.get()) is not _END:
             future, raw_size = item
             member = await future
             self._in_flight.release()
             chunk = assembler.add(member, raw_size=raw_size)
-            if chunk is not None:
-                await self._stage(chunk)
+            if chunk is None:
+                continue
+            if held is not None:
+                await self._stage(held, final=False)
+            if self._seal is None:
+                await self._stage(chunk, final=False)
+            else:
+                held = chunk
         last = assembler.finish()
         if last is None and assembler.next_seq == 0:
             # No output at all: one empty member still makes a valid, empty .gz / .zst.
             last = Chunk(seq=0, members=[self._compress(b"")], size=0)
+        if held is not None:
+            await self._stage(held, final=last is None)
         if last is not None:
-            await self._stage(last)
+            await self._stage(last, final=True)
 
-    async def _stage(self, chunk: Chunk) -> None:
+    async def _stage(self, chunk: Chunk, *, final: bool) -> None:
         self._parts.check_seq(chunk.seq, staged_bytes=self._digest.size)
         await self._wait_for_room()
-        data, sha256 = await asyncio.to_thread(self._seal_chunk, chunk)
+        data, sha256 = await asyncio.to_thread(self._seal_chunk, chunk, final=final)
         staged = StagedChunk(chunk.seq, chunk.raw_size, len(data), sha256, data)
         await self._sink.stage(staged)
 
-    def _seal_chunk(self, chunk: Chunk) -> tuple[bytes, str]:
+    def _seal_chunk(self, chunk: Chunk, *, final: bool) -> tuple[bytes, str]:
         data = chunk.join()
         chunk.members.clear()
         if self._seal is not None:
             # Sealed after compression; sizes and sha256 are those of the staged frame.
-            data = self._seal(chunk.seq, data)
+            data = self._seal(chunk.seq, data, final=final)
         return data, self._digest.add(data, raw_size=chunk.raw_size)
 
     async def _wait_for_room(self) -> None:

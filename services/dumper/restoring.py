@@ -1,8 +1,11 @@
 """Restore (or verify) one snapshot for one RestoreRequested delivery.
 
 Every request ends with RestoreFinished or RestoreFailed published; the handler acks after.
-The artifact is streamed from the volume chunk by chunk, each chunk's sha256 checked against
-the manifest before it is decompressed and fed to the client tool; nothing is copied whole.
+The volume's manifest is compared with what the catalog recorded (the request's anchor,
+shared/anchors.py) before any target is touched: a manifest someone rewrote, with or without
+its encryption block, ends the restore there. The artifact is streamed from the volume chunk
+by chunk, each chunk's sha256 checked against that manifest (and so against the catalog)
+before it is decompressed and fed to the client tool; nothing is copied whole.
 An encrypted snapshot's data key is unwrapped before any target is touched (a wrong master
 key ends the restore there), and each checked chunk is decrypted before it is inflated.
 The restore writes into a work database (work_target.py: a temporary PostgreSQL database
@@ -22,18 +25,21 @@ from pydantic import TypeAdapter, ValidationError
 
 from services.dumper.adapters.targets import ClientFailedError, TargetGateway
 from services.dumper.artifact import (
+    MANIFEST_LIMIT,
     ArtifactError,
     ChunkDecrypter,
     Manifest,
+    check_anchor,
     check_chunk,
     chunks_of,
     decrypter_for,
+    manifest_body,
     parse_manifest,
 )
 from services.dumper.cancellation import complete
 from services.dumper.errors import DumpError
 from services.dumper.ports import Publish
-from services.dumper.streaming import InflatedArtifact, close_stream
+from services.dumper.streaming import InflatedArtifact, close_stream, read_bounded
 from services.dumper.tools import Tool
 from services.dumper.verification import differences
 from services.dumper.work_target import WorkTarget
@@ -49,7 +55,7 @@ from shared.events import (
 from shared.logging import get_logger
 from shared.sealing import Sealer, UnsealError
 from shared.specs import ConnectionSpec, VolumeSpec
-from shared.volumes import ObjectMissingError, VolumeError
+from shared.volumes import VolumeError
 
 log = get_logger(__name__)
 
@@ -112,7 +118,7 @@ class Restorer:
         """One restore; returns the terminal event it published."""
         try:
             spec, volume = self._unseal(request)
-            manifest = await self._manifest(volume, request.source.manifest_key)
+            manifest = await self._manifest(volume, request)
             # An encrypted snapshot's key is unwrapped first: a wrong key touches no target.
             decrypt = decrypter_for(manifest, self._keyring, request.snapshot_id)
             tool = await self._targets.client_tool(spec)
@@ -257,12 +263,13 @@ class Restorer:
         return spec, self._open_volume(volume_spec)
 
     @staticmethod
-    async def _manifest(volume: Source, key: str) -> Manifest:
-        try:
-            data = await volume.read(key)
-        except ObjectMissingError:
-            raise RestoreError(f"manifest missing: {key}") from None
-        return parse_manifest(data, key)
+    async def _manifest(volume: Source, request: RestoreRequested) -> Manifest:
+        """The volume's manifest, once it proves to be the one the catalog recorded."""
+        key = request.source.manifest_key
+        data = await read_bounded(volume.open_stream(key), key, limit=MANIFEST_LIMIT)
+        body = manifest_body(data, key)
+        check_anchor(body, request.source.anchor, artifact_key=request.source.artifact_key)
+        return parse_manifest(body, key)
 
     @staticmethod
     def _check_versions(spec: ConnectionSpec, manifest: Manifest, client_major: int | None) -> None:

@@ -2,7 +2,9 @@
 
 The dumper holds the keyring, so it reads the copy's manifest, unwraps the data key with any
 listed master key, wraps it again with the active (first) one and rewrites the manifest. The
-artifact is never read nor re-encrypted: only the 60-byte wrapped key changes.
+artifact is never read nor re-encrypted: only the 60-byte wrapped key changes. A manifest
+that differs from what the catalog recorded (the request's anchor) is left alone and the
+rewrap fails: rewriting it would launder a forged chunk list.
 """
 
 import json
@@ -11,7 +13,9 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
+from services.dumper.artifact import MANIFEST_LIMIT
 from services.dumper.ports import Publish
+from shared.anchors import mismatch
 from shared.encryption import EncryptionError, Keyring, rewrap_data_key, unwrap_data_key
 from shared.events import Encryption, KeysRewrapFailed, KeysRewrapped, KeysRewrapRequested
 from shared.logging import get_logger
@@ -72,17 +76,33 @@ class Rewrapper:
     async def _rewrap(self, request: KeysRewrapRequested) -> KeysRewrapped:
         if self._keyring is None:
             raise RewrapError("the dumper has no master key: set DUMPER_MASTER_KEYS")
+        if request.anchor is None:
+            raise RewrapError(
+                "the request carries no catalog record of the artifact to check the manifest "
+                "against (it was sent by an older api); start the rewrap again"
+            )
         store = self._open_volume(self._volume_spec(request.volume))
+        active = self._keyring.active
         try:
-            manifest: dict[str, Any] = json.loads(await store.read(request.manifest_key))
+            data = await store.read(request.manifest_key)
+            if len(data) > MANIFEST_LIMIT:
+                raise RewrapError(f"manifest refused: {request.manifest_key} is too large")
+            manifest: dict[str, Any] = json.loads(data)
+            reason = mismatch(
+                request.anchor,
+                manifest,
+                artifact_key=str(manifest.get("artifact") or ""),
+                key_ids={request.anchor.key_id or "", active.key_id},
+            )
+            if reason is not None:
+                raise RewrapError(reason)
             current = Encryption.model_validate(manifest["encryption"])
         except ObjectMissingError:
             raise RewrapError(f"manifest missing: {request.manifest_key}") from None
-        except (ValueError, KeyError, TypeError, ValidationError):
+        except (ValueError, KeyError, TypeError, AttributeError, ValidationError):
             raise RewrapError(
                 f"the manifest {request.manifest_key} has no readable encryption block"
             ) from None
-        active = self._keyring.active
         if current.key_id == active.key_id:
             # Already wrapped by the active key (a redelivery, or a second rotation run):
             # prove it still opens, write nothing.

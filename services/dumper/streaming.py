@@ -15,7 +15,15 @@ from collections.abc import AsyncIterator, Callable
 from types import TracebackType
 from typing import Self
 
-from services.dumper.artifact import ChunkEntry, Decompressor, Manifest, check_chunk, chunks_of
+from services.dumper.artifact import (
+    ArtifactError,
+    ChunkEntry,
+    Decompressor,
+    Manifest,
+    check_chunk,
+    chunks_of,
+)
+from shared.volumes import ObjectMissingError
 
 Decrypt = Callable[[ChunkEntry, bytes], bytes]
 """An encrypted artifact's chunk (checked) -> its compressed bytes."""
@@ -109,3 +117,21 @@ async def close_stream(blocks: AsyncIterator[bytes]) -> None:
     if aclose is not None:
         with contextlib.suppress(Exception):  # releasing the stream is best effort
             await aclose()
+
+
+async def read_bounded(blocks: AsyncIterator[bytes], key: str, *, limit: int) -> bytes:
+    """The object `key` from its stream, refused once it passes `limit` bytes: a huge object
+    planted as a manifest costs no more memory than the limit."""
+    pieces: list[bytes] = []
+    held = 0
+    try:
+        async for block in blocks:
+            held += len(block)
+            if held > limit:
+                raise ArtifactError(f"manifest refused: {key} is larger than {limit} bytes")
+            pieces.append(block)
+    except ObjectMissingError:
+        raise ArtifactError(f"manifest missing: {key}") from None
+    finally:
+        await close_stream(blocks)
+    return b"".join(pieces)

@@ -1,15 +1,20 @@
 """Sealed chunks: each compressed chunk becomes one self-delimiting AES-256-GCM frame.
 
-    magic "DBME" (4) | version 1 (1) | nonce (12) | length (4, big-endian) | ciphertext+tag
+    version 2: magic "DBME" (4) | 2 (1) | flags (1) | nonce (12) | length (4) | ciphertext+tag
+    version 1: magic "DBME" (4) | 1 (1) |             nonce (12) | length (4) | ciphertext+tag
 
-`length` counts the ciphertext and its 16-byte tag. The associated data binds the frame to
-its snapshot and its position (`seq`), and covers the header, so a frame moved to another
-place or another snapshot, or a header altered, does not open. Frames are concatenated in
+`length` (big-endian) counts the ciphertext and its 16-byte tag. The associated data binds
+the frame to its snapshot and its position (`seq`), and covers the header, so a frame moved
+to another place or another snapshot, or a header altered, does not open. Version 2 marks the
+artifact's last frame with the FINAL flag, which the header (and so the tag) covers: an
+artifact whose trailing frames were dropped ends on a frame without it, and is refused.
+Version 1 (written before) has no such mark and stays readable. Frames are concatenated in
 seq order; the artifact is their concatenation.
 """
 
 import secrets
 import struct
+from dataclasses import dataclass
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -18,19 +23,51 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from shared.encryption.errors import CorruptChunkError
 
 MAGIC = b"DBME"
-VERSION = 1
+VERSION = 2
+"""The version the dumper writes."""
 NONCE_BYTES = 12
 TAG_BYTES = 16
-HEADER = struct.Struct(">4sB12sI")
+FINAL = 0x01
+"""Flag of version 2: this frame is the artifact's last."""
+HEADERS = {1: struct.Struct(">4sB12sI"), 2: struct.Struct(">4sBB12sI")}
+HEADER = HEADERS[VERSION]
+PREFIX = 5
+"""magic and version: enough to know which header follows."""
 MAX_SEALED = 1 << 30
 """No frame the dumper writes comes near this (chunks are a few MiB); a larger length is
 damage, refused before any memory is taken for it."""
 
-_CONTEXT = b"databasement/chunk/v1:"
+_CONTEXTS = {1: b"databasement/chunk/v1:", 2: b"databasement/chunk/v2:"}
 
 
-def _associated(snapshot_id: UUID, seq: int, header: bytes) -> bytes:
-    return _CONTEXT + snapshot_id.bytes + seq.to_bytes(8, "big") + header
+@dataclass(frozen=True)
+class FrameHeader:
+    """What a frame's header says about it."""
+
+    version: int
+    final: bool
+    nonce: bytes
+    length: int
+    """Ciphertext and tag."""
+    size: int
+    """Of the header itself."""
+
+    @property
+    def total(self) -> int:
+        return self.size + self.length
+
+
+@dataclass(frozen=True)
+class OpenedFrame:
+    """One frame's plaintext, and whether it is marked as the artifact's last."""
+
+    data: bytes
+    version: int
+    final: bool
+
+
+def _associated(version: int, snapshot_id: UUID, seq: int, header: bytes) -> bytes:
+    return _CONTEXTS[version] + snapshot_id.bytes + seq.to_bytes(8, "big") + header
 
 
 class ChunkSealer:
@@ -40,11 +77,14 @@ class ChunkSealer:
         self._aead = AESGCM(data_key)
         self._snapshot_id = snapshot_id
 
-    def seal(self, seq: int, data: bytes) -> bytes:
-        """Chunk `seq`'s compressed bytes as one frame."""
+    def seal(self, seq: int, data: bytes, *, final: bool) -> bytes:
+        """Chunk `seq`'s compressed bytes as one version 2 frame; `final` for the last."""
         nonce = secrets.token_bytes(NONCE_BYTES)
-        header = HEADER.pack(MAGIC, VERSION, nonce, len(data) + TAG_BYTES)
-        sealed = self._aead.encrypt(nonce, data, _associated(self._snapshot_id, seq, header))
+        flags = FINAL if final else 0
+        header = HEADER.pack(MAGIC, VERSION, flags, nonce, len(data) + TAG_BYTES)
+        sealed = self._aead.encrypt(
+            nonce, data, _associated(VERSION, self._snapshot_id, seq, header)
+        )
         return header + sealed
 
 
@@ -56,35 +96,90 @@ class ChunkOpener:
         self._snapshot_id = snapshot_id
 
     def open(self, seq: int, frame: bytes | memoryview) -> bytes:
-        """The compressed bytes of chunk `seq`, which must be exactly one whole frame.
+        """The compressed bytes of chunk `seq`, which must be exactly one whole frame."""
+        return self.open_frame(seq, frame).data
+
+    def open_frame(self, seq: int, frame: bytes | memoryview) -> OpenedFrame:
+        """Chunk `seq`'s frame opened, with its version and FINAL mark.
 
         Raises:
             CorruptChunkError: the frame is damaged, cut, or not chunk `seq` of this snapshot.
         """
         view = memoryview(frame)
-        length = frame_length(seq, view[: HEADER.size])
-        if len(view) != HEADER.size + length:
+        head = read_header(seq, view)
+        if len(view) != head.total:
             raise CorruptChunkError(seq, "its length does not match its header")
-        header, sealed = bytes(view[: HEADER.size]), view[HEADER.size :]
-        nonce = header[5 : 5 + NONCE_BYTES]
+        header, sealed = bytes(view[: head.size]), view[head.size :]
+        aad = _associated(head.version, self._snapshot_id, seq, header)
         try:
-            return self._aead.decrypt(nonce, sealed, _associated(self._snapshot_id, seq, header))
+            data = self._aead.decrypt(head.nonce, sealed, aad)
         except InvalidTag:
             raise CorruptChunkError(seq) from None
+        return OpenedFrame(data, head.version, head.final)
+
+
+def read_header(seq: int, data: bytes | bytearray | memoryview) -> FrameHeader:
+    """The header at the start of `data`; CorruptChunkError when it is no (whole) header."""
+    if len(data) < PREFIX:
+        raise CorruptChunkError(seq, "it ends inside its header")
+    if bytes(data[:4]) != MAGIC:
+        raise CorruptChunkError(seq, "no frame starts there")
+    version = data[4]
+    layout = HEADERS.get(version)
+    if layout is None:
+        raise CorruptChunkError(seq, f"unknown frame version {version}")
+    if len(data) < layout.size:
+        raise CorruptChunkError(seq, "it ends inside its header")
+    fields = layout.unpack(bytes(data[: layout.size]))
+    flags = fields[2] if version >= 2 else 0
+    nonce, length = fields[-2], fields[-1]
+    if flags & ~FINAL:
+        raise CorruptChunkError(seq, f"unknown frame flags {flags:#x}")
+    if not TAG_BYTES <= length <= MAX_SEALED:
+        raise CorruptChunkError(seq, "its length is impossible")
+    return FrameHeader(version, bool(flags & FINAL), bytes(nonce), int(length), layout.size)
 
 
 def frame_length(seq: int, header: bytes | bytearray | memoryview) -> int:
     """The sealed length a frame header announces; CorruptChunkError when it is no header."""
-    if len(header) < HEADER.size:
-        raise CorruptChunkError(seq, "it ends inside its header")
-    magic, version, _nonce, length = HEADER.unpack(bytes(header[: HEADER.size]))
-    if magic != MAGIC:
-        raise CorruptChunkError(seq, "no frame starts there")
-    if version != VERSION:
-        raise CorruptChunkError(seq, f"unknown frame version {version}")
-    if not TAG_BYTES <= length <= MAX_SEALED:
-        raise CorruptChunkError(seq, "its length is impossible")
-    return int(length)
+    return read_header(seq, header).length
+
+
+class FrameSequence:
+    """The rules frames follow in one artifact: one version throughout; in version 2 the
+    last frame, and only it, carries FINAL. Fed each opened frame in order."""
+
+    def __init__(self) -> None:
+        self._version: int | None = None
+        self._ended = False
+        self.frames = 0
+
+    def add(self, seq: int, frame: OpenedFrame, *, last: bool | None = None) -> None:
+        """Account for frame `seq`; `last` when the caller knows whether it is the last.
+
+        Raises:
+            CorruptChunkError: a frame follows the final one, versions are mixed, or (with
+                `last`) the FINAL mark is missing or misplaced.
+        """
+        if self._ended:
+            raise CorruptChunkError(seq, "it follows the artifact's final frame")
+        if self._version is not None and frame.version != self._version:
+            raise CorruptChunkError(seq, "its frame version differs from the first frame's")
+        self._version = frame.version
+        self.frames += 1
+        self._ended = frame.final
+        if frame.version >= 2 and last is not None and frame.final != last:
+            raise CorruptChunkError(
+                seq,
+                "it is marked as the last frame, but more are listed"
+                if frame.final
+                else "the artifact was cut after it: the last frame is missing",
+            )
+
+    def finish(self) -> None:
+        """CorruptChunkError when a version 2 artifact ends without its final frame."""
+        if self._version is not None and self._version >= 2 and not self._ended:
+            raise CorruptChunkError(self.frames, "the artifact was cut: its final frame is missing")
 
 
 class FrameReader:
@@ -96,23 +191,32 @@ class FrameReader:
     def __init__(self, opener: ChunkOpener, *, first_seq: int = 0) -> None:
         self._opener = opener
         self._buffer = bytearray()
+        self._sequence = FrameSequence()
         self.next_seq = first_seq
 
     def push(self, data: bytes | memoryview) -> list[bytes]:
         """The plaintexts of the frames `data` completes, in order."""
         self._buffer += data
         opened: list[bytes] = []
-        while len(self._buffer) >= HEADER.size:
-            total = HEADER.size + frame_length(self.next_seq, self._buffer[: HEADER.size])
-            if len(self._buffer) < total:
+        while len(self._buffer) >= PREFIX:
+            head = read_header(self.next_seq, self._buffer) if self._whole_header() else None
+            if head is None or len(self._buffer) < head.total:
                 break
-            frame = bytes(self._buffer[:total])
-            del self._buffer[:total]
-            opened.append(self._opener.open(self.next_seq, frame))
+            frame = bytes(self._buffer[: head.total])
+            del self._buffer[: head.total]
+            result = self._opener.open_frame(self.next_seq, frame)
+            self._sequence.add(self.next_seq, result)
+            opened.append(result.data)
             self.next_seq += 1
         return opened
 
+    def _whole_header(self) -> bool:
+        layout = HEADERS.get(self._buffer[4])
+        return layout is None or len(self._buffer) >= layout.size
+
     def finish(self) -> None:
-        """CorruptChunkError when the artifact ended inside a frame."""
+        """CorruptChunkError when the artifact ended inside a frame, or (version 2) before
+        its final frame."""
         if self._buffer:
             raise CorruptChunkError(self.next_seq, "the artifact ends inside it")
+        self._sequence.finish()

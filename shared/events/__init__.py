@@ -7,6 +7,7 @@ strings (see `shared.sealing`). One module per producer (house style rule 5).
 """
 
 from shared.events._base import (
+    ArtifactAnchor,
     Compression,
     Destination,
     Encryption,
@@ -54,6 +55,7 @@ from shared.events.uploader import (
 __all__ = [
     "ALL_EVENTS",
     "EVENTS_BY_KEY",
+    "ArtifactAnchor",
     "BackupRequested",
     "BackupStored",
     "ChunkStaged",

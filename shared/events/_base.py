@@ -89,8 +89,39 @@ RestoreMode = Literal["restore", "verify"]
 SnapshotStatus = Literal["pending", "in_progress", "completed", "failed", "deleted"]
 
 
+class ArtifactAnchor(BaseModel):
+    """What the catalog recorded of a snapshot's artifact when its backup completed.
+
+    The trust anchor of every restore, verify and key rewrap: the dumper compares the
+    manifest it reads from the volume with it and refuses any difference before it feeds one
+    byte to a client (docs/encryption.md, "What is checked against the catalog"). A volume
+    holds what anyone with write access to it put there; the catalog holds what the backup
+    wrote.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sha256: str = Field(
+        description="SHA-256 of the whole stored artifact.",
+        examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"],
+    )
+    size: int = Field(ge=0, description="Stored bytes of the artifact.", examples=[1048576])
+    manifest_digest: str = Field(
+        description="SHA-256 of the manifest's lasting content: sizes, checksums, tool, table "
+        "rows and the chunk list with every chunk's size and sha256; the encryption block's "
+        "key id and wrapped key are left out, as a key rewrap changes them (shared/anchors.py).",
+        examples=["2c26b46b68ffc68ff99b453c1d30413413422d706483bfa0f98a5e886266e7ae"],
+    )
+    encrypted: bool = Field(description="Whether every chunk is a sealed frame.")
+    key_id: str | None = Field(
+        default=None,
+        description="The master key that wraps the data key; None when plain.",
+        examples=["k1"],
+    )
+
+
 class RestoreSource(BaseModel):
-    """Where a restore reads the snapshot from."""
+    """Where a restore reads the snapshot from, and what the catalog says it must find."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -99,6 +130,11 @@ class RestoreSource(BaseModel):
     artifact_key: str = Field(description="Key of the artifact relative to the volume root.")
     manifest_key: str = Field(description="Key of the manifest beside it.")
     compression: Compression = Field(description="How the artifact is compressed.")
+    anchor: ArtifactAnchor | None = Field(
+        default=None,
+        description="What the catalog recorded of the artifact; a request without it (sent "
+        "by an api older than this field) is refused, never trusted.",
+    )
 
 
 class TableDifference(BaseModel):

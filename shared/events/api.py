@@ -7,6 +7,7 @@ from pydantic import AwareDatetime, Field
 
 from shared.events._base import (
     _EXAMPLE_RESTORE,
+    ArtifactAnchor,
     Destination,
     Event,
     RestoreMode,
@@ -137,6 +138,11 @@ class KeysRewrapRequested(Event):
         examples=[
             "prod-db/shop/20261125T030000Z_5f1d2c3b-1e2f-4a5b-8c9d-0e1f2a3b4c5d.manifest.json"
         ],
+    )
+    anchor: ArtifactAnchor | None = Field(
+        default=None,
+        description="What the catalog recorded of the artifact: a manifest on the volume that "
+        "differs is not rewritten. A request without it (from an older api) is refused.",
     )
 
 

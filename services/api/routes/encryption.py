@@ -10,11 +10,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
+from services.api.anchoring import anchor_for
 from services.api.deps import Authenticated, Link, OutboxTable, Relay, SecretKeys, Volumes
-from services.api.errors import UnavailableError
+from services.api.errors import ConflictError, UnavailableError
 from services.api.schemas.encryption import KeyUsage, RewrapAccepted, RewrapSkipped
 from services.api.volumes import volume_spec
-from shared.events import KeysRewrapRequested
+from shared.events import ArtifactAnchor, KeysRewrapRequested
 from shared.logging import get_logger
 from shared.naming import ENCRYPTED_SUFFIX, manifest_key
 
@@ -54,6 +55,21 @@ def stored_copies(snapshot: dict[str, Any]) -> dict[str, str]:
     return found
 
 
+async def _anchor(link: Link, snapshot_id: UUID) -> ArtifactAnchor:
+    """The catalog's record of the snapshot's artifact (the listing does not carry the
+    manifest): the dumper rewrites no manifest that differs from it."""
+    reply = await link.ask_catalog({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
+    if not reply.get("ok"):
+        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
+    record: dict[str, Any] = reply["snapshot"]
+    return anchor_for(
+        snapshot_id,
+        manifest=record.get("manifest"),
+        sha256=record.get("sha256"),
+        size=record.get("size"),
+    )
+
+
 @router.post("/rewrap", status_code=status.HTTP_202_ACCEPTED)
 async def rewrap(
     *, link: Link, volumes: Volumes, outbox: OutboxTable, relay: Relay, keys: SecretKeys
@@ -68,7 +84,15 @@ async def rewrap(
     requested, concerned, skipped = 0, [], []
     for snapshot in await completed_snapshots(link):
         snapshot_id = UUID(str(snapshot["id"]))
-        for volume_id, manifest in stored_copies(snapshot).items():
+        copies = stored_copies(snapshot)
+        if not copies:
+            continue
+        try:
+            anchor = await _anchor(link, snapshot_id)
+        except ConflictError as exc:
+            skipped.append(RewrapSkipped(snapshot_id=snapshot_id, reason=str(exc)))
+            continue
+        for volume_id, manifest in copies.items():
             volume = await volumes.get(UUID(volume_id))
             if volume is None:
                 reason = f"its volume {volume_id} is no longer registered"
@@ -79,6 +103,7 @@ async def rewrap(
                 volume_id=volume.id,
                 volume=keys.sealer.seal(volume_spec(volume, vault=keys.vault)),
                 manifest_key=manifest,
+                anchor=anchor,
             )
             await outbox.add(event)
             requested += 1

@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, status
 
+from services.api.anchoring import anchor_for
 from services.api.backups import sealed_connection
 from services.api.copies import readable_copy
 from services.api.deps import (
@@ -111,6 +112,9 @@ async def _accept(
     keys: SecretKeys,
 ) -> RestoreRequest:
     """Store the request and its RestoreRequested in one transaction, and wake the relay."""
+    anchor = anchor_for(
+        snapshot.id, manifest=snapshot.manifest, sha256=snapshot.sha256, size=snapshot.size
+    )
     readable = await readable_copy(snapshot, volumes)  # issue 8: the first stored copy
     if readable is None:
         raise ConflictError(f"the volume of snapshot {snapshot.id} is no longer registered")
@@ -133,6 +137,7 @@ async def _accept(
         path=copy.path,
         manifest_path=copy.manifest_path,
         compression=compression_of(snapshot.compression, copy.path),
+        anchor=anchor,
     )
     await restores.accept(request, event)
     relay.wake()

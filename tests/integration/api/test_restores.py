@@ -9,6 +9,7 @@ from uuid import UUID, uuid4
 import pytest
 from pydantic import SecretStr
 
+from shared.anchors import anchor_of
 from shared.events import RestoreRequested
 from shared.sealing import Sealer
 from shared.settings import DEV_SEAL_KEY
@@ -17,6 +18,13 @@ from tests.integration.api.conftest import event_queue, register
 pytestmark = pytest.mark.integration
 
 PATH = "prod/shop/20260101T000000Z_x.sql.zst"
+MANIFEST = {
+    "compression": "zstd",
+    "size": 11,
+    "sha256": "ab" * 32,
+    "tool": "pg_dump",
+    "chunks": [{"seq": 0, "offset": 0, "size": 11, "sha256": "cd" * 32}],
+}
 
 
 def completed(server_id: str, volume_id: str, **changes: Any) -> dict[str, Any]:
@@ -38,6 +46,7 @@ def completed(server_id: str, volume_id: str, **changes: Any) -> dict[str, Any]:
         "sha256": "ab" * 32,
         "path": PATH,
         "manifest_path": "prod/shop/20260101T000000Z_x.manifest.json",
+        "manifest": MANIFEST,
         "error": None,
     } | changes
 
@@ -98,6 +107,7 @@ class TestAccepted:
         assert (str(event.server_id), event.server_type) == (world["server_id"], "postgresql")
         assert event.source.artifact_key == PATH
         assert event.source.manifest_key == world["snapshot"]["manifest_path"]
+        assert event.source.anchor == anchor_of(MANIFEST, sha256="ab" * 32, size=11)
         assert (event.source.compression, str(event.source.volume_id)) == (
             "zstd",
             world["volume_id"],
@@ -280,3 +290,18 @@ class TestVerify:
         running = await api.post(url, json={"server_id": world["server_id"]})
         assert running.status_code == 409
         assert (await api.post(url, json={})).status_code == 422
+
+
+class TestAnchor:
+    async def test_a_snapshot_without_a_recorded_manifest_is_refused_with_409(
+        self, api, world, fake_catalog
+    ):
+        fake_catalog.replies["get_snapshot"] = {
+            "ok": True,
+            "snapshot": world["snapshot"] | {"manifest": None},
+        }
+
+        response = await post_restore(api, world)
+
+        assert response.status_code == 409
+        assert "holds no checksums of this snapshot's artifact" in response.json()["detail"]

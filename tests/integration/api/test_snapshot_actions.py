@@ -1,6 +1,8 @@
 """Snapshots: list filters and pages, detail, download, delete and cancel through the outbox."""
 
+import hashlib
 import io
+import json
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -10,6 +12,7 @@ import pytest
 from pydantic import SecretStr
 
 from shared.events import SnapshotCancelRequested, SnapshotDeleteRequested
+from shared.naming import manifest_key
 from shared.sealing import Sealer
 from shared.settings import DEV_SEAL_KEY
 from tests.integration.api.conftest import register
@@ -38,6 +41,29 @@ def snapshot(volume_id: str, **changes: Any) -> dict[str, Any]:
         "path": KEY,
         "error": None,
     } | changes
+
+
+def stored(data: bytes, *, chunk: int = 4) -> dict[str, Any]:
+    """What the catalog records of an artifact holding `data`: size, sha256 and manifest."""
+    chunks = [
+        {
+            "seq": seq,
+            "offset": offset,
+            "size": len(data[offset : offset + chunk]),
+            "sha256": hashlib.sha256(data[offset : offset + chunk]).hexdigest(),
+        }
+        for seq, offset in enumerate(range(0, len(data), chunk))
+    ]
+    sha256 = hashlib.sha256(data).hexdigest()
+    manifest = {"compression": "gzip", "size": len(data), "sha256": sha256, "chunks": chunks}
+    return {"size": len(data), "sha256": sha256, "manifest": manifest}
+
+
+def lay_out(root: Path, data: bytes, record: dict[str, Any]) -> None:
+    """The artifact and its manifest on a local volume, as the uploader writes them."""
+    (root / KEY).parent.mkdir(parents=True, exist_ok=True)
+    (root / KEY).write_bytes(data)
+    (root / manifest_key(KEY)).write_text(json.dumps(record["manifest"]))
 
 
 def answer(fake_catalog, found: dict[str, Any] | None) -> None:
@@ -225,17 +251,18 @@ class TestDownload:
     async def test_a_local_artifact_is_streamed_as_an_attachment(
         self, api, fake_catalog, tmp_path: Path
     ):
-        (tmp_path / "prod" / "shop").mkdir(parents=True)
-        (tmp_path / KEY).write_bytes(b"dump-bytes!")
+        record = stored(b"dump-bytes!")
+        lay_out(tmp_path, b"dump-bytes!", record)
         volume = await api.post(
             "/api/v1/volumes",
             json={"name": "here", "type": "local", "config": {"path": str(tmp_path)}},
         )
-        found = snapshot(volume.json()["id"])
+        found = snapshot(volume.json()["id"], **record)
         answer(fake_catalog, found)
         response = await api.get(f"/api/v1/snapshots/{found['id']}/download")
         assert response.status_code == 200
         assert response.content == b"dump-bytes!"
+        assert response.headers["x-databasement-sha256"] == record["sha256"]
         assert response.headers["content-disposition"] == (
             'attachment; filename="20260101T000000Z_x.sql.gz"'
         )
@@ -245,6 +272,9 @@ class TestDownload:
     ):
         client = s3_server.client()
         client.put_object(s3_bucket, f"db/{KEY}", io.BytesIO(b"s3-dump"), 7)
+        record = stored(b"s3-dump")
+        manifest = json.dumps(record["manifest"]).encode()
+        client.put_object(s3_bucket, f"db/{manifest_key(KEY)}", io.BytesIO(manifest), len(manifest))
         config = {
             "endpoint": s3_server.endpoint,
             "bucket": s3_bucket,
@@ -258,10 +288,11 @@ class TestDownload:
             "/api/v1/volumes", json={"name": "s3", "type": "s3", "config": config}
         )
         assert volume.status_code == 201, volume.text
-        found = snapshot(volume.json()["id"], size=7)
+        found = snapshot(volume.json()["id"], **record)
         answer(fake_catalog, found)
         response = await api.get(f"/api/v1/snapshots/{found['id']}/download")
         assert response.status_code == 307
+        assert response.headers["x-databasement-sha256"] == record["sha256"]
         url = response.headers["location"]
         assert s3_server.admin.secret_key not in url
         async with httpx.AsyncClient() as plain:
@@ -284,8 +315,40 @@ class TestDownload:
             "/api/v1/volumes",
             json={"name": "here", "type": "local", "config": {"path": str(tmp_path)}},
         )
-        found = snapshot(volume.json()["id"])
+        found = snapshot(volume.json()["id"], **stored(b"gone"))
         answer(fake_catalog, found)
         response = await api.get(f"/api/v1/snapshots/{found['id']}/download")
         assert response.status_code == 404
         assert "missing" in response.json()["detail"]
+
+    async def test_a_rewritten_manifest_is_409_with_the_sentence(self, api, fake_catalog, tmp_path):
+        record = stored(b"dump-bytes!")
+        forged_data = b"DROP TABLE!"
+        lay_out(tmp_path, forged_data, stored(forged_data))  # hashes recomputed to agree
+        volume = await api.post(
+            "/api/v1/volumes",
+            json={"name": "here", "type": "local", "config": {"path": str(tmp_path)}},
+        )
+        found = snapshot(volume.json()["id"], **record)
+        answer(fake_catalog, found)
+
+        response = await api.get(f"/api/v1/snapshots/{found['id']}/download")
+
+        assert response.status_code == 409
+        assert response.json()["detail"].startswith("artifact does not match the catalog (sha256")
+
+    async def test_a_snapshot_the_catalog_holds_no_manifest_of_is_409(
+        self, api, fake_catalog, tmp_path
+    ):
+        lay_out(tmp_path, b"dump-bytes!", stored(b"dump-bytes!"))
+        volume = await api.post(
+            "/api/v1/volumes",
+            json={"name": "here", "type": "local", "config": {"path": str(tmp_path)}},
+        )
+        found = snapshot(volume.json()["id"])  # no manifest recorded
+        answer(fake_catalog, found)
+
+        response = await api.get(f"/api/v1/snapshots/{found['id']}/download")
+
+        assert response.status_code == 409
+        assert "holds no checksums" in response.json()["detail"]

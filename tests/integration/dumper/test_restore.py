@@ -10,7 +10,9 @@ from uuid import uuid4
 import asyncpg
 import pytest
 
+from shared.anchors import anchor_of
 from shared.events import (
+    ArtifactAnchor,
     DumpFailed,
     DumpFinished,
     DumpStarted,
@@ -68,6 +70,7 @@ async def backup_to_volume(
     manifest = {
         "compression": compression,
         "size": finished.size,
+        "sha256": finished.sha256,
         "tool": finished.tool,
         "tool_version": finished.tool_version,
         "table_rows": dict(finished.table_rows) if table_rows is None else table_rows,
@@ -106,9 +109,19 @@ def restore_request(
             artifact_key=keys[0],
             manifest_key=keys[1],
             compression="gzip" if keys[0].endswith(".gz") else "zstd",
+            anchor=catalog_record(root / keys[1]),
         ),
         requested_at=utc_now(),
     )
+
+
+def catalog_record(manifest_path: Path) -> ArtifactAnchor:
+    """What the catalog would have recorded: the manifest on the volume as it is now (a test
+    that forges it afterwards proves the restore believes this, not the volume)."""
+    if not manifest_path.exists():
+        return ArtifactAnchor(sha256="0" * 64, size=0, manifest_digest="0" * 64, encrypted=False)
+    manifest = json.loads(manifest_path.read_text())
+    return anchor_of(manifest, sha256=manifest["sha256"], size=manifest["size"])
 
 
 async def restore_outcome(stack: DumperStack, request: RestoreRequested, timeout: float = 60):

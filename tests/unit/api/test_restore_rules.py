@@ -21,6 +21,7 @@ from services.api.restores import (
     scratch_database,
 )
 from services.api.schemas.restores import RestoreCreate
+from shared.events import ArtifactAnchor
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -139,6 +140,7 @@ class TestEvent:
             uuid4(), uuid4(), mode="restore", target=target, database="d", overwrite=True, now=NOW
         )
         volume_id = uuid4()
+        anchor = ArtifactAnchor(sha256="a" * 64, size=10, manifest_digest="b" * 64, encrypted=False)
         event = restore_event(
             request,
             target=target,
@@ -148,6 +150,7 @@ class TestEvent:
             path="prod/shop/x.sql.zst",
             manifest_path=None,
             compression="zstd",
+            anchor=anchor,
         )
         assert (event.snapshot_id, event.restore_id) == (request.snapshot_id, request.id)
         assert (event.server_id, event.server_type, event.connection) == (
@@ -162,6 +165,7 @@ class TestEvent:
             "artifact_key": "prod/shop/x.sql.zst",
             "manifest_key": "prod/shop/x.manifest.json",
             "compression": "zstd",
+            "anchor": anchor.model_dump(),
         }
         pending = pending_restore(request)
         assert (pending.status, pending.id, pending.created_at) == ("pending", request.id, NOW)

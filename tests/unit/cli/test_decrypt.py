@@ -14,6 +14,7 @@ import pytest
 
 from shared.encryption import ChunkSealer, generate_master_key, new_data_key, parse_keyring
 from shared.encryption import wrap_data_key as wrap
+from tests.unit.shared.test_frame_versions import seal_v1
 
 CLI = Path(sys.executable).with_name("databasement")
 TEXT = b"".join(b"INSERT INTO t VALUES (%d, 'row value %d');\n" % (i, i) for i in range(20_000))
@@ -23,14 +24,20 @@ def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run([str(CLI), *args], cwd=cwd, capture_output=True, check=False, timeout=60)
 
 
-def encrypted_backup(folder: Path, keys: str) -> Path:
-    """An artifact and its manifest as dumper and uploader store them (3 sealed chunks)."""
+def encrypted_backup(folder: Path, keys: str, *, version: int = 2) -> Path:
+    """An artifact and its manifest as dumper and uploader store them (3 sealed chunks), in
+    the frame format of `version` (1: as written before the final-frame mark)."""
     snapshot = uuid.uuid4()
     data_key = new_data_key()
     sealer = ChunkSealer(data_key, snapshot)
     third = len(TEXT) // 3
     pieces = [TEXT[:third], TEXT[third : 2 * third], TEXT[2 * third :]]
-    frames = [sealer.seal(seq, gzip.compress(p)) for seq, p in enumerate(pieces)]
+    frames = [
+        sealer.seal(seq, gzip.compress(p), final=seq == 2)
+        if version == 2
+        else seal_v1(data_key, seq, gzip.compress(p), snapshot)
+        for seq, p in enumerate(pieces)
+    ]
     artifact = folder / f"20261125T030000Z_{snapshot}.sql.gz.enc"
     artifact.write_bytes(b"".join(frames))
     offsets = [sum(len(f) for f in frames[:i]) for i in range(len(frames))]
@@ -137,6 +144,30 @@ class TestDecrypt:
 
         assert done.returncode != 0
         assert "cannot decrypt: chunk 2 is corrupt" in done.stderr.decode()
+
+    def test_dropped_frames_are_caught_even_with_the_manifest_trimmed(
+        self, tmp_path, key_file, keys
+    ):
+        """Frame version 2: the final mark is missing, whatever the manifest lists."""
+        artifact = encrypted_backup(tmp_path, keys)
+        manifest_path = next(tmp_path.glob("*.manifest.json"))
+        manifest = json.loads(manifest_path.read_text())
+        artifact.write_bytes(artifact.read_bytes()[: manifest["chunks"][2]["offset"]])
+        manifest["chunks"] = manifest["chunks"][:2]
+        manifest_path.write_text(json.dumps(manifest))
+
+        done = run("decrypt", str(artifact), "--key-file", str(key_file), "-o", "-", cwd=tmp_path)
+
+        assert done.returncode != 0
+        assert "its final frame is missing" in done.stderr.decode()
+
+    def test_a_version_1_artifact_still_decrypts(self, tmp_path, key_file, keys):
+        artifact = encrypted_backup(tmp_path, keys, version=1)
+
+        done = run("decrypt", str(artifact), "--key-file", str(key_file), "-o", "-", cwd=tmp_path)
+
+        assert done.returncode == 0, done.stderr
+        assert gzip.decompress(done.stdout) == TEXT
 
     def test_more_chunks_than_the_manifest_lists_is_refused(self, tmp_path, key_file, keys):
         artifact = encrypted_backup(tmp_path, keys)

@@ -6,6 +6,7 @@ import hashlib
 import json
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr, ValidationError
@@ -23,7 +24,12 @@ from shared.encryption import (
 from shared.events import ChunkStaged, DumpFailed, DumpFinished, Event
 from shared.settings import StagingSettings
 from tests.unit.dumper.test_dumping import WRITE_6_MIB, FakeGateway, Harness
-from tests.unit.dumper.test_restoring import FakeTargets, postgres_restore, restorer_of
+from tests.unit.dumper.test_restoring import (
+    FakeTargets,
+    anchored,
+    postgres_restore,
+    restorer_of,
+)
 from tests.unit.dumper.test_streaming import blocks, dump_text
 
 MIB = 1024 * 1024
@@ -107,7 +113,7 @@ class TestEncryptedDump:
         assert outcome.encryption is None
 
 
-def sealed_artifact(snapshot_id: uuid.UUID, text: bytes) -> tuple[bytes, dict[str, object]]:
+def sealed_artifact(snapshot_id: uuid.UUID, text: bytes) -> tuple[bytes, dict[str, Any]]:
     """An encrypted artifact of two chunks and its manifest, the way dumper + uploader make it."""
     from shared.encryption import ChunkSealer, new_data_key, wrap_data_key
 
@@ -116,8 +122,8 @@ def sealed_artifact(snapshot_id: uuid.UUID, text: bytes) -> tuple[bytes, dict[st
     sealer = ChunkSealer(data_key, snapshot_id)
     half = len(text) // 2
     frames = [
-        sealer.seal(0, gzip.compress(text[:half])),
-        sealer.seal(1, gzip.compress(text[half:])),
+        sealer.seal(0, gzip.compress(text[:half]), final=False),
+        sealer.seal(1, gzip.compress(text[half:]), final=True),
     ]
     chunks, offset = [], 0
     for seq, frame in enumerate(frames):
@@ -133,6 +139,7 @@ def sealed_artifact(snapshot_id: uuid.UUID, text: bytes) -> tuple[bytes, dict[st
     manifest = {
         "compression": "gzip",
         "size": offset,
+        "sha256": hashlib.sha256(b"".join(frames)).hexdigest(),
         "chunks": chunks,
         "encryption": {
             "algorithm": "AES-256-GCM",
@@ -175,8 +182,23 @@ class TestEncryptedRestoreStream:
             manifest, targets, published, keyring=parse_keyring(generate_master_key("other"))
         )
 
-        outcome = await restorer.restore(asked)
+        outcome = await restorer.restore(anchored(asked, manifest))
 
         assert outcome.reason.startswith("cannot decrypt: wrong key")  # type: ignore[union-attr]
         assert targets.touched == []
         assert published == [outcome]
+
+
+class TestFinalFrame:
+    def test_a_last_listed_chunk_without_the_final_mark_is_refused(self):
+        """A manifest listing fewer chunks than were sealed (trailing frames dropped)."""
+        snapshot = uuid.uuid4()
+        _artifact, body = sealed_artifact(snapshot, dump_text(10_000))
+        body["chunks"] = body["chunks"][:1]
+        body["size"] = body["chunks"][0]["size"]
+        manifest = parse_manifest(json.dumps(body).encode(), "m")
+        decrypt = decrypter_for(manifest, parse_keyring(KEYS), snapshot)
+        assert decrypt is not None
+
+        with pytest.raises(ArtifactError, match=r"chunk 0 is corrupt.*last frame is missing"):
+            decrypt(manifest.chunks[0], _artifact[: manifest.chunks[0].size])

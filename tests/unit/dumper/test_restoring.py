@@ -1,6 +1,7 @@
 """Restorer refusals before any target is touched, and verify's row-count comparison."""
 
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -10,6 +11,7 @@ from pydantic import SecretStr
 from services.dumper.restoring import Restorer
 from services.dumper.tools import Tool
 from services.dumper.verification import differences
+from shared.anchors import anchor_of
 from shared.events import (
     Event,
     RestoreFailed,
@@ -79,6 +81,16 @@ class FakeVolume:
     async def read(self, _key: str) -> bytes:
         return json.dumps(self.manifest).encode()
 
+    async def open_stream(self, key: str) -> AsyncIterator[bytes]:
+        yield await self.read(key)
+
+
+def anchored(asked: RestoreRequested, manifest: dict[str, Any]) -> RestoreRequested:
+    """`asked` carrying the catalog's record of `manifest` (as the api sends it)."""
+    anchor = anchor_of(manifest, sha256=manifest["sha256"], size=manifest["size"])
+    source = asked.source.model_copy(update={"anchor": anchor})
+    return asked.model_copy(update={"source": source})
+
 
 SEALER = Sealer(SecretStr(DEV_SEAL_KEY))
 
@@ -120,18 +132,55 @@ def restorer_of(
 class TestVersionRefusal:
     async def test_an_older_psql_is_refused_before_any_target_is_touched(self):
         published: list[Event] = []
-        manifest = {
+        manifest: dict[str, Any] = {
             "compression": "gzip",
             "size": 0,
+            "sha256": "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
             "tool_version": "pg_dump (PostgreSQL) 16.4",
             "chunks": [],
         }
         targets = FakeTargets("psql (PostgreSQL) 15.8")
         restorer = restorer_of(manifest, targets, published)
-        outcome = await restorer.restore(postgres_restore())
+        outcome = await restorer.restore(anchored(postgres_restore(), manifest))
         assert isinstance(outcome, RestoreFailed)
         assert outcome.reason == (
             "psql 15 cannot restore a dump made by pg_dump 16; install postgresql-client-16"
         )
         assert targets.touched == []
         assert published == [outcome]
+
+
+class TestCatalogAnchor:
+    def manifest(self) -> dict[str, Any]:
+        return {
+            "compression": "gzip",
+            "size": 10,
+            "sha256": "a" * 64,
+            "tool_version": "pg_dump (PostgreSQL) 16.4",
+            "chunks": [{"seq": 0, "offset": 0, "size": 10, "sha256": "b" * 64}],
+        }
+
+    async def test_a_rewritten_manifest_is_refused_before_any_target_is_touched(self):
+        published: list[Event] = []
+        genuine = self.manifest()
+        forged = genuine | {"chunks": [{"seq": 0, "offset": 0, "size": 10, "sha256": "c" * 64}]}
+        targets = FakeTargets("psql (PostgreSQL) 16.4")
+        restorer = restorer_of(forged, targets, published)
+
+        outcome = await restorer.restore(anchored(postgres_restore(), genuine))
+
+        assert isinstance(outcome, RestoreFailed)
+        assert outcome.reason.startswith("artifact does not match the catalog (sha256 of the")
+        assert targets.touched == []
+        assert published == [outcome]
+
+    async def test_a_request_without_the_catalogs_record_is_refused(self):
+        published: list[Event] = []
+        targets = FakeTargets("psql (PostgreSQL) 16.4")
+        restorer = restorer_of(self.manifest(), targets, published)
+
+        outcome = await restorer.restore(postgres_restore())
+
+        assert isinstance(outcome, RestoreFailed)
+        assert "no catalog record of the artifact" in outcome.reason
+        assert targets.touched == []

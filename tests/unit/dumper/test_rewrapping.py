@@ -3,11 +3,13 @@ come back as KeysRewrapFailed sentences."""
 
 import json
 import uuid
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
 from services.dumper.rewrapping import Rewrapper
+from shared.anchors import anchor_of
 from shared.encryption import generate_master_key, new_data_key, parse_keyring, unwrap_data_key
 from shared.encryption import wrap_data_key as wrap
 from shared.events import Event, KeysRewrapFailed, KeysRewrapped, KeysRewrapRequested
@@ -37,9 +39,11 @@ class FakeStore:
 
 
 class Setup:
-    def __init__(self, keyring_text: str | None, manifest: dict[str, object] | None) -> None:
+    def __init__(self, keyring_text: str | None, manifest: dict[str, Any] | None) -> None:
         self.sealer = Sealer(SecretStr(DEV_SEAL_KEY))
         self.store = FakeStore(manifest)
+        # What the catalog recorded when the backup completed: the manifest as written.
+        self.anchor = anchor_of(manifest or {"chunks": []}, sha256="0" * 64, size=0)
         self.published: list[Event] = []
 
         async def publish(event: Event) -> None:
@@ -59,13 +63,16 @@ class Setup:
             volume_id=uuid.uuid4(),
             volume=self.sealer.seal(volume),
             manifest_key=KEY,
+            anchor=self.anchor,
         )
 
 
-def manifest_wrapped_by(entry: str, snapshot_id: uuid.UUID, data_key: bytes) -> dict[str, object]:
+def manifest_wrapped_by(entry: str, snapshot_id: uuid.UUID, data_key: bytes) -> dict[str, Any]:
     keyring = parse_keyring(entry)
     return {
         "snapshot_id": str(snapshot_id),
+        "sha256": "0" * 64,
+        "size": 0,
         "chunks": [{"seq": 0}],
         "encryption": {
             "algorithm": "AES-256-GCM",
@@ -114,7 +121,7 @@ class TestRewrap:
         snapshot = uuid.uuid4()
         bodies = {
             "wrapped-by-old": manifest_wrapped_by(OLD, snapshot, new_data_key()),
-            "plain": {"chunks": []},
+            "plain": {"chunks": [], "sha256": "0" * 64, "size": 0},
             None: None,
         }
         setup = Setup(keys, bodies[manifest])
@@ -123,4 +130,31 @@ class TestRewrap:
 
         assert isinstance(outcome, KeysRewrapFailed)
         assert fragment in outcome.reason
+        assert setup.store.writes == 0
+
+
+class TestRewrapTrustsOnlyTheCatalog:
+    async def test_a_forged_chunk_list_is_not_rewritten(self):
+        """Rewriting a forged manifest under a fresh key would launder it: refused."""
+        snapshot, data_key = uuid.uuid4(), new_data_key()
+        genuine = manifest_wrapped_by(OLD, snapshot, data_key)
+        setup = Setup(f"{NEW},{OLD}", genuine)
+        forged = genuine | {"chunks": [{"seq": 0, "sha256": "f" * 64}]}
+        setup.store.data = json.dumps(forged).encode()
+
+        outcome = await setup.rewrapper.rewrap(setup.request(snapshot))
+
+        assert isinstance(outcome, KeysRewrapFailed)
+        assert outcome.reason.startswith("artifact does not match the catalog (sha256 of the")
+        assert setup.store.writes == 0
+
+    async def test_a_request_without_the_catalogs_record_is_refused(self):
+        snapshot = uuid.uuid4()
+        setup = Setup(f"{NEW},{OLD}", manifest_wrapped_by(OLD, snapshot, new_data_key()))
+        asked = setup.request(snapshot).model_copy(update={"anchor": None})
+
+        outcome = await setup.rewrapper.rewrap(asked)
+
+        assert isinstance(outcome, KeysRewrapFailed)
+        assert "no catalog record" in outcome.reason
         assert setup.store.writes == 0

@@ -132,7 +132,10 @@ class TestFrames:
 
     def sealed(self, data_key: bytes, chunks: list[bytes]) -> bytes:
         sealer = ChunkSealer(data_key, self.snapshot)
-        return b"".join(sealer.seal(seq, chunk) for seq, chunk in enumerate(chunks))
+        last = len(chunks) - 1
+        return b"".join(
+            sealer.seal(seq, chunk, final=seq == last) for seq, chunk in enumerate(chunks)
+        )
 
     def test_frames_open_back_in_order_whatever_the_pieces(self):
         data_key = new_data_key()
@@ -148,10 +151,12 @@ class TestFrames:
         assert opened == chunks
 
     def test_plaintext_does_not_appear_in_the_frame(self):
-        frame = ChunkSealer(new_data_key(), self.snapshot).seal(0, b"secret row value " * 10)
+        frame = ChunkSealer(new_data_key(), self.snapshot).seal(
+            0, b"secret row value " * 10, final=True
+        )
 
         assert b"secret row value" not in frame
-        assert frame.startswith(b"DBME\x01")
+        assert frame.startswith(b"DBME\x02\x01")
 
     def test_a_flipped_byte_names_its_chunk(self):
         data_key = new_data_key()
@@ -166,7 +171,7 @@ class TestFrames:
     def test_swapped_frames_do_not_open(self):
         data_key = new_data_key()
         sealer = ChunkSealer(data_key, self.snapshot)
-        first, second = sealer.seal(0, b"first"), sealer.seal(1, b"second")
+        first, second = sealer.seal(0, b"first", final=False), sealer.seal(1, b"second", final=True)
 
         reader = FrameReader(ChunkOpener(data_key, self.snapshot))
         with pytest.raises(CorruptChunkError, match="chunk 0 is corrupt"):
@@ -174,7 +179,7 @@ class TestFrames:
 
     def test_a_frame_of_another_snapshot_does_not_open(self):
         data_key = new_data_key()
-        frame = ChunkSealer(data_key, uuid.uuid4()).seal(0, b"elsewhere")
+        frame = ChunkSealer(data_key, uuid.uuid4()).seal(0, b"elsewhere", final=True)
 
         with pytest.raises(CorruptChunkError, match="chunk 0 is corrupt"):
             ChunkOpener(data_key, self.snapshot).open(0, frame)
@@ -196,7 +201,7 @@ class TestFrames:
 
     def test_open_wants_exactly_one_frame(self):
         data_key = new_data_key()
-        frame = ChunkSealer(data_key, self.snapshot).seal(3, b"x" * 50)
+        frame = ChunkSealer(data_key, self.snapshot).seal(3, b"x" * 50, final=True)
 
         with pytest.raises(CorruptChunkError, match="chunk 3 is corrupt"):
             ChunkOpener(data_key, self.snapshot).open(3, frame + b"extra")
