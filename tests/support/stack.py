@@ -64,7 +64,15 @@ class Stack:
         self, service: str, env: Mapping[str, str], *, log_name: str
     ) -> subprocess.Popen[bytes]:
         """One more process of `service` with `env`, logging to `log_name`.log beside the
-        stack's; not waited for, and not stopped with the stack (the caller stops it)."""
+        stack's; not waited for, and not stopped with the stack (the caller stops it).
+
+        One more api on a port of its own also gets a metrics port of its own."""
+        if (
+            service == "api"
+            and env.get("API_HTTP_PORT") != self.env.get("API_HTTP_PORT")
+            and env.get("API_METRICS_PORT") == self.env.get("API_METRICS_PORT")
+        ):
+            env = {**env, "API_METRICS_PORT": str(free_port())}
         # The child writes to its own copy of the descriptor; ours closes at once.
         with (self.log_dir / f"{log_name}.log").open("ab") as log:
             return subprocess.Popen(
