@@ -22,10 +22,9 @@ from shared.encryption import generate_master_key, parse_keyring
 from shared.naming import manifest_key
 from tests.e2e.cli import CLI, Cli
 from tests.e2e.client import Api
+from tests.e2e.pg_targets import Targets, restore_targets
 from tests.e2e.test_s3 import s3_config
-from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import (
-    database_url,
     scratch_pg_database,
     unique,
 )
@@ -149,41 +148,10 @@ async def encrypted(
     return await back_up(api, server, source, volume_id, encrypt=True)
 
 
-class Targets:
-    """PostgreSQL databases a test restores into; each is dropped at the test's end."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.names: list[str] = []
-
-    def new(self) -> str:
-        self.names.append(unique("dbm_encdst_"))
-        return self.names[-1]
-
-    def url(self, name: str) -> str:
-        return database_url(self.admin_url, name)
-
-    async def fingerprint(self, name: str) -> tuple[Any, ...]:
-        conn = await asyncpg.connect(self.url(name))
-        try:
-            return tuple(await conn.fetchrow(FINGERPRINT))
-        finally:
-            await conn.close()
-
-    async def exists(self, name: str) -> bool:
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            return bool(await admin.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", name))
-        finally:
-            await admin.close()
-
-
 @pytest.fixture
 async def targets(postgres_url: str) -> AsyncIterator[Targets]:
-    made = Targets(postgres_url)
-    yield made
-    for name in made.names:
-        drop_pg_database_later(postgres_url, name)
+    async with restore_targets(postgres_url, "dbm_encdst_", FINGERPRINT) as made:
+        yield made
 
 
 async def restore(api: Api, snapshot: dict[str, Any], server: dict[str, Any], target: str):

@@ -14,13 +14,13 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 
 from shared.naming import manifest_key
 from tests.e2e.cli import CLI, Cli
 from tests.e2e.client import Api
+from tests.e2e.pg_targets import Targets, restore_targets
 from tests.e2e.test_s3 import s3_config
 from tests.fixtures.resources import scratch_pg_database, unique
 from tests.support.seaweed import S3Server
@@ -49,33 +49,11 @@ async def server(api: Api) -> dict[str, Any]:
     return await api.add_postgres_server()
 
 
-class Targets:
-    """Names of databases a test asks to restore into; dropped at the end if they appear."""
-
-    def __init__(self, admin_url: str) -> None:
-        self.admin_url = admin_url
-        self.names: list[str] = []
-
-    def new(self) -> str:
-        self.names.append(unique("dbm_forgedst_"))
-        return self.names[-1]
-
-    async def exists(self, name: str) -> bool:
-        admin = await asyncpg.connect(self.admin_url)
-        try:
-            return bool(await admin.fetchval("SELECT 1 FROM pg_database WHERE datname=$1", name))
-        finally:
-            await admin.close()
-
-
 @pytest.fixture
 async def targets(postgres_url: str) -> AsyncIterator[Targets]:
-    made = Targets(postgres_url)
-    yield made
-    admin = await asyncpg.connect(postgres_url)
-    for name in [*made.names, "forged_marker"]:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    await admin.close()
+    async with restore_targets(postgres_url, "dbm_forgedst_") as made:
+        made.names.append("forged_marker")  # what the forged SQL would create
+        yield made
 
 
 async def back_up(
