@@ -21,6 +21,7 @@ import pytest
 from shared.topology import Topology
 from tests.e2e.client import Api
 from tests.e2e.sources import postgres_fingerprint
+from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import database_url, scratch_pg_database, unique
 from tests.support.isolated_stack import isolated_stack
 from tests.support.private_rabbit import PrivateRabbit, rabbit_available, short_consumer_timeout
@@ -34,11 +35,14 @@ pytestmark = [
 
 CONSUMER_TIMEOUT_MS = 5000
 RESTORED_PREFIX = "dbm_slowrestore_"
+SOURCE_PREFIX = "dbm_longsrc_"
 ROWS = 400
 SOURCE_SQL = f"""
 CREATE FUNCTION slow_in_restores(id int) RETURNS boolean LANGUAGE plpgsql AS $$
 BEGIN
-    IF current_database() LIKE '{RESTORED_PREFIX}%' THEN
+    -- Slow anywhere but in the source: a restore writes into a work database of its own
+    -- before it takes the target's name.
+    IF current_database() NOT LIKE '{SOURCE_PREFIX}%' THEN
         PERFORM pg_sleep(0.02);  -- {ROWS} rows: a restore takes 8 s at least
     END IF;
     RETURN true;
@@ -127,7 +131,7 @@ async def api(long_stack: Stack) -> AsyncIterator[Api]:
 
 @pytest.fixture(scope="module")
 async def source(postgres_url: str) -> AsyncIterator[str]:
-    async with scratch_pg_database(postgres_url, "dbm_longsrc_", sql=SOURCE_SQL) as name:
+    async with scratch_pg_database(postgres_url, SOURCE_PREFIX, sql=SOURCE_SQL) as name:
         yield name
 
 
@@ -135,11 +139,7 @@ async def source(postgres_url: str) -> AsyncIterator[str]:
 async def target(postgres_url: str) -> AsyncIterator[str]:
     name = unique(RESTORED_PREFIX)
     yield name
-    admin = await asyncpg.connect(postgres_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    drop_pg_database_later(postgres_url, name)
 
 
 async def wait_logged(stack: Stack, *needles: str, timeout: float = 60) -> None:
