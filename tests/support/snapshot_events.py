@@ -1,6 +1,7 @@
 """Builders of the events of one snapshot's life, for catalog and api tests."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import UUID, uuid4
 
 from shared.events import (
@@ -87,7 +88,25 @@ def finished(sid: UUID, attempt: UUID, t: float, raw_size: int) -> DumpFinished:
     )
 
 
-def stored(sid: UUID, attempt: UUID, t: float, *, volume_id: UUID = VOLUME) -> BackupStored:
+STORED_MANIFEST = {
+    "format": 1,
+    "compression": "gzip",
+    "size": 123,
+    "sha256": "ab" * 32,
+    "tool": "pg_dump",
+    "chunks": [{"seq": 0, "offset": 0, "size": 123, "sha256": "cd" * 32}],
+}
+"""A manifest that adds up to what `stored` reports: restores and verifies need one."""
+
+
+def stored(
+    sid: UUID,
+    attempt: UUID,
+    t: float,
+    *,
+    volume_id: UUID = VOLUME,
+    manifest: dict[str, Any] | None = None,
+) -> BackupStored:
     return BackupStored(
         snapshot_id=sid,
         occurred_at=at(t),
@@ -97,4 +116,5 @@ def stored(sid: UUID, attempt: UUID, t: float, *, volume_id: UUID = VOLUME) -> B
         manifest_path="prod/shop/x.manifest.json",
         size=123,
         sha256="ab" * 32,
+        manifest=manifest,
     )

@@ -10,7 +10,7 @@ import pytest
 from shared.events import RestoreFinished, RestoreStarted, TableDifference
 from tests.integration.api.conftest import register
 from tests.integration.api.test_snapshots import pipeline, wait_status
-from tests.support.snapshot_events import stored
+from tests.support.snapshot_events import STORED_MANIFEST, stored
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +31,9 @@ async def completed_snapshot(api, publish) -> tuple[str, str]:
     body = {"server_id": server_id, "database": "shop", "volume_id": volume_id}
     snapshot_id = (await api.post("/api/v1/backups", json=body)).json()["snapshots"][0]["id"]
     await wait_status(api, snapshot_id, "pending")  # the catalog has its request
-    await publish(stored(UUID(snapshot_id), uuid4(), 9, volume_id=UUID(volume_id)))
+    await publish(
+        stored(UUID(snapshot_id), uuid4(), 9, volume_id=UUID(volume_id), manifest=STORED_MANIFEST)
+    )
     await wait_status(api, snapshot_id, "completed")
     return snapshot_id, server_id
 
