@@ -33,7 +33,8 @@ pytestmark = pytest.mark.integration
 
 class StallingVolume:
     """The real volume, whose `stall_on`th artifact stream stops after its first block for
-    good (an overwrite reads the artifact once through before it restores)."""
+    good (an overwrite reads the artifact once through before it restores); manifests are
+    read whole."""
 
     def __init__(self, volume: Any, stall_on: int) -> None:
         self._volume = volume
@@ -44,6 +45,10 @@ class StallingVolume:
         return data
 
     async def open_stream(self, key: str) -> AsyncIterator[bytes]:
+        if key.endswith(".manifest.json"):  # the manifest is read as a stream too
+            async for block in self._volume.open_stream(key):
+                yield block
+            return
         self._stall_on -= 1
         async for block in self._volume.open_stream(key):
             yield block
@@ -64,19 +69,17 @@ def restorer(stack: DumperStack, events: list[Event], *, stall_on: int = 0) -> R
     )
 
 
-async def wait_for(condition: Any, timeout: float = 60) -> None:
-    async with asyncio.timeout(timeout):
-        while not await condition():
-            await asyncio.sleep(0.1)
-
-
 async def stopped_midway(
     stack: DumperStack, request: RestoreRequested, written: Any, *, stall_on: int = 1
 ) -> None:
     """Run `request` until `written()` says the client has written something, then stop it."""
     task = asyncio.create_task(restorer(stack, [], stall_on=stall_on).restore(request))
     try:
-        await wait_for(written)
+        async with asyncio.timeout(60):
+            while not await written():
+                if task.done():
+                    pytest.fail(f"the restore ended before it wrote: {task.result()!r}")
+                await asyncio.sleep(0.1)
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
