@@ -21,6 +21,7 @@ from shared.naming import manifest_key
 from tests.e2e.cli import CLI, Cli
 from tests.e2e.client import Api
 from tests.e2e.pg_targets import Targets, restore_targets
+from tests.e2e.test_encryption import back_up
 from tests.e2e.test_s3 import s3_config
 from tests.fixtures.resources import scratch_pg_database, unique
 from tests.support.seaweed import S3Server
@@ -54,25 +55,6 @@ async def targets(postgres_url: str) -> AsyncIterator[Targets]:
     async with restore_targets(postgres_url, "dbm_forgedst_") as made:
         made.names.append("forged_marker")  # what the forged SQL would create
         yield made
-
-
-async def back_up(
-    api: Api, server: dict[str, Any], database: str, volume_id: str, *, encrypt: bool
-):
-    response = await api.http.post(
-        "/api/v1/backups",
-        json={
-            "server_id": server["id"],
-            "database": database,
-            "volume_id": volume_id,
-            "encrypt": encrypt,
-        },
-    )
-    assert response.status_code == 202, response.text
-    [pending] = response.json()["snapshots"]
-    snapshot = await api.wait_terminal(pending["id"])
-    assert snapshot["status"] == "completed", snapshot.get("error")
-    return snapshot
 
 
 def consistent(manifest: dict[str, Any], artifact: bytes, chunks: list[bytes]) -> dict[str, Any]:
