@@ -24,6 +24,7 @@ from tests.integration.dumper.test_restore import (
     MARIA_SOURCE,
     backup_to_volume,
     database_exists,
+    existing_target,
     fingerprint,
     restore_request,
 )
@@ -129,12 +130,7 @@ class TestPostgresKilledRestore:
         self, dumper, postgres_url, shop, target, tmp_path
     ):
         keys = await backup_to_volume(dumper, postgres_url, shop, tmp_path, "gzip")
-        admin = await asyncpg.connect(postgres_url)
-        await admin.execute(f'CREATE DATABASE "{target}"')
-        await admin.close()
-        conn = await asyncpg.connect(pg_url(postgres_url, target))
-        await conn.execute("CREATE TABLE old_stuff (x int)")
-        await conn.close()
+        await existing_target(postgres_url, target)
         request = restore_request(
             dumper, postgres_url, target, root=tmp_path, keys=keys, overwrite=True
         )

@@ -82,6 +82,16 @@ async def backup_to_volume(
     return key, f"{key}.manifest.json"
 
 
+async def existing_target(postgres_url: str, name: str) -> None:
+    """Database `name` made beforehand, holding a table `old_stuff` no snapshot has."""
+    admin = await asyncpg.connect(postgres_url)
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    conn = await asyncpg.connect(pg_url(postgres_url, name))
+    await conn.execute("CREATE TABLE old_stuff (x int)")
+    await conn.close()
+
+
 def restore_request(
     stack: DumperStack,
     spec: ConnectionSpec | str,
@@ -301,12 +311,7 @@ class TestRestoreRefusals:
         self, dumper, postgres_url, shop, target, tmp_path
     ):
         keys = await backup_to_volume(dumper, postgres_url, shop, tmp_path, "gzip")
-        admin = await asyncpg.connect(postgres_url)
-        await admin.execute(f'CREATE DATABASE "{target}"')
-        await admin.close()
-        conn = await asyncpg.connect(pg_url(postgres_url, target))
-        await conn.execute("CREATE TABLE old_stuff (x int)")
-        await conn.close()
+        await existing_target(postgres_url, target)
         request = restore_request(
             dumper, postgres_url, target, root=tmp_path, keys=keys, overwrite=True
         )
