@@ -8,6 +8,7 @@ with the sentence why. One module per answering service, like `shared.events`.
 from shared.queries._base import (
     INVALID_QUERY,
     NOT_FOUND,
+    Answerer,
     Check,
     ChecksReply,
     Query,
@@ -19,6 +20,7 @@ from shared.queries._base import (
 from shared.queries.catalog import (
     CatalogQueries,
     CatalogQuery,
+    CatalogRequest,
     EncryptionKeys,
     EncryptionKeysReply,
     GetRestore,
@@ -44,6 +46,7 @@ from shared.queries.dumper import (
     DatabasesReply,
     DumperQueries,
     DumperQuery,
+    DumperRequest,
     ListDatabases,
     TestConnection,
 )
@@ -52,19 +55,23 @@ from shared.queries.uploader import (
     TestVolume,
     UploaderQueries,
     UploaderQuery,
+    UploaderRequest,
     VolumeFreeSpace,
 )
 
 __all__ = [
     "INVALID_QUERY",
     "NOT_FOUND",
+    "Answerer",
     "CatalogQueries",
     "CatalogQuery",
+    "CatalogRequest",
     "Check",
     "ChecksReply",
     "DatabasesReply",
     "DumperQueries",
     "DumperQuery",
+    "DumperRequest",
     "EncryptionKeys",
     "EncryptionKeysReply",
     "FreeSpaceReply",
@@ -91,6 +98,7 @@ __all__ = [
     "TestVolume",
     "UploaderQueries",
     "UploaderQuery",
+    "UploaderRequest",
     "VolumeActivity",
     "VolumeActivityReply",
     "VolumeFreeSpace",

@@ -63,6 +63,7 @@ class ChecksReply(Reply):
 
 
 ReplyT = TypeVar("ReplyT", bound=Reply)
+Answerer = Literal["catalog", "dumper", "uploader"]
 
 
 class Query(BaseModel, Generic[ReplyT]):
@@ -71,6 +72,9 @@ class Query(BaseModel, Generic[ReplyT]):
     # Unknown fields are ignored: an asker one version ahead is still answered.
     model_config = ConfigDict(frozen=True, extra="ignore")
     reply_type: ClassVar[type[Reply]]
+    """The model of the answer (the generic parameter, at run time)."""
+    answered_by: ClassVar[Answerer]
+    """The service whose query queue answers it."""
 
 
 def refused_for(exc: ValidationError) -> QueryRefused:

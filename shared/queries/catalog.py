@@ -4,13 +4,13 @@ Snapshots and restores travel as their public JSON (the catalog's `public()` of 
 the api validates them into its own response schemas.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Generic, Literal
 from uuid import UUID
 
 from pydantic import AwareDatetime, Field, TypeAdapter, model_validator
 
 from shared.events import SnapshotStatus
-from shared.queries._base import Query, Reply
+from shared.queries._base import Answerer, Query, Reply, ReplyT
 
 SnapshotSort = Literal["created_at", "-created_at", "size", "-size"]
 DEFAULT_SORT: SnapshotSort = "-created_at"
@@ -28,7 +28,9 @@ _CURSOR = Field(
     examples=[None],
 )
 _LIMIT = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT, description="Most records on one page.")
-_NEXT_CURSOR = Field(description="Pass back as `cursor` for the next page; None on the last.")
+_NEXT_CURSOR = Field(
+    default=None, description="Pass back as `cursor` for the next page; None on the last."
+)
 
 
 class SnapshotReply(Reply):
@@ -102,7 +104,13 @@ class EncryptionKeysReply(Reply):
     )
 
 
-class GetSnapshot(Query[SnapshotReply]):
+class CatalogRequest(Query[ReplyT], Generic[ReplyT]):
+    """A request the catalog answers on its query queue."""
+
+    answered_by: ClassVar[Answerer] = "catalog"
+
+
+class GetSnapshot(CatalogRequest[SnapshotReply]):
     """Ask for one snapshot's detail; refused with `not_found` when the catalog has none."""
 
     reply_type = SnapshotReply
@@ -110,7 +118,7 @@ class GetSnapshot(Query[SnapshotReply]):
     snapshot_id: UUID = Field(description="The snapshot.", examples=[_SNAPSHOT])
 
 
-class ListSnapshots(Query[SnapshotPage]):
+class ListSnapshots(CatalogRequest[SnapshotPage]):
     """Ask for one page of snapshots; filters combine."""
 
     reply_type = SnapshotPage
@@ -133,7 +141,7 @@ class ListSnapshots(Query[SnapshotPage]):
     cursor: str | None = _CURSOR
 
 
-class VolumeUsage(Query[VolumeUsageReply]):
+class VolumeUsage(CatalogRequest[VolumeUsageReply]):
     """Ask how much the completed snapshots on a volume hold."""
 
     reply_type = VolumeUsageReply
@@ -141,7 +149,7 @@ class VolumeUsage(Query[VolumeUsageReply]):
     volume_id: UUID = Field(description="The volume.", examples=[_VOLUME])
 
 
-class ServerActivity(Query[ServerActivityReply]):
+class ServerActivity(CatalogRequest[ServerActivityReply]):
     """Ask what the catalog holds of a server (before it is deleted)."""
 
     reply_type = ServerActivityReply
@@ -149,7 +157,7 @@ class ServerActivity(Query[ServerActivityReply]):
     server_id: UUID = Field(description="The server.", examples=[_SERVER])
 
 
-class VolumeActivity(Query[VolumeActivityReply]):
+class VolumeActivity(CatalogRequest[VolumeActivityReply]):
     """Ask how many snapshots a volume still holds (before it is deleted)."""
 
     reply_type = VolumeActivityReply
@@ -157,7 +165,7 @@ class VolumeActivity(Query[VolumeActivityReply]):
     volume_id: UUID = Field(description="The volume.", examples=[_VOLUME])
 
 
-class GetRestore(Query[RestoreReply]):
+class GetRestore(CatalogRequest[RestoreReply]):
     """Ask for one restore; refused with `not_found` when the catalog has none."""
 
     reply_type = RestoreReply
@@ -165,7 +173,7 @@ class GetRestore(Query[RestoreReply]):
     restore_id: UUID = Field(description="The restore.", examples=[_RESTORE])
 
 
-class ListRestores(Query[RestorePage]):
+class ListRestores(CatalogRequest[RestorePage]):
     """Ask for one page of restores, newest first; filters combine."""
 
     reply_type = RestorePage
@@ -178,7 +186,7 @@ class ListRestores(Query[RestorePage]):
     cursor: str | None = _CURSOR
 
 
-class TargetActivity(Query[TargetActivityReply]):
+class TargetActivity(CatalogRequest[TargetActivityReply]):
     """Ask what runs on a database now: the backups taken from it and the restores writing
     into it, plus those of the asker's recent requests the catalog has not recorded yet
     (pending by definition: the outbox may be a moment ahead of the catalog)."""
@@ -199,7 +207,7 @@ class TargetActivity(Query[TargetActivityReply]):
     )
 
 
-class RetentionCandidates(Query[RetentionCandidatesReply]):
+class RetentionCandidates(CatalogRequest[RetentionCandidatesReply]):
     """Ask for the completed snapshots a configuration fired, or of one server's database."""
 
     reply_type = RetentionCandidatesReply
@@ -218,7 +226,7 @@ class RetentionCandidates(Query[RetentionCandidatesReply]):
         return self
 
 
-class EncryptionKeys(Query[EncryptionKeysReply]):
+class EncryptionKeys(CatalogRequest[EncryptionKeysReply]):
     """Ask which master key wraps the data key of each completed encrypted snapshot."""
 
     reply_type = EncryptionKeysReply

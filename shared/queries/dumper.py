@@ -1,11 +1,11 @@
 """Requests the dumper answers over the broker about database servers, and its replies."""
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Generic, Literal
 
 from pydantic import Field, TypeAdapter
 
 from shared.events import Sealed
-from shared.queries._base import ChecksReply, Query, Reply
+from shared.queries._base import Answerer, ChecksReply, Query, Reply, ReplyT
 
 
 class DatabasesReply(Reply):
@@ -14,7 +14,13 @@ class DatabasesReply(Reply):
     databases: list[str] = Field(description="Their names.", examples=[["shop", "crm"]])
 
 
-class ListDatabases(Query[DatabasesReply]):
+class DumperRequest(Query[ReplyT], Generic[ReplyT]):
+    """A request the dumper answers on its query queue."""
+
+    answered_by: ClassVar[Answerer] = "dumper"
+
+
+class ListDatabases(DumperRequest[DatabasesReply]):
     """Ask for every database on a server the connection reaches."""
 
     reply_type = DatabasesReply
@@ -22,7 +28,7 @@ class ListDatabases(Query[DatabasesReply]):
     connection: Sealed = Field(description="The sealed connection spec of the server.")
 
 
-class TestConnection(Query[ChecksReply]):
+class TestConnection(DumperRequest[ChecksReply]):
     """Ask the dumper to test a server: reachable, authenticated, version, privileges, tool."""
 
     __test__ = False  # a request, not a pytest class

@@ -1,11 +1,11 @@
 """Requests the uploader answers over the broker about storage volumes, and its replies."""
 
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Generic, Literal
 
 from pydantic import Field, TypeAdapter
 
 from shared.events import Sealed
-from shared.queries._base import ChecksReply, Query, Reply
+from shared.queries._base import Answerer, ChecksReply, Query, Reply, ReplyT
 
 
 class FreeSpaceReply(Reply):
@@ -15,7 +15,13 @@ class FreeSpaceReply(Reply):
     total_bytes: int | None = Field(description="Bytes in all.", examples=[53_687_091_200])
 
 
-class TestVolume(Query[ChecksReply]):
+class UploaderRequest(Query[ReplyT], Generic[ReplyT]):
+    """A request the uploader answers on its query queue."""
+
+    answered_by: ClassVar[Answerer] = "uploader"
+
+
+class TestVolume(UploaderRequest[ChecksReply]):
     """Ask the uploader to write, read back and delete a probe object on a volume."""
 
     __test__ = False  # a request, not a pytest class
@@ -25,7 +31,7 @@ class TestVolume(Query[ChecksReply]):
     volume: Sealed = Field(description="The sealed volume spec.")
 
 
-class VolumeFreeSpace(Query[FreeSpaceReply]):
+class VolumeFreeSpace(UploaderRequest[FreeSpaceReply]):
     """Ask how much room is left on a volume."""
 
     reply_type = FreeSpaceReply
