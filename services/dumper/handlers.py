@@ -146,7 +146,7 @@ def register(
         title="dumper.queries",
         description="Request/reply: list the databases of a server, test a connection.",
     )
-    async def on_query(body: Any) -> Reply | QueryRefused:
+    async def on_query(body: dict[str, Any]) -> Reply | QueryRefused:
         try:
             return await answer_query(dumper, body)
         except Exception:  # the asker gets a sentence, not a timeout

@@ -77,7 +77,7 @@ def register(
         title="uploader.queries",
         description="Request/reply: test a volume (write, read, delete a probe), its free space.",
     )
-    async def on_query(body: Any) -> Reply | QueryRefused:
+    async def on_query(body: dict[str, Any]) -> Reply | QueryRefused:
         try:
             return await answer_query(volumes, body)
         except Exception:  # the asker gets a sentence, not a timeout
