@@ -151,7 +151,10 @@ class TestSweeper:
 
     async def test_a_silent_in_progress_snapshot_fails(self, catalog):
         sid, attempt = uuid4(), uuid4()
-        await catalog.publish(requested(sid), started(sid, attempt, 1))
+        # Made now: folded alone, a request of 2026-01-01 is at once "not started within 60 s".
+        now = datetime.now(UTC)
+        request = requested(sid).model_copy(update={"requested_at": now, "occurred_at": now})
+        await catalog.publish(request, started(sid, attempt, 1))
         failed = await catalog.wait_for(sid, lambda s: s["status"] == "failed", timeout=10)
         assert failed["error"] == "no progress for 0.5 s"
 
