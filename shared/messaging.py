@@ -1,12 +1,16 @@
-"""Broker construction, the log-context middleware and event publishing."""
+"""Broker construction, the log-context middleware, declared event publishers and typed
+subscribers."""
 
-from collections.abc import Awaitable, Callable
+import re
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any
 
 import structlog
 from faststream import BaseMiddleware, StreamMessage
-from faststream.rabbit import RabbitBroker
+from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from faststream.rabbit.publisher import RabbitPublisher
+from faststream.rabbit.subscriber import RabbitSubscriber
 from prometheus_client import CollectorRegistry
 
 from shared.events import Event
@@ -57,14 +61,113 @@ def build_broker(
     )
 
 
+Publish = Callable[[Event], Awaitable[None]]
+"""Publishes one event and returns once the broker has confirmed it."""
+
+
+def _message_options(event: Event) -> dict[str, Any]:
+    return {
+        "message_id": str(event.event_id),
+        "message_type": type(event).__name__,
+        "content_type": "application/json",
+    }
+
+
 async def publish_event(broker: RabbitBroker, topology: Topology, event: Event) -> None:
-    """Publish persistently and wait for the broker's confirm before returning."""
+    """Publish persistently and wait for the broker's confirm, without a declared publisher.
+
+    For what stands outside the services (tests, scripts); a service publishes through its
+    `EventPublishers`, so its AsyncAPI document lists what it publishes.
+    """
     await broker.publish(
         event.model_dump(mode="json"),
         exchange=topology.events,
         routing_key=type(event).routing_key,
         persist=True,
-        message_id=str(event.event_id),
-        message_type=type(event).__name__,
-        content_type="application/json",
+        **_message_options(event),
     )
+
+
+class UndeclaredEventError(Exception):
+    """A service published an event it does not declare among the events it publishes."""
+
+
+class EventPublishers:
+    """One declared publisher per event a service publishes, on the events exchange.
+
+    Declared on the service's broker or router, they are what its AsyncAPI document lists,
+    each with its event's schema and docstring, and what tests assert through `.mock`.
+    """
+
+    def __init__(
+        self,
+        registrar: RabbitBroker | RabbitRouter,
+        topology: Topology,
+        events: Iterable[type[Event]],
+    ) -> None:
+        self._publishers: dict[type[Event], RabbitPublisher] = {
+            event: registrar.publisher(
+                exchange=topology.events,
+                routing_key=event.routing_key,
+                persist=True,
+                schema=event,
+                title=event.routing_key,
+                description=(event.__doc__ or "").strip(),
+            )
+            for event in events
+        }
+
+    @property
+    def events(self) -> tuple[type[Event], ...]:
+        return tuple(self._publishers)
+
+    def __getitem__(self, event_type: type[Event]) -> RabbitPublisher:
+        return self._publishers[event_type]
+
+    async def publish(self, event: Event) -> None:
+        """Publish persistently through the event's publisher and wait for the confirm."""
+        publisher = self._publishers.get(type(event))
+        if publisher is None:
+            raise UndeclaredEventError(
+                f"{type(event).__name__} is not among the events this service declares"
+            )
+        await publisher.publish(event.model_dump(mode="json"), **_message_options(event))
+
+
+def routed(*routing_keys: str) -> Callable[[RabbitMessage], bool]:
+    """A FastStream filter: the messages published under one of `routing_keys`."""
+
+    def matches(message: RabbitMessage) -> bool:
+        return message.raw_message.routing_key in routing_keys
+
+    return matches
+
+
+EventHandler = Callable[[Any, RabbitMessage], Awaitable[None]]
+"""Handles one validated event; the message is there for its headers and routing key."""
+
+
+def subscribe_each(
+    subscriber: RabbitSubscriber, events: Sequence[type[Event]], handle: EventHandler
+) -> None:
+    """One typed handler per event on `subscriber`, each taking its event's routing key.
+
+    Each body is validated by its own event's model (a bad one is rejected, see
+    shared/rejection.py), and the AsyncAPI document shows every event's payload.
+    """
+    for event_type in events:
+        subscriber(filter=routed(event_type.routing_key))(_typed(event_type, handle))
+
+
+def _typed(event_type: type[Event], handle: EventHandler) -> EventHandler:
+    async def on_event(event: Event, message: RabbitMessage) -> None:
+        await handle(event, message)
+
+    # FastStream validates and documents a handler's body by its parameter's annotation.
+    on_event.__annotations__ = {"event": event_type, "message": RabbitMessage, "return": None}
+    on_event.__name__ = on_event.__qualname__ = f"on_{_snake(event_type.__name__)}"
+    return on_event
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

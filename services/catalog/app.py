@@ -26,6 +26,7 @@ def build_app(settings: CatalogSettings) -> AsgiFastStream:
         register=lambda broker, topology, runtime: handlers.register(
             broker, topology, runtime, settings
         ),
+        publishes=handlers.PUBLISHES,
         after_startup=[start_sweeper(settings)],
     )
 

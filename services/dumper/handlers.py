@@ -20,16 +20,44 @@ from services.dumper.rewrapping import Rewrapper
 from services.dumper.settings import DumperSettings
 from shared.events import (
     BackupRequested,
+    ChunkStaged,
+    DumpFailed,
+    DumpFinished,
+    DumpProgressed,
+    DumpStarted,
+    Event,
+    KeysRewrapFailed,
+    KeysRewrapped,
     KeysRewrapRequested,
+    RestoreFailed,
+    RestoreFinished,
+    RestoreProgressed,
     RestoreRequested,
+    RestoreStarted,
     SnapshotCancelRequested,
 )
 from shared.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
+from shared.messaging import routed
 from shared.service import Runtime
 from shared.topology import Topology
 
 log = get_logger(__name__)
+
+PUBLISHES: tuple[type[Event], ...] = (
+    DumpStarted,
+    ChunkStaged,
+    DumpProgressed,
+    DumpFinished,
+    DumpFailed,
+    RestoreStarted,
+    RestoreProgressed,
+    RestoreFinished,
+    RestoreFailed,
+    KeysRewrapped,
+    KeysRewrapFailed,
+)
+"""The events the dumper publishes, each through its declared publisher."""
 
 
 async def handle_once(
@@ -45,15 +73,6 @@ async def handle_once(
     await run_stoppable(runtime, work())
     async with runtime.pool.acquire() as conn:
         await mark_handled(conn, schema=schema, event_id=event_id)
-
-
-def routed(*routing_keys: str) -> Any:
-    """A FastStream filter: messages published under one of `routing_keys`."""
-
-    def matches(message: RabbitMessage) -> bool:
-        return message.raw_message.routing_key in routing_keys
-
-    return matches
 
 
 def register_rotation(
