@@ -1,6 +1,6 @@
 """The catalog's subscribers: every event, every dead letter, and snapshot queries."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitMessage
@@ -13,7 +13,8 @@ from services.catalog.restore_records import fail_restore_now
 from services.catalog.settings import CatalogSettings
 from shared.events import ALL_EVENTS, Event, SnapshotStatusChanged, utc_now
 from shared.logging import get_logger
-from shared.messaging import Publish, subscribe_each
+from shared.messaging import Publish, documented_as, subscribe_each
+from shared.queries import CatalogQuery, QueryRefused, Reply
 from shared.service import Runtime
 from shared.topology import Topology
 
@@ -81,7 +82,9 @@ def register(
         description="get_snapshot / list_snapshots / get_restore / list_restores / ..., "
         "answered to the asker's reply queue.",
     )
-    async def on_query(body: Any) -> dict[str, Any]:
+    async def on_query(
+        body: Annotated[Any, documented_as(CatalogQuery)],
+    ) -> Reply | QueryRefused:
         return await answer_query(runtime.pool, schema, body)
 
 

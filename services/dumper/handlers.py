@@ -2,7 +2,7 @@
 its own control queue (cancellations of the dump it runs) and its queries (RPC)."""
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from faststream import AckPolicy
@@ -38,7 +38,8 @@ from shared.events import (
 )
 from shared.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
-from shared.messaging import routed
+from shared.messaging import documented_as, routed
+from shared.queries import DumperQuery, QueryRefused, Reply
 from shared.service import Runtime
 from shared.topology import Topology
 
@@ -164,9 +165,11 @@ def register(
         title="dumper.queries",
         description="Request/reply: list the databases of a server, test a connection.",
     )
-    async def on_query(body: dict[str, Any]) -> dict[str, Any]:
+    async def on_query(
+        body: Annotated[Any, documented_as(DumperQuery)],
+    ) -> Reply | QueryRefused:
         try:
             return await answer_query(dumper, body)
         except Exception:  # the asker gets a sentence, not a timeout
             log.exception("query_failed")
-            return {"ok": False, "error": "the dumper failed to answer this query"}
+            return QueryRefused(error="the dumper failed to answer this query")

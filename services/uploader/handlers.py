@@ -1,7 +1,7 @@
 """The uploader's subscribers: chunks, finished and failed dumps and deletions on its work
 queue; volume tests and free space on its query queue (RPC)."""
 
-from typing import Any
+from typing import Annotated, Any
 
 from faststream import AckPolicy
 from faststream.rabbit import Channel, RabbitBroker
@@ -24,7 +24,8 @@ from shared.events import (
     UploadFailed,
 )
 from shared.logging import get_logger
-from shared.messaging import routed
+from shared.messaging import documented_as, routed
+from shared.queries import QueryRefused, Reply, UploaderQuery
 from shared.sealing import Sealer
 from shared.service import Runtime
 from shared.staging import open_staging
@@ -94,9 +95,11 @@ def register(
         title="uploader.queries",
         description="Request/reply: test a volume (write, read, delete a probe), its free space.",
     )
-    async def on_query(body: dict[str, Any]) -> dict[str, Any]:
+    async def on_query(
+        body: Annotated[Any, documented_as(UploaderQuery)],
+    ) -> Reply | QueryRefused:
         try:
             return await answer_query(volumes, body)
         except Exception:  # the asker gets a sentence, not a timeout
             log.exception("query_failed")
-            return {"ok": False, "error": "the uploader failed to answer this query"}
+            return QueryRefused(error="the uploader failed to answer this query")
