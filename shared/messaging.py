@@ -1,12 +1,14 @@
 """Broker construction, the log-context middleware, declared event publishers and typed
 subscribers."""
 
+import inspect
 import re
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from faststream import BaseMiddleware, StreamMessage
+from asyncpg import Pool
+from faststream import BaseMiddleware, Context, StreamMessage
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
 from faststream.rabbit.publisher import RabbitPublisher
@@ -144,8 +146,13 @@ def routed(*routing_keys: str) -> Callable[[RabbitMessage], bool]:
     return matches
 
 
-EventHandler = Callable[[Any, RabbitMessage], Awaitable[None]]
-"""Handles one validated event; the message is there for its headers and routing key."""
+DbPool = Annotated[Pool, Context("runtime.pool")]
+"""The service's database pool, given to a handler that names it (opened at start-up)."""
+Publishers = Annotated[EventPublishers, Context("runtime.publishers")]
+"""The service's declared publishers, given to a handler that names them."""
+
+EventHandler = Callable[..., Awaitable[None]]
+"""Handles one validated event, its first parameter; the others are injected by FastStream."""
 
 
 def subscribe_each(
@@ -161,11 +168,16 @@ def subscribe_each(
 
 
 def _typed(event_type: type[Event], handle: EventHandler) -> EventHandler:
-    async def on_event(event: Event, message: RabbitMessage) -> None:
-        await handle(event, message)
+    async def on_event(**params: Any) -> None:
+        await handle(**params)
 
-    # FastStream validates and documents a handler's body by its parameter's annotation.
-    on_event.__annotations__ = {"event": event_type, "message": RabbitMessage, "return": None}
+    # FastStream validates and documents a handler's body by its first parameter's
+    # annotation: `handle`'s own signature, with that parameter narrowed to `event_type`.
+    signature = inspect.signature(handle)
+    first, *rest = signature.parameters.values()
+    narrowed = signature.replace(parameters=[first.replace(annotation=event_type), *rest])
+    # inspect.signature reads __signature__, which mypy does not know functions have.
+    on_event.__signature__ = narrowed  # type: ignore[attr-defined]
     on_event.__name__ = on_event.__qualname__ = f"on_{_snake(event_type.__name__)}"
     return on_event
 

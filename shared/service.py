@@ -193,6 +193,9 @@ def build_service_app(
     runtime.topology = topology
     runtime.registry = registry
     runtime.publishers = EventPublishers(broker, topology, publishes)
+    # What handlers name by parameter (shared.messaging.DbPool, a service's Settings).
+    broker.context.set_global("runtime", runtime)
+    broker.context.set_global("settings", settings)
     register(broker, topology, runtime)
     readiness = Readiness(
         {"broker": broker_check(broker), "database": database_check(runtime.current_pool)}

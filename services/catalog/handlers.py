@@ -2,8 +2,8 @@
 
 from typing import Annotated, Any
 
-from faststream import AckPolicy
-from faststream.rabbit import RabbitBroker, RabbitMessage
+from faststream import AckPolicy, Context
+from faststream.rabbit import RabbitMessage, RabbitRouter
 
 from services.catalog.announcer import announce
 from services.catalog.deadletters import DeadLetter, dead_letter_reason
@@ -13,9 +13,8 @@ from services.catalog.restore_records import fail_restore_now
 from services.catalog.settings import CatalogSettings
 from shared.events import ALL_EVENTS, Event, SnapshotStatusChanged, utc_now
 from shared.logging import get_logger
-from shared.messaging import Publish, documented_as, subscribe_each
+from shared.messaging import DbPool, Publishers, documented_as, subscribe_each
 from shared.queries import CatalogQuery, QueryRefused, Reply
-from shared.service import Runtime
 from shared.topology import Topology
 
 log = get_logger(__name__)
@@ -23,37 +22,38 @@ log = get_logger(__name__)
 PUBLISHES: tuple[type[Event], ...] = (SnapshotStatusChanged,)
 """The events the catalog publishes, each through its declared publisher."""
 
+Settings = Annotated[CatalogSettings, Context("settings")]
 
-def register(
-    broker: RabbitBroker, topology: Topology, runtime: Runtime, settings: CatalogSettings
-) -> None:
-    """Attach the catalog's subscribers to `broker`."""
-    schema = settings.schema_name
-    publish = _publisher(runtime)
 
-    events = broker.subscriber(
+def build_router(topology: Topology) -> RabbitRouter:
+    """The catalog's subscribers, on the queues of `topology`."""
+    router = RabbitRouter()
+
+    events = router.subscriber(
         topology.queue("catalog"),
         topology.events,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="catalog.events",
         description="Every event, folded into snapshot records.",
     )
-
-    async def fold(event: Event, _message: RabbitMessage) -> None:
-        await apply_event(runtime, schema, event, publish)
-
     # One typed handler per event, chosen by routing key: a key no event is published
     # under finds no handler and is rejected (shared/rejection.py).
-    subscribe_each(events, ALL_EVENTS, fold)
+    subscribe_each(events, ALL_EVENTS, fold_event)
 
-    @broker.subscriber(
+    @router.subscriber(
         topology.dead_letter_watch,
         topology.dead_letters,
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="catalog.deadletters",
         description="Every dead letter: its snapshot fails with the reason it was given up.",
     )
-    async def on_dead_letter(letter: DeadLetter, message: RabbitMessage) -> None:
+    async def on_dead_letter(
+        letter: DeadLetter,
+        message: RabbitMessage,
+        pool: DbPool,
+        settings: Settings,
+        publishers: Publishers,
+    ) -> None:
         if letter.snapshot_id is None:
             log.warning("dead_letter_without_snapshot")
             return
@@ -63,19 +63,18 @@ def register(
             delivery_limit=topology.delivery_limit,
             message_type=message.raw_message.type,
         )
+        schema = settings.schema_name
         if letter.restore_id is not None:
             # A restore's message: the restore fails, its snapshot stays as it is.
             await fail_restore_now(
-                runtime.pool, schema, letter.restore_id, letter.snapshot_id, reason, now=utc_now()
+                pool, schema, letter.restore_id, letter.snapshot_id, reason, now=utc_now()
             )
             return
-        change = await fail_snapshot(
-            runtime.pool, schema, letter.snapshot_id, reason, now=utc_now()
-        )
+        change = await fail_snapshot(pool, schema, letter.snapshot_id, reason, now=utc_now())
         log.warning("snapshot_given_up", snapshot_id=str(letter.snapshot_id), reason=reason)
-        await announce(publish, [change])
+        await announce(publishers.publish, [change])
 
-    @broker.subscriber(
+    @router.subscriber(
         topology.catalog_queries,
         ack_policy=AckPolicy.REJECT_ON_ERROR,
         title="catalog.queries",
@@ -83,20 +82,18 @@ def register(
         "answered to the asker's reply queue.",
     )
     async def on_query(
-        body: Annotated[Any, documented_as(CatalogQuery)],
+        body: Annotated[Any, documented_as(CatalogQuery)], pool: DbPool, settings: Settings
     ) -> Reply | QueryRefused:
-        return await answer_query(runtime.pool, schema, body)
+        return await answer_query(pool, settings.schema_name, body)
+
+    return router
 
 
-def _publisher(runtime: Runtime) -> Publish:
-    if runtime.publishers is None:
-        raise RuntimeError("the catalog's publishers are declared before its subscribers")
-    return runtime.publishers.publish
-
-
-async def apply_event(runtime: Runtime, schema: str, event: Event, publish: Publish) -> None:
+async def fold_event(
+    event: Event, pool: DbPool, settings: Settings, publishers: Publishers
+) -> None:
     """Record `event` once and fold it into its snapshot; a redelivery changes nothing."""
-    change = await record_event(runtime.pool, schema, event, now=utc_now())
+    change = await record_event(pool, settings.schema_name, event, now=utc_now())
     if change is None:
         log.info("event_recorded", event_type=type(event).__name__, snapshot_changed=False)
         return
@@ -106,4 +103,4 @@ async def apply_event(runtime: Runtime, schema: str, event: Event, publish: Publ
         snapshot_changed=True,
         status=change.after.status,
     )
-    await announce(publish, [change])
+    await announce(publishers.publish, [change])

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from faststream import AckPolicy
-from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
+from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitRouter
 from faststream.rabbit.subscriber import RabbitSubscriber
 
 from services.dumper.adapters.db import record_cancel
@@ -97,10 +97,12 @@ def register(
     replica: str,
     rewrapper: Rewrapper,
 ) -> None:
-    """Attach the dumper's subscribers to `broker`; `replica` names its control queue."""
+    """Attach the dumper's subscribers to `broker`, on a router of their own; `replica`
+    names its control queue."""
+    router = RabbitRouter()
     schema = settings.schema_name
 
-    work = broker.subscriber(
+    work = router.subscriber(
         topology.queue("dumper"),
         topology.events,
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -113,7 +115,7 @@ def register(
         "remember cancelled snapshots so their queued requests are refused.",
     )
 
-    postponed = broker.publisher(
+    postponed = router.publisher(
         topology.dumper_postponed,
         persist=True,
         title="dumper.postponed",
@@ -145,7 +147,7 @@ def register(
         dumper.cancellations.cancel(cancel.snapshot_id, cancel.reason)
         log.info("cancel_recorded")
 
-    @broker.subscriber(
+    @router.subscriber(
         topology.dumper_control(replica),
         topology.events,
         ack_policy=AckPolicy.ACK,
@@ -159,7 +161,7 @@ def register(
         if dumper.cancellations.cancel(cancel.snapshot_id, cancel.reason):
             log.info("dump_cancel_requested")
 
-    @broker.subscriber(
+    @router.subscriber(
         topology.dumper_queries,
         ack_policy=AckPolicy.ACK,
         title="dumper.queries",
@@ -173,3 +175,5 @@ def register(
         except Exception:  # the asker gets a sentence, not a timeout
             log.exception("query_failed")
             return QueryRefused(error="the dumper failed to answer this query")
+
+    broker.include_router(router)

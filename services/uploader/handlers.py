@@ -4,7 +4,7 @@ queue; volume tests and free space on its query queue (RPC)."""
 from typing import Annotated, Any
 
 from faststream import AckPolicy
-from faststream.rabbit import Channel, RabbitBroker
+from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 
 from services.uploader.adapters.db import UploadRepository
 from services.uploader.adapters.volumes import VolumeOpener
@@ -46,7 +46,8 @@ PUBLISHES: tuple[type[Event], ...] = (
 def register(
     broker: RabbitBroker, topology: Topology, runtime: Runtime, settings: UploaderSettings
 ) -> None:
-    """Attach the uploader's subscribers to `broker`."""
+    """Attach the uploader's subscribers to `broker`, on a router of their own."""
+    router = RabbitRouter()
     staging = open_staging(settings.staging)
     volumes = VolumeOpener(Sealer(settings.seal.key), outbound=settings.outbound.policy())
     if runtime.publishers is None:
@@ -62,7 +63,7 @@ def register(
             temp_grace=settings.temp_grace,
         )
 
-    work = broker.subscriber(
+    work = router.subscriber(
         topology.queue("uploader"),
         topology.events,
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -89,7 +90,7 @@ def register(
     async def on_snapshot_delete_requested(event: SnapshotDeleteRequested) -> None:
         await delete_snapshot(volumes, event, publish)
 
-    @broker.subscriber(
+    @router.subscriber(
         topology.uploader_queries,
         ack_policy=AckPolicy.ACK,
         title="uploader.queries",
@@ -103,3 +104,5 @@ def register(
         except Exception:  # the asker gets a sentence, not a timeout
             log.exception("query_failed")
             return QueryRefused(error="the uploader failed to answer this query")
+
+    broker.include_router(router)

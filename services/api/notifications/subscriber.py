@@ -3,7 +3,7 @@
 import asyncio
 
 from faststream import AckPolicy
-from faststream.rabbit import RabbitBroker
+from faststream.rabbit import RabbitBroker, RabbitRouter
 from prometheus_client import CollectorRegistry
 
 from services.api.adapters.broker import BrokerLink
@@ -68,7 +68,8 @@ class Notifications:
         (shared/rejection.py); a failure to queue its notifications is nacked and
         redelivered, dead-lettered after the delivery limit; the ack follows the side effect.
         """
-        ends = broker.subscriber(
+        router = RabbitRouter()
+        ends = router.subscriber(
             topology.queue(NOTIFICATIONS),
             topology.events,
             ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -88,6 +89,8 @@ class Notifications:
         @ends(filter=routed(RestoreFailed.routing_key))
         async def on_restore_failed(event: RestoreFailed) -> None:
             await self.notifier().on_restore_end(event)
+
+        broker.include_router(router)
 
     def start(self, vault: Vault) -> list[asyncio.Task[None]]:
         """The dispatcher and the RPO checker, on every replica (each pass is safe to share)."""
