@@ -97,6 +97,14 @@ class TestAsyncApiDocuments:
             assert set(event.model_fields) <= set(schemas[event.__name__]["properties"])
 
     @pytest.mark.parametrize("service", SERVICES)
+    def test_every_event_schema_has_all_its_fields(self, service):
+        """FastStream drops a payload's field named like an injected parameter (`message`)."""
+        schemas = committed(service)["components"]["schemas"]
+        for event in ALL_EVENTS:
+            if event.__name__ in schemas:
+                assert set(schemas[event.__name__]["properties"]) == set(event.model_fields)
+
+    @pytest.mark.parametrize("service", SERVICES)
     def test_no_message_has_a_bare_object_for_its_payload(self, service):
         assert bare_payloads(committed(service)) == []
 
