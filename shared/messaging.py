@@ -120,10 +120,6 @@ class EventPublishers:
             for event in events
         }
 
-    @property
-    def events(self) -> tuple[type[Event], ...]:
-        return tuple(self._publishers)
-
     def __getitem__(self, event_type: type[Event]) -> RabbitPublisher:
         return self._publishers[event_type]
 
