@@ -6,6 +6,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
+# Parallel test processes (pytest-xdist); tests wait on servers more than on the CPU, so more
+# than the 2 cores pay. `PYTEST_WORKERS=0` runs in one process.
+PYTEST_WORKERS ?= 4
+XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
 
 .PHONY: help install services test-tools browser env run up down migrate test test-unit test-integration test-e2e lint format docs faults bench scale clean
 
@@ -73,16 +77,16 @@ migrate: install services env ## Apply every service's migrations and exit
 	  for svc in api dumper uploader catalog; do $(BIN)/python -m services.$$svc migrate || exit 1; done
 
 test: install services test-tools browser ## Install and run the whole suite
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) $(PYTEST_ARGS)
 
 test-unit: install ## Run the unit tests only (no sockets)
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 test-integration: install services test-tools ## Run the integration tests (real broker, databases, S3)
-	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) tests/integration $(PYTEST_ARGS)
 
 test-e2e: install services browser ## Run the end-to-end tests (the whole stack)
-	$(BIN)/pytest tests/e2e $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) tests/e2e $(PYTEST_ARGS)
 
 lint: install ## ruff format --check, ruff check, mypy
 	$(BIN)/ruff format --check .

@@ -22,6 +22,11 @@ class ServerUnreachableError(DumpError):
     """The database server refused or did not answer the connection."""
 
 
+class DatabaseGoneError(ServerUnreachableError):
+    """The server has no database of that name (any more: it may have been dropped since it
+    was listed)."""
+
+
 class ToolFailedError(DumpError):
     """The dump tool exited with an error, or was killed for staying silent too long."""
 

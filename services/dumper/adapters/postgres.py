@@ -8,7 +8,7 @@ from typing import Literal
 
 import asyncpg
 
-from services.dumper.errors import ServerUnreachableError
+from services.dumper.errors import DatabaseGoneError, ServerUnreachableError
 from shared.specs import ConnectionSpec
 
 VERSION = "SHOW server_version"
@@ -16,6 +16,7 @@ DATABASE_SIZE = "SELECT pg_database_size(current_database())"
 DATABASES = """
 SELECT datname FROM pg_database
 WHERE datallowconn AND NOT datistemplate AND datname <> 'postgres'
+  AND datconnlimit <> -2  -- a DROP DATABASE left unfinished (PostgreSQL 15.4+)
 ORDER BY datname
 """
 UNREADABLE = r"""
@@ -69,7 +70,7 @@ async def connected(
             server_settings={"application_name": "databasement-dumper"},
         )
     except asyncpg.InvalidCatalogNameError as exc:
-        raise ServerUnreachableError(f"{where}: {exc}") from None
+        raise DatabaseGoneError(f"{where}: {exc}") from None
     except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError) as exc:
         raise ServerUnreachableError(f"{where} refused the login: {exc}") from None
     except asyncpg.PostgresError as exc:

@@ -13,7 +13,7 @@ from services.dumper.checks import (
     parse_grants,
     pg_privileges_detail,
 )
-from services.dumper.errors import DumpError, ToolNotFoundError
+from services.dumper.errors import DatabaseGoneError, DumpError, ToolNotFoundError
 from services.dumper.tools import MYSQL_CLIENTS, MYSQL_DUMPS, Tool, choose_pg_dump, major_version
 from shared.specs import ConnectionSpec
 
@@ -84,8 +84,13 @@ class ConnectionTester:
         tables = sequences = 0
         try:
             for name in names:
-                async with postgres.connected(spec, database=name, within=within) as conn:
-                    found, table_count, sequence_count = await postgres.unreadable(conn)
+                try:
+                    async with postgres.connected(spec, database=name, within=within) as conn:
+                        found, table_count, sequence_count = await postgres.unreadable(conn)
+                except DatabaseGoneError:
+                    if database is not None:
+                        raise
+                    continue  # dropped since it was listed: nothing of it to back up
                 prefix = "" if database is not None else f"{name}."
                 missing += [prefix + item for item in found]
                 tables, sequences = tables + table_count, sequences + sequence_count

@@ -64,6 +64,12 @@ def self_signed(directory: Path) -> tuple[Path, Path, str]:
     return cert_file, key_file, pem
 
 
+class BackloggedServer(ThreadingHTTPServer):
+    # The default backlog of 5 resets connections past it while the accepting thread waits
+    # for a core (a loaded machine); a dispatcher sends a batch at once.
+    request_queue_size = 128
+
+
 class MailBox:
     """aiosmtpd's handler: keeps every accepted message, and whether its session had logged in."""
 
@@ -153,7 +159,7 @@ class WebhookReceiver:
             def log_message(self, *_args: Any) -> None:
                 return
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = BackloggedServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return f"http://127.0.0.1:{self.server.server_address[1]}/hook"
 

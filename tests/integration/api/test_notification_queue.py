@@ -67,6 +67,12 @@ class Counter:
         self.lock = threading.Lock()
 
 
+class Receiver(ThreadingHTTPServer):
+    # A dispatcher sends a whole batch at once; the default backlog of 5 resets connections
+    # past it whenever the accepting thread is slow to run (a loaded machine).
+    request_queue_size = 128
+
+
 @pytest.fixture
 def receiver() -> Iterator[tuple[str, Counter]]:
     counter = Counter()
@@ -82,7 +88,7 @@ def receiver() -> Iterator[tuple[str, Counter]]:
         def log_message(self, *_args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = Receiver(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}/", counter
     server.shutdown()

@@ -22,7 +22,7 @@ async def eventually(
     probe: Callable[[], Awaitable[T]],
     done: Callable[[T], bool],
     *,
-    timeout: float = 10.0,
+    timeout: float = 30.0,
     interval: float = 0.05,
 ) -> T:
     """Poll `probe` until `done(result)`; fail the test with the last result after `timeout`."""

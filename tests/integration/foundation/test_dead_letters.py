@@ -37,7 +37,8 @@ async def get_one(
     channel: aio_pika.abc.AbstractChannel, queue_name: str
 ) -> aio_pika.abc.AbstractIncomingMessage | None:
     queue = await channel.get_queue(queue_name, ensure=True)
-    return await queue.get(no_ack=True, fail=False)
+    # basic.get's own 5 s default is no bound on a loaded broker; the caller's deadline is.
+    return await queue.get(no_ack=True, fail=False, timeout=None)
 
 
 class TestDeadLetters:

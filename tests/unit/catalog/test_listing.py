@@ -58,7 +58,9 @@ class TestCursor:
                 json.dumps({"s": "size", "k": "x", "i": "1"}).encode()
             ).decode(),
             base64.urlsafe_b64encode(
-                json.dumps({"s": "size", "k": True, "i": str(uuid4())}).encode()
+                json.dumps(
+                    {"s": "size", "k": True, "i": "5b0e7c1a-0f7e-4a43-9d0c-2f2d1f6f4b11"}
+                ).encode()
             ).decode(),
         ],
     )

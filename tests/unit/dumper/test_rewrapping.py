@@ -116,6 +116,7 @@ class TestRewrap:
             (NEW, "plain", "has no readable encryption block"),
             (NEW, None, "manifest missing"),
         ],
+        ids=["wrong-key", "no-keys", "plain", "no-manifest"],  # keys are random: fixed ids
     )
     async def test_failures_are_sentences_and_change_nothing(self, keys, manifest, fragment):
         snapshot = uuid.uuid4()

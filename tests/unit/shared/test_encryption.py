@@ -48,6 +48,7 @@ class TestParseKeyring:
             (f"k1:{base64.b64encode(b'short').decode()}", "is 5 bytes; a master key is 32"),
             (f"{entry('k1')},{entry('k1')}", "listed twice"),
         ],
+        ids=["empty", "no-colon", "not-base64", "short", "twice"],  # keys are random: fixed ids
     )
     def test_a_bad_keyring_is_refused_in_a_sentence(self, text, fragment):
         with pytest.raises(KeyringError, match=fragment):

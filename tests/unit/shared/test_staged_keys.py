@@ -1,7 +1,7 @@
 """A staged key names exactly its own chunk, inside the staging root, or it is refused."""
 
 from pathlib import Path
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 from pydantic import ValidationError
@@ -9,7 +9,10 @@ from pydantic import ValidationError
 from shared.events import ChunkStaged, Destination, chunk_key
 from shared.staging import LocalStaging, StagingError
 
-SNAPSHOT, ATTEMPT = uuid4(), uuid4()
+# Fixed ids: parametrized test ids must be the same in every collecting process (xdist).
+SNAPSHOT = UUID("d7c54944-372b-432c-95be-413250149d29")
+ATTEMPT = UUID("06fb7646-9c73-4f5f-adc6-b6c8025b13db")
+OTHER = UUID("73085f4c-d857-4bf1-a1ca-f96746e340a3")
 
 
 def staged(key: str, *, seq: int = 3) -> ChunkStaged:
@@ -36,10 +39,10 @@ class TestChunkStagedKey:
         [
             "../../etc/passwd",
             "/etc/passwd",
-            f"{SNAPSHOT}/{ATTEMPT}/../../{uuid4()}/{ATTEMPT}/000003.chunk",
+            f"{SNAPSHOT}/{ATTEMPT}/../../{OTHER}/{ATTEMPT}/000003.chunk",
             f"{SNAPSHOT}/{ATTEMPT}/000004.chunk",  # another seq than the event's
-            f"{SNAPSHOT}/{uuid4()}/000003.chunk",  # another attempt
-            f"{uuid4()}/{ATTEMPT}/000003.chunk",  # another snapshot
+            f"{SNAPSHOT}/{OTHER}/000003.chunk",  # another attempt
+            f"{OTHER}/{ATTEMPT}/000003.chunk",  # another snapshot
             f"{SNAPSHOT}/",  # a prefix: the whole snapshot
             f"{SNAPSHOT}/{ATTEMPT}/000003.chunk/",
             "",
