@@ -21,7 +21,7 @@ def main() -> int:
     args = parser.parse_args()
     missing = undocumented_events()
     if missing:
-        print(f"asyncapi: no service publishes {', '.join(missing)}; add it to PUBLISHED_BY")
+        print(f"asyncapi: no service publishes {', '.join(missing)}; declare its publisher")
         return 1
     drifted = []
     for service in SERVICES:

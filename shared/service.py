@@ -14,9 +14,10 @@ from faststream.rabbit import RabbitBroker
 from prometheus_client import CollectorRegistry
 
 from shared.database import create_pool
+from shared.events import Event
 from shared.health import ASGIApp, Readiness, broker_check, database_check, health_routes
 from shared.logging import get_logger
-from shared.messaging import build_broker
+from shared.messaging import EventPublishers, build_broker
 from shared.migrations import migrate
 from shared.settings import CommonSettings, DatabaseSettings
 from shared.topology import Topology, declare_topology
@@ -111,6 +112,7 @@ class Runtime:
         self._pool: Pool | None = None
         self.broker: RabbitBroker | None = None
         self.topology: Topology | None = None
+        self.publishers: EventPublishers | None = None
         self.registry: CollectorRegistry | None = None
         self.tasks: list[asyncio.Task[None]] = []
 
@@ -173,10 +175,15 @@ def build_service_app(
     schema: str,
     migrations: Path,
     register: Register,
+    publishes: Sequence[type[Event]] = (),
     after_startup: Sequence[Callable[[Runtime], Awaitable[None]]] = (),
     runtime: Runtime | None = None,
 ) -> AsgiFastStream:
-    """The composition every worker service shares: broker, pool, migrations, health."""
+    """The composition every worker service shares: broker, pool, migrations, health.
+
+    `publishes` names the events the service publishes: each gets a declared publisher
+    (`runtime.publishers`) before `register` attaches the subscribers.
+    """
     registry = CollectorRegistry()
     logger = get_logger(f"services.{service}")
     broker = build_broker(settings.broker, service=service, registry=registry, logger=logger)
@@ -185,6 +192,10 @@ def build_service_app(
     runtime.broker = broker
     runtime.topology = topology
     runtime.registry = registry
+    runtime.publishers = EventPublishers(broker, topology, publishes)
+    # What handlers name by parameter (shared.messaging.DbPool, a service's Settings).
+    broker.context.set_global("runtime", runtime)
+    broker.context.set_global("settings", settings)
     register(broker, topology, runtime)
     readiness = Readiness(
         {"broker": broker_check(broker), "database": database_check(runtime.current_pool)}

@@ -1,17 +1,14 @@
 """Tell the world when a snapshot's status changed (SnapshotStatusChanged), best effort."""
 
-from faststream.rabbit import RabbitBroker
-
 from services.catalog.records import Change
 from shared.events import SnapshotStatusChanged
 from shared.logging import get_logger
-from shared.messaging import publish_event
-from shared.topology import Topology
+from shared.messaging import Publish
 
 log = get_logger(__name__)
 
 
-async def announce(broker: RabbitBroker, topology: Topology, changes: list[Change]) -> None:
+async def announce(publish: Publish, changes: list[Change]) -> None:
     """Publish one SnapshotStatusChanged per status change; a failure is only logged,
     because the record itself is already durable and the announcement is informative."""
     for change in changes:
@@ -28,6 +25,6 @@ async def announce(broker: RabbitBroker, topology: Topology, changes: list[Chang
             snapshot_id=record.id, status=record.status, error=record.error
         )
         try:
-            await publish_event(broker, topology, event)
+            await publish(event)
         except Exception:
             log.exception("status_change_not_announced", snapshot_id=str(record.id))

@@ -23,9 +23,10 @@ def build_app(settings: CatalogSettings) -> AsgiFastStream:
         settings=settings,
         schema=settings.schema_name,
         migrations=migrations_folder,
-        register=lambda broker, topology, runtime: handlers.register(
-            broker, topology, runtime, settings
+        register=lambda broker, topology, _runtime: broker.include_router(
+            handlers.build_router(topology)
         ),
+        publishes=handlers.PUBLISHES,
         after_startup=[start_sweeper(settings)],
     )
 

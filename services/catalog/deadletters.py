@@ -1,8 +1,48 @@
 """Why a dead-lettered message was given up on, in a sentence for the snapshot's error."""
 
 from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events import EVENTS_BY_KEY
+
+
+class DeadLetter(BaseModel):
+    """Any message given up on, read for the ids that say whose it was.
+
+    A dead letter may be any event, or a body that failed its own validation: every other
+    field is kept as it came, and an id that is missing or not a UUID reads as none.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    snapshot_id: UUID | None = Field(
+        default=None,
+        description="The snapshot the message was about; it fails with the reason.",
+        examples=["0b7c2f8e-3f7a-4c55-9a51-3c1a2f0d9e11"],
+    )
+    restore_id: UUID | None = Field(
+        default=None,
+        description="Set on a restore's message: the restore fails, not its snapshot.",
+        examples=["5d0f7d1a-2b36-4a0e-8f0e-6c2f9b1d4a77"],
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unreadable_ids_are_none(cls, body: Any) -> Any:
+        if not isinstance(body, dict):
+            return {}
+        return {**body, **{key: _uuid(body.get(key)) for key in ("snapshot_id", "restore_id")}}
+
+
+def _uuid(value: Any) -> UUID | None:
+    if value is None:
+        return None
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
 
 
 def dead_letter_reason(

@@ -32,8 +32,8 @@ async def run_sweeper(runtime: Runtime, settings: CatalogSettings) -> None:
                 log.warning(
                     "snapshot_timed_out", snapshot_id=str(change.after.id), error=change.after.error
                 )
-            if changes and runtime.broker is not None and runtime.topology is not None:
-                await announce(runtime.broker, runtime.topology, changes)
+            if changes and runtime.publishers is not None:
+                await announce(runtime.publishers.publish, changes)
             # Each restore's failure is logged by restore_records as its status changes.
             await sweep_restores(
                 runtime.pool,

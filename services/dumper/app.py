@@ -16,8 +16,7 @@ from services.dumper.dumping import Dumper
 from services.dumper.restoring import Restorer
 from services.dumper.rewrapping import Rewrapper
 from services.dumper.settings import DumperSettings
-from shared.events import Event
-from shared.messaging import publish_event
+from shared.messaging import Publish
 from shared.sealing import Sealer
 from shared.service import Runtime, build_service_app, migrate_only
 from shared.settings import refuse_dev_secrets
@@ -34,12 +33,8 @@ def build_settings() -> DumperSettings:
     return settings
 
 
-def build_dumper(settings: DumperSettings, broker: RabbitBroker, topology: Topology) -> Dumper:
+def build_dumper(settings: DumperSettings, publish: Publish) -> Dumper:
     """The dumper's working parts, wired to real tools, staging and the broker."""
-
-    async def publish(event: Event) -> None:
-        await publish_event(broker, topology, event)
-
     finder = ToolFinder(postgres_glob=settings.postgres_bin_glob, search_dirs=settings.search_dirs)
     return Dumper(
         settings=settings,
@@ -51,12 +46,8 @@ def build_dumper(settings: DumperSettings, broker: RabbitBroker, topology: Topol
     )
 
 
-def build_restorer(settings: DumperSettings, broker: RabbitBroker, topology: Topology) -> Restorer:
+def build_restorer(settings: DumperSettings, publish: Publish) -> Restorer:
     """The restore engine, wired to real servers, volumes and the broker."""
-
-    async def publish(event: Event) -> None:
-        await publish_event(broker, topology, event)
-
     finder = ToolFinder(postgres_glob=settings.postgres_bin_glob, search_dirs=settings.search_dirs)
     return Restorer(
         sealer=Sealer(settings.seal.key),
@@ -68,14 +59,8 @@ def build_restorer(settings: DumperSettings, broker: RabbitBroker, topology: Top
     )
 
 
-def build_rewrapper(
-    settings: DumperSettings, broker: RabbitBroker, topology: Topology
-) -> Rewrapper:
+def build_rewrapper(settings: DumperSettings, publish: Publish) -> Rewrapper:
     """Master-key rotation: re-wraps data keys in manifests on the volumes."""
-
-    async def publish(event: Event) -> None:
-        await publish_event(broker, topology, event)
-
     return Rewrapper(
         sealer=Sealer(settings.seal.key),
         keyring=settings.keyring(),
@@ -93,8 +78,11 @@ def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFa
     replica_id = replica or str(uuid4())
 
     def register(broker: RabbitBroker, topology: Topology, runtime: Runtime) -> None:
-        dumper = build_dumper(settings, broker, topology)
-        restorer = build_restorer(settings, broker, topology)
+        if runtime.publishers is None:
+            raise RuntimeError("the dumper's publishers are declared before its subscribers")
+        publish = runtime.publishers.publish
+        dumper = build_dumper(settings, publish)
+        restorer = build_restorer(settings, publish)
         handlers.register(
             broker,
             topology,
@@ -103,7 +91,7 @@ def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFa
             dumper,
             restorer=restorer,
             replica=replica_id,
-            rewrapper=build_rewrapper(settings, broker, topology),
+            rewrapper=build_rewrapper(settings, publish),
         )
 
     return build_service_app(
@@ -112,6 +100,7 @@ def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFa
         schema=settings.schema_name,
         migrations=migrations_folder,
         register=register,
+        publishes=handlers.PUBLISHES,
     )
 
 

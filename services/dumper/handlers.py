@@ -2,11 +2,11 @@
 its own control queue (cancellations of the dump it runs) and its queries (RPC)."""
 
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
 from faststream import AckPolicy
-from faststream.rabbit import Channel, RabbitBroker, RabbitMessage
+from faststream.rabbit import Channel, RabbitBroker, RabbitMessage, RabbitRouter
 from faststream.rabbit.subscriber import RabbitSubscriber
 
 from services.dumper.adapters.db import record_cancel
@@ -20,17 +20,45 @@ from services.dumper.rewrapping import Rewrapper
 from services.dumper.settings import DumperSettings
 from shared.events import (
     BackupRequested,
+    ChunkStaged,
+    DumpFailed,
+    DumpFinished,
+    DumpProgressed,
+    DumpStarted,
+    Event,
+    KeysRewrapFailed,
+    KeysRewrapped,
     KeysRewrapRequested,
+    RestoreFailed,
+    RestoreFinished,
+    RestoreProgressed,
     RestoreRequested,
+    RestoreStarted,
     SnapshotCancelRequested,
 )
 from shared.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
-from shared.queries import QueryRefused, Reply
+from shared.messaging import documented_as, routed
+from shared.queries import DumperQuery, QueryRefused, Reply
 from shared.service import Runtime
 from shared.topology import Topology
 
 log = get_logger(__name__)
+
+PUBLISHES: tuple[type[Event], ...] = (
+    DumpStarted,
+    ChunkStaged,
+    DumpProgressed,
+    DumpFinished,
+    DumpFailed,
+    RestoreStarted,
+    RestoreProgressed,
+    RestoreFinished,
+    RestoreFailed,
+    KeysRewrapped,
+    KeysRewrapFailed,
+)
+"""The events the dumper publishes, each through its declared publisher."""
 
 
 async def handle_once(
@@ -46,15 +74,6 @@ async def handle_once(
     await run_stoppable(runtime, work())
     async with runtime.pool.acquire() as conn:
         await mark_handled(conn, schema=schema, event_id=event_id)
-
-
-def routed(*routing_keys: str) -> Any:
-    """A FastStream filter: messages published under one of `routing_keys`."""
-
-    def matches(message: RabbitMessage) -> bool:
-        return message.raw_message.routing_key in routing_keys
-
-    return matches
 
 
 def register_rotation(
@@ -78,10 +97,12 @@ def register(
     replica: str,
     rewrapper: Rewrapper,
 ) -> None:
-    """Attach the dumper's subscribers to `broker`; `replica` names its control queue."""
+    """Attach the dumper's subscribers to `broker`, on a router of their own; `replica`
+    names its control queue."""
+    router = RabbitRouter()
     schema = settings.schema_name
 
-    work = broker.subscriber(
+    work = router.subscriber(
         topology.queue("dumper"),
         topology.events,
         ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -94,7 +115,7 @@ def register(
         "remember cancelled snapshots so their queued requests are refused.",
     )
 
-    postponed = broker.publisher(
+    postponed = router.publisher(
         topology.dumper_postponed,
         persist=True,
         title="dumper.postponed",
@@ -126,7 +147,7 @@ def register(
         dumper.cancellations.cancel(cancel.snapshot_id, cancel.reason)
         log.info("cancel_recorded")
 
-    @broker.subscriber(
+    @router.subscriber(
         topology.dumper_control(replica),
         topology.events,
         ack_policy=AckPolicy.ACK,
@@ -140,15 +161,19 @@ def register(
         if dumper.cancellations.cancel(cancel.snapshot_id, cancel.reason):
             log.info("dump_cancel_requested")
 
-    @broker.subscriber(
+    @router.subscriber(
         topology.dumper_queries,
         ack_policy=AckPolicy.ACK,
         title="dumper.queries",
         description="Request/reply: list the databases of a server, test a connection.",
     )
-    async def on_query(body: dict[str, Any]) -> Reply | QueryRefused:
+    async def on_query(
+        body: Annotated[Any, documented_as(DumperQuery)],
+    ) -> Reply | QueryRefused:
         try:
             return await answer_query(dumper, body)
         except Exception:  # the asker gets a sentence, not a timeout
             log.exception("query_failed")
             return QueryRefused(error="the dumper failed to answer this query")
+
+    broker.include_router(router)

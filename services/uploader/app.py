@@ -28,6 +28,7 @@ def build_app(settings: UploaderSettings) -> AsgiFastStream:
         register=lambda broker, topology, runtime: handlers.register(
             broker, topology, runtime, settings
         ),
+        publishes=handlers.PUBLISHES,
     )
 
 

@@ -11,12 +11,32 @@ from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from faststream.rabbit import RabbitBroker, RabbitQueue
 
 from services.api.errors import UnavailableError
-from shared.events import Event
+from shared.events import (
+    BackupRequested,
+    Event,
+    KeysRewrapRequested,
+    RestoreRequested,
+    SnapshotCancelRequested,
+    SnapshotDeleteRequested,
+    SnapshotLockChanged,
+    SnapshotWarned,
+)
 from shared.logging import get_logger
-from shared.messaging import publish_event
+from shared.messaging import EventPublishers
 from shared.topology import Topology, declare_topology
 
 log = get_logger(__name__)
+
+PUBLISHES: tuple[type[Event], ...] = (
+    BackupRequested,
+    SnapshotDeleteRequested,
+    SnapshotCancelRequested,
+    SnapshotLockChanged,
+    SnapshotWarned,
+    RestoreRequested,
+    KeysRewrapRequested,
+)
+"""The events the api publishes (through its outbox), each through its declared publisher."""
 
 RETRY_SECONDS = 2.0
 BROKER_DROPPED = (AMQPError, ChannelInvalidStateError, ConnectionError)
@@ -29,6 +49,7 @@ class BrokerLink:
         self.broker = broker
         self.topology = topology
         self.query_timeout = query_timeout
+        self.publishers = EventPublishers(broker, topology, PUBLISHES)
         self.ready = asyncio.Event()
 
     async def connect(self) -> bool:
@@ -56,7 +77,7 @@ class BrokerLink:
         """Publish persistently and wait for the broker's confirm."""
         if not self.ready.is_set():
             raise UnavailableError("the message broker is not reachable yet")
-        await publish_event(self.broker, self.topology, event)
+        await self.publishers.publish(event)
 
     async def ask(
         self, queue: RabbitQueue, body: dict[str, Any], *, who: str, wait: float | None = None

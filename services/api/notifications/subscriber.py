@@ -1,12 +1,10 @@
 """The api's notification consumer and background loops, wired by the composition root."""
 
 import asyncio
-from typing import Any
 
 from faststream import AckPolicy
-from faststream.rabbit import RabbitBroker, RabbitMessage
+from faststream.rabbit import RabbitBroker, RabbitRouter
 from prometheus_client import CollectorRegistry
-from pydantic import ValidationError
 
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.outbox import Outbox
@@ -20,13 +18,13 @@ from services.api.notifications.store import DeliveryQueue
 from services.api.notifications.triggers import Notifier
 from services.api.vault import Vault
 from shared.events import (
-    EVENTS_BY_KEY,
     RestoreFailed,
     RestoreFinished,
     SnapshotStatusChanged,
     SnapshotWarned,
 )
 from shared.logging import get_logger
+from shared.messaging import routed
 from shared.outbound import STRICT, OutboundPolicy
 from shared.service import Runtime
 from shared.topology import NOTIFICATIONS, Topology
@@ -64,40 +62,35 @@ class Notifications:
         return Notifier(self.runtime.pool, self.schema, self.link, self.hooks)
 
     def register(self, broker: RabbitBroker, topology: Topology) -> None:
-        """Subscribe to snapshot and restore ends on the api's notifications queue."""
+        """Subscribe to snapshot and restore ends on the api's notifications queue.
 
-        @broker.subscriber(
+        A body that fails its event's model is rejected to the queue's DLQ at once
+        (shared/rejection.py); a failure to queue its notifications is nacked and
+        redelivered, dead-lettered after the delivery limit; the ack follows the side effect.
+        """
+        router = RabbitRouter()
+        ends = router.subscriber(
             topology.queue(NOTIFICATIONS),
             topology.events,
-            ack_policy=AckPolicy.MANUAL,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
             title="api.notifications",
             description="Snapshot status changes and restore/verify ends: queue the "
             "configuration's notifications, start its hooks.",
         )
-        async def on_event(body: dict[str, Any], message: RabbitMessage) -> None:
-            event_type = EVENTS_BY_KEY.get(message.raw_message.routing_key or "")
-            try:
-                event = event_type.model_validate(body) if event_type else None
-            except ValidationError:
-                log.warning(
-                    "notification_event_invalid", routing_key=message.raw_message.routing_key
-                )
-                await message.reject()
-                return
-            try:
-                await self.handle(event)
-            except Exception:  # the boundary: requeued, and dead-lettered after the limit
-                log.exception("notification_event_failed")
-                await message.nack()
-                return
-            await message.ack()
 
-    async def handle(self, event: Any) -> None:
-        notifier = self.notifier()
-        if isinstance(event, SnapshotStatusChanged):
-            await notifier.on_snapshot_status(event)
-        elif isinstance(event, RestoreFinished | RestoreFailed):
-            await notifier.on_restore_end(event)
+        @ends(filter=routed(SnapshotStatusChanged.routing_key))
+        async def on_snapshot_status_changed(event: SnapshotStatusChanged) -> None:
+            await self.notifier().on_snapshot_status(event)
+
+        @ends(filter=routed(RestoreFinished.routing_key))
+        async def on_restore_finished(event: RestoreFinished) -> None:
+            await self.notifier().on_restore_end(event)
+
+        @ends(filter=routed(RestoreFailed.routing_key))
+        async def on_restore_failed(event: RestoreFailed) -> None:
+            await self.notifier().on_restore_end(event)
+
+        broker.include_router(router)
 
     def start(self, vault: Vault) -> list[asyncio.Task[None]]:
         """The dispatcher and the RPO checker, on every replica (each pass is safe to share)."""

@@ -3,16 +3,18 @@ sentence (UnavailableError), never a 500: the fault suite found POST /backups fa
 
 import pytest
 from aiormq.exceptions import ChannelInvalidStateError, ConnectionClosed
+from faststream.rabbit import RabbitBroker
 
 from services.api.adapters.broker import BrokerLink
 from services.api.errors import UnavailableError
 from shared.topology import Topology
 
 
-class DroppedBroker:
+class DroppedBroker(RabbitBroker):
     """A broker whose request/reply channel is closed under it."""
 
     def __init__(self, error: Exception) -> None:
+        super().__init__()
         self.error = error
 
     async def request(self, *_args, **_kwargs):
