@@ -168,7 +168,7 @@ class TestSweeperWithCopies:
             update={"copies": [destination(offsite)], "requested_at": now, "occurred_at": now}
         )
         # The catalog handles events concurrently: the request must be folded first, or the
-        # stored copy alone completes the snapshot (a known limit, see the issue 8 note).
+        # stored copy alone completes the snapshot (a known limit of folding events concurrently).
         await catalog.publish(both)
         await catalog.wait_for(sid, lambda s: len(s["copies"]) == 2, timeout=10)
         await catalog.publish(started(sid, attempt, 1), stored(sid, attempt, 2, volume_id=primary))

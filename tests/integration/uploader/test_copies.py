@@ -1,4 +1,4 @@
-"""Several volumes per backup (issue 8): one dump, every chunk to each volume, per-copy fate."""
+"""Several volumes per backup: one dump, every chunk to each volume, per-copy fate."""
 
 import json
 import random
