@@ -1,6 +1,5 @@
 """The catalog on the real broker and PostgreSQL: records, order, duplicates, sweeps, queries."""
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -9,6 +8,7 @@ import aio_pika
 import pytest
 
 from shared.events import DumpFailed, SnapshotStatusChanged
+from tests.support.queue_reading import polled_message
 from tests.support.snapshot_events import (
     destination,
     finished,
@@ -191,7 +191,7 @@ class TestDeadLetters:
             channel = await connection.channel()
             queue = await channel.get_queue(catalog.topology.queue("dumper").name)
             for _ in range(catalog.topology.delivery_limit + 1):
-                message = await _get(queue)
+                message = await polled_message(queue)
                 await message.nack(requeue=True)
         failed = await catalog.wait_for(sid, lambda s: s["status"] == "failed")
         limit = catalog.topology.delivery_limit
@@ -209,16 +209,7 @@ class TestAnnouncements:
             await queue.bind(exchange, routing_key=SnapshotStatusChanged.routing_key)
             sid = uuid4()
             await catalog.publish(requested(sid), DumpFailed(snapshot_id=sid, reason="x"))
-            message = await _get(queue)
+            message = await polled_message(queue)
             event = SnapshotStatusChanged.model_validate_json(message.body)
             assert event.snapshot_id == sid
             assert event.status in {"pending", "failed"}
-
-
-async def _get(queue: aio_pika.abc.AbstractQueue, timeout: float = 10) -> Any:
-    async with asyncio.timeout(timeout):
-        while True:
-            message = await queue.get(fail=False)
-            if message is not None:
-                return message
-            await asyncio.sleep(0.05)

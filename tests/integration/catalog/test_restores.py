@@ -11,6 +11,7 @@ import pytest
 
 from services.catalog.adapters import restores as restores_db
 from shared.events import RestoreRequested, utc_now
+from tests.support.queue_reading import polled_message
 from tests.support.snapshot_events import requested as backup_requested
 from tests.support.snapshot_events import started as dump_started
 from tests.support.snapshot_events import stored
@@ -273,7 +274,7 @@ class TestDeadLetters:
             queue = await channel.get_queue(catalog.topology.queue("dumper").name)
             nacked = 0
             while nacked <= catalog.topology.delivery_limit:
-                message = await _get(queue)
+                message = await polled_message(queue)
                 if message.routing_key != RestoreRequested.routing_key:
                     await message.ack()  # the snapshot's own BackupRequested
                     continue
@@ -287,15 +288,6 @@ class TestDeadLetters:
         snapshot = await catalog.snapshot(sid)
         assert snapshot is not None
         assert snapshot["status"] == "completed"
-
-
-async def _get(queue: Any, timeout: float = 10) -> Any:
-    async with asyncio.timeout(timeout):
-        while True:
-            message = await queue.get(fail=False)
-            if message is not None:
-                return message
-            await asyncio.sleep(0.05)
 
 
 async def recorded(database_url: str, snapshot_id: UUID, timeout: float = 10) -> None:
