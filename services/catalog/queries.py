@@ -1,5 +1,4 @@
-"""Answers to snapshot and restore queries asked over the broker (interfaces.md #8, issues
-5 and 6)."""
+"""Answers to snapshot and restore queries asked over the broker."""
 
 from typing import Annotated, Any, Literal
 from uuid import UUID

@@ -1,4 +1,4 @@
-"""Answers to restore queries asked over the broker (issue 6).
+"""Answers to restore queries asked over the broker.
 
 - `get_restore {restore_id}` -> `{"ok", "restore"}` or `{"ok": false, "error": "not_found"}`
 - `list_restores {snapshot_id?, status?, server_id?, database?, limit?, cursor?}` ->

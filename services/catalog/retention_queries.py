@@ -1,4 +1,4 @@
-"""The retention query asked over the broker (issue 8).
+"""The retention query asked over the broker.
 
 `retention_candidates {config_id}` or `{server_id, database}` -> `{"ok", "snapshots": [...]}`:
 every completed snapshot a configuration fired (or of one server's database), newest first,

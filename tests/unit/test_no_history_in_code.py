@@ -43,10 +43,12 @@ def history_mentions() -> list[str]:
     for path in python_files():
         source = path.read_text()
         relative = str(path.relative_to(ROOT))
-        for line, text in [*comments(source), *docstrings(source)]:
-            for match in HISTORY.finditer(text):
-                if (relative, match.group(0)) not in ALLOWED:
-                    found.append(f"{relative}:{line}: {match.group(0)!r}")
+        found += [
+            f"{relative}:{line}: {match.group(0)!r}"
+            for line, text in [*comments(source), *docstrings(source)]
+            for match in HISTORY.finditer(text)
+            if (relative, match.group(0)) not in ALLOWED
+        ]
     return found
 
 
