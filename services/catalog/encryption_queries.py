@@ -1,4 +1,4 @@
-"""The encryption query asked over the broker (docs/encryption.md).
+"""The answer to the encryption request asked over the broker (docs/encryption.md).
 
 `encryption_keys` -> `{"ok", "keys": {key_id: completed snapshots}}`: which master key wraps
 the data key of each completed encrypted snapshot, as its stored manifest says. After a

@@ -1,4 +1,4 @@
-"""Answers to snapshot and restore queries asked over the broker."""
+"""Answers to the snapshot and restore requests asked over the broker (shared/queries)."""
 
 from typing import Annotated, Any, Literal
 from uuid import UUID

@@ -1,4 +1,4 @@
-"""Answers to restore queries asked over the broker.
+"""Answers to the restore requests asked over the broker (shared/queries/catalog.py).
 
 - `get_restore {restore_id}` -> `{"ok", "restore"}` or `{"ok": false, "error": "not_found"}`
 - `list_restores {snapshot_id?, status?, server_id?, database?, limit?, cursor?}` ->

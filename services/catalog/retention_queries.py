@@ -1,4 +1,4 @@
-"""The retention query asked over the broker.
+"""The answer to the retention request asked over the broker (shared/queries/catalog.py).
 
 `retention_candidates {config_id}` or `{server_id, database}` -> `{"ok", "snapshots": [...]}`:
 every completed snapshot a configuration fired (or of one server's database), newest first,
