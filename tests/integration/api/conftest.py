@@ -22,7 +22,7 @@ from services.catalog.app import build_app as build_catalog
 from shared.settings import BrokerSettings, DatabaseSettings
 from shared.topology import Topology
 from tests.integration.catalog.conftest import catalog_settings
-from tests.support.queue_reading import pushed_messages
+from tests.support.waiting import pushed_messages
 
 CLOSED_BROKER = "amqp://guest:guest@127.0.0.1:1/"
 VOLUME_ROOTS = [Path("/srv"), Path("/c"), Path(tempfile.gettempdir())]

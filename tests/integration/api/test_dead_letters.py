@@ -16,8 +16,8 @@ from shared.events import ChunkStaged
 from shared.topology import Topology
 from tests.integration.api.conftest import api_settings
 from tests.support.dead_letters import publish_raw
-from tests.support.queue_reading import polled_message
 from tests.support.served_api import ServedApi, served_api
+from tests.support.waiting import polled_message
 
 pytestmark = pytest.mark.integration
 

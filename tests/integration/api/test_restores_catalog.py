@@ -9,8 +9,8 @@ import pytest
 from shared.events import RestoreFinished, RestoreStarted, TableDifference
 from tests.integration.api.conftest import register
 from tests.integration.api.test_snapshots import pipeline, wait_status
-from tests.support.polling import poll_until
 from tests.support.snapshot_events import STORED_MANIFEST, stored
+from tests.support.waiting import poll_until
 
 pytestmark = pytest.mark.integration
 

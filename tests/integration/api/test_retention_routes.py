@@ -15,8 +15,8 @@ from services.api.retention_pass import RetentionPass
 from shared.events import BackupStored
 from tests.integration.api.conftest import register
 from tests.integration.api.test_snapshots import pipeline
-from tests.support.polling import poll_until
 from tests.support.snapshot_events import requested, stored
+from tests.support.waiting import poll_until
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)

@@ -13,8 +13,8 @@ from shared.events import DumpFailed
 from shared.messaging import publish_event
 from shared.topology import Topology
 from tests.integration.api.conftest import register
-from tests.support.polling import poll_until
 from tests.support.snapshot_events import progressed, started, stored
+from tests.support.waiting import poll_until
 
 pytestmark = pytest.mark.integration
 

@@ -16,7 +16,7 @@ from shared.events import Event
 from shared.messaging import publish_event
 from shared.settings import BrokerSettings, DatabaseSettings
 from shared.topology import Topology
-from tests.support.polling import poll_until
+from tests.support.waiting import poll_until
 
 
 @dataclass

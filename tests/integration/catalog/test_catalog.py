@@ -8,7 +8,6 @@ import aio_pika
 import pytest
 
 from shared.events import DumpFailed, SnapshotStatusChanged
-from tests.support.queue_reading import polled_message
 from tests.support.snapshot_events import (
     destination,
     finished,
@@ -17,6 +16,7 @@ from tests.support.snapshot_events import (
     started,
     stored,
 )
+from tests.support.waiting import polled_message
 
 pytestmark = pytest.mark.integration
 

@@ -11,11 +11,10 @@ import pytest
 
 from services.catalog.adapters import restores as restores_db
 from shared.events import RestoreRequested, utc_now
-from tests.support.polling import poll_until
-from tests.support.queue_reading import polled_message
 from tests.support.snapshot_events import requested as backup_requested
 from tests.support.snapshot_events import started as dump_started
 from tests.support.snapshot_events import stored
+from tests.support.waiting import polled_message
 from tests.unit.catalog.test_restores import failed, finished, progressed, started
 from tests.unit.catalog.test_restores import requested as requested_at_t0
 
@@ -30,13 +29,12 @@ def requested(rid: UUID, sid: UUID, **options: Any) -> RestoreRequested:
 
 async def restore(catalog, rid: UUID, ready=lambda _: True, timeout: float = 10) -> dict[str, Any]:
     """The restore once the catalog knows it and `ready` holds for it."""
-    reply = await poll_until(
-        lambda: catalog.ask({"op": "get_restore", "restore_id": str(rid)}),
-        lambda answer: answer["ok"] and ready(answer["restore"]),
-        timeout=timeout,
-        what=f"restore {rid} ready",
-    )
-    return reply["restore"]
+    async with asyncio.timeout(timeout):
+        while True:
+            reply = await catalog.ask({"op": "get_restore", "restore_id": str(rid)})
+            if reply["ok"] and ready(reply["restore"]):
+                return reply["restore"]
+            await asyncio.sleep(0.05)
 
 
 async def completed_snapshot(catalog) -> UUID:

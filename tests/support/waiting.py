@@ -1,19 +1,21 @@
-"""Reading a test's own AMQP queue without ever cancelling a call on its channel.
+"""Waiting in tests without ever cancelling a call on an AMQP channel.
 
 aiormq closes a channel whose call is cancelled, and its waits go through Python 3.11's
 `asyncio.wait_for`, which swallows a cancellation that lands as the broker's reply does. So an
-`asyncio.timeout` around `queue.get()` may close the channel, lose a message taken with
-`no_ack`, or never fire at all (a silence check then polls for ever). Waits here either take
-messages pushed into a local `asyncio.Queue` (cancelling that is safe) or check a deadline
-between calls.
+`asyncio.timeout` around `queue.get()` (or around an RPC to a service, or an in-process ASGI
+request that makes one) may close the channel, lose a message taken with `no_ack`, or never
+fire at all: a silence check then polls for ever. Waits here either take messages pushed into
+a local `asyncio.Queue` (cancelling that is safe) or check a deadline between calls.
 """
 
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 
+T = TypeVar("T")
 NextMessage = Callable[..., Awaitable[AbstractIncomingMessage]]
 
 
@@ -45,3 +47,21 @@ async def polled_message(
             raise TimeoutError(f"no message on {queue.name} within {timeout:g} s")
         await asyncio.sleep(0.05)
     return message
+
+
+async def poll_until(
+    probe: Callable[[], Awaitable[T]],
+    ready: Callable[[T], bool],
+    *,
+    timeout: float = 10,
+    what: str = "the condition",
+) -> T:
+    """`probe()`'s first result for which `ready` holds; TimeoutError naming `what` and the
+    last result once `timeout` seconds have passed."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not ready(result := await probe()):
+        if loop.time() > deadline:
+            raise TimeoutError(f"{what} did not hold within {timeout:g} s; last: {result!r}")
+        await asyncio.sleep(0.05)
+    return result
