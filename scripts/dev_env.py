@@ -39,7 +39,7 @@ def _add_missing(existing: str) -> None:
     """Settings added since the file was written get a value; existing keys are kept."""
     names = {line.split("=", 1)[0] for line in existing.splitlines() if "=" in line}
     added = []
-    if "DUMPER_MASTER_KEYS" not in names:  # issue 8: encryption at rest
+    if "DUMPER_MASTER_KEYS" not in names:  # encryption at rest
         added.append(f"DUMPER_MASTER_KEYS={generate_master_key('dev')}")
     if added:
         with ENV_FILE.open("a") as handle:

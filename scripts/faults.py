@@ -1,4 +1,4 @@
-"""`make faults`: the full fault suite (issue 9) — 200 backups through crashes, restarts, a
+"""`make faults`: the full fault suite — 200 backups through crashes, restarts, a
 full staging disk and an S3 outage — and its table of figures.
 
 Exits 1 when any figure that must be 0 (lost, stuck, orphans, staged chunks left, wrong but

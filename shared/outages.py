@@ -3,7 +3,7 @@
 Without it, a handler whose PostgreSQL is restarting fails, is nacked, is redelivered at
 once and fails again: the whole delivery limit burns in a second or two and the snapshot is
 dead-lettered as failed, though a few seconds' wait would have saved it (found by the fault
-suite, issue 9: a 3 s restart of the services' PostgreSQL failed backups in flight). Holding
+suite: a 3 s restart of the services' PostgreSQL failed backups in flight). Holding
 the failed message a little longer before the nack spaces the deliveries out: with the
 default limit they span about half a minute.
 """

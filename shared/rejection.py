@@ -5,7 +5,7 @@ unknown `schema_version`) or a routing key nobody handles fails the same way on 
 delivery. Requeueing it would only burn the queue's delivery limit and hold a consumer; it is
 rejected instead (basic.reject, requeue=false), so the quorum queue dead-letters it to
 `<ns>.<service>.dlq` at once with x-death reason `rejected`, one `event_rejected` log line
-says why, and the consumer goes on with the next message (issue 9, "bad input at the edges").
+says why, and the consumer goes on with the next message: bad input stops at the edges.
 """
 
 import json

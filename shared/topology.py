@@ -44,7 +44,7 @@ CONSUMED_KEYS: dict[str, tuple[str, ...]] = {
         SnapshotDeleteRequested.routing_key,
     ),
     "catalog": ("#",),
-    "notifications": (  # the api's own queue: ends that may notify or run a hook (issue 8)
+    "notifications": (  # the api's own queue: ends that may notify or run a hook
         SnapshotStatusChanged.routing_key,
         RestoreFinished.routing_key,
         RestoreFailed.routing_key,

@@ -231,7 +231,7 @@ DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     asyncpg.PostgresConnectionError,
     asyncpg.exceptions.OperatorInterventionError,  # "the database system is shutting down"
 )
-"""The api's own PostgreSQL is restarting or away (found by the fault suite: it was a 500)."""
+"""The api's own PostgreSQL is restarting or away: a 503 the client may retry, not a 500."""
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:

@@ -42,7 +42,7 @@ class Volume(BaseModel):
     created_at: datetime
     quota_bytes: int | None = None
     quota_action: Literal["refuse", "warn"] = "refuse"
-    """Issue 8: the most bytes of completed snapshots; refuse or only warn past it."""
+    """The most bytes of completed snapshots; refuse or only warn past it."""
 
 
 class BackupRequest(BaseModel):
@@ -57,7 +57,7 @@ class BackupRequest(BaseModel):
     compression: Compression
     requested_at: datetime
     config_id: UUID | None = None
-    """The backup configuration that produced it (issue 8); None for a manual backup."""
+    """The backup configuration that produced it; None for a manual backup."""
 
 
 class ApiToken(BaseModel):

@@ -1,4 +1,4 @@
-"""Pruning a backup configuration's snapshots by its retention policy (issue 8).
+"""Pruning a backup configuration's snapshots by its retention policy.
 
 The catalog lists the configuration's completed snapshots; `retention.decide_retention`
 picks what goes; each pruned snapshot is deleted like DELETE /snapshots/{id} does it: one

@@ -1,4 +1,4 @@
-"""The copies of a snapshot, one per volume (issue 8), and how each copy's fate adds up. Pure.
+"""The copies of a snapshot, one per volume, and how each copy's fate adds up. Pure.
 
 A backup to several volumes is dumped once; the uploader stores the artifact on each volume
 and reports each copy on its own (BackupStored or UploadFailed naming the volume). The

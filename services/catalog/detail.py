@@ -122,7 +122,7 @@ _SUMMARIES: dict[str, Callable[[dict[str, Any]], str]] = {
     "SnapshotDeleted": lambda _: "artifact and manifest deleted",
     "SnapshotDeleteFailed": lambda p: f"delete failed: {p['reason']}",
     "SnapshotStatusChanged": _status,
-    "SnapshotWarned": lambda p: f"warning: {p['message']}",  # a failed hook (issue 8)
+    "SnapshotWarned": lambda p: f"warning: {p['message']}",  # a failed hook
     "RestoreRequested": _restore_requested,
     "RestoreStarted": lambda p: f"restore started with {p['tool_version']}",
     "RestoreFinished": _restore_finished,

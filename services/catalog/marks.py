@@ -1,4 +1,4 @@
-"""A snapshot's marks beside its status (issue 8): the configuration that fired it, and its lock.
+"""A snapshot's marks beside its status: the configuration that fired it, and its lock.
 
 They live in their own columns (migration 0006), written here and never by the status
 fold's UPDATE, so the fold and these writes cannot undo each other. Each write inserts a

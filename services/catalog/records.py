@@ -55,7 +55,7 @@ async def record_event(pool: Pool, schema: str, event: Event, *, now: datetime) 
             await fold_restore(conn, schema, event, now=now)
             return None
         if isinstance(event, SnapshotWarned):
-            await add_warning(conn, schema, event)  # issue 8: a warning, never a status
+            await add_warning(conn, schema, event)  # a warning, never a status
             return None
         await record_rewrap(conn, schema, event)  # master-key rotation: KeysRewrapped only
         if not is_snapshot_event(event):
@@ -81,7 +81,7 @@ async def sweep(
     pool: Pool, schema: str, *, now: datetime, progress_timeout: float, pending_timeout: float
 ) -> list[Change]:
     """Fail every snapshot no event has moved within its timeout (or complete it, when one
-    of its copies is stored: issue 8)."""
+    of its copies is stored)."""
     async with pool.acquire() as conn, conn.transaction():
         stuck = await db.lock_stuck_snapshots(
             conn,

@@ -1,6 +1,6 @@
 """How a restore's record changes with each event: pure, and tolerant of any arrival order.
 
-The rules (issue 6): RestoreRequested creates a pending record; RestoreStarted and
+The rules: RestoreRequested creates a pending record; RestoreStarted and
 RestoreProgressed make it in_progress; RestoreFinished completes it; RestoreFailed fails it.
 A terminal status (completed, failed) is never overwritten. An event that overtakes its
 RestoreRequested makes a placeholder that the RestoreRequested fills in later.

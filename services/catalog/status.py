@@ -1,16 +1,16 @@
 """How a snapshot's record changes with each event: pure, and tolerant of any arrival order.
 
-The rules (issue 4): BackupRequested creates a pending record; dump and upload activity makes
+The rules: BackupRequested creates a pending record; dump and upload activity makes
 it in_progress; BackupStored completes it; DumpFailed/UploadFailed fail it. A terminal status
 (completed, failed, deleted) is never overwritten, except that SnapshotDeleted turns any
 record into `deleted`. An event that overtakes its BackupRequested makes a placeholder that
 the BackupRequested fills in later.
 
-Issue 5: SnapshotCancelRequested fails a pending snapshot with "cancelled" at once; a running
+Cancellation: SnapshotCancelRequested fails a pending snapshot with "cancelled" at once; a running
 one keeps running until the dumper's DumpFailed("cancelled") (or the sweeper) ends it.
 SnapshotDeleteFailed keeps the status and records `delete_error`.
 
-Issue 8: a snapshot has one copy per volume (copies.py). BackupStored and UploadFailed each
+Copies: a snapshot has one copy per volume (copies.py). BackupStored and UploadFailed each
 settle one copy; the snapshot is completed once every copy has ended and one is stored, and
 failed when every copy failed. One copy failing never fails the others. DumpFailed still
 fails everything, unless a copy is already stored. SnapshotDeleted removes one copy; the
@@ -83,7 +83,7 @@ PUBLIC_FIELDS = (
     "locked",
     "copies",
 )
-"""The snapshot JSON of interfaces.md #9, shared by catalog and api (lists and details)."""
+"""The snapshot JSON shared by catalog and api (lists and details)."""
 
 
 class SnapshotRecord(BaseModel):
@@ -120,9 +120,9 @@ class SnapshotRecord(BaseModel):
     """Written only by a verify's end (restores.py), never by `save_snapshot`."""
     config_id: UUID | None = None
     locked: bool = False
-    """Both written only by marks.py (issue 8), never by `save_snapshot`."""
+    """Both written only by marks.py, never by `save_snapshot`."""
     copies: Copies = ()
-    """One per volume, the primary first (issue 8)."""
+    """One per volume, the primary first."""
 
     @field_validator("copies", mode="before")
     @classmethod
@@ -284,7 +284,7 @@ def _deletion(
     if isinstance(event, SnapshotDeleted):
         copies = copy_rules.deleted(record.copies, event.volume_id)
         if copy_rules.first_stored(copies) is not None:
-            # Another copy is still stored: only this one is gone (issue 8).
+            # Another copy is still stored: only this one is gone.
             return _showing(record.model_copy(update={"copies": copies, "delete_error": None}))
         return record.model_copy(
             update={"status": "deleted", "copies": copies, "delete_error": None}

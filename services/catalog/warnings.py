@@ -1,4 +1,4 @@
-"""Warnings on a snapshot (SnapshotWarned, issue 8): kept beside the record, never a status."""
+"""Warnings on a snapshot (SnapshotWarned): kept beside the record, never a status."""
 
 import json
 from typing import Any

@@ -33,7 +33,7 @@ class CompressionOptions:
     zstd_level: int = 3
 
     def at_level(self, compression: Compression, level: int | None) -> "CompressionOptions":
-        """These options with a backup's own level (issue 8); the defaults when it has none.
+        """These options with a backup's own level; the defaults when it has none.
 
         The api validates the level (gzip 0-3 on ISA-L's scale, zstd 1-19); a gzip level goes
         to whichever gzip engine is configured.

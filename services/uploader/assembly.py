@@ -1,7 +1,7 @@
 """Assembling an artifact on every volume of a backup from staged chunks (DESIGN.md).
 
 Each staged chunk becomes part `seq` of its attempt's upload to each volume (the primary
-destination and its copies, issue 8) as soon as it arrives, in any order and on any replica,
+destination and its copies) as soon as it arrives, in any order and on any replica,
 and is deleted from staging once every copy has handled it (the dumper's back-pressure counts
 what is left). When the dump has finished and every chunk is stored on a volume, exactly one
 replica finalises that copy: the artifact appears atomically, the manifest is written beside
@@ -285,7 +285,7 @@ class Assembler:
     async def _while_unreachable(self, step: Callable[[], Awaitable[None]]) -> None:
         """Run a finalising step again while the volume does not answer, then give up.
 
-        The fault suite (issue 9) cut S3 off while it completed an upload: the server had
+        The fault suite cut S3 off while it completed an upload: the server had
         completed the object but the answer was lost, so failing at once left a whole artifact
         under the final name of a failed snapshot. Tried again once the volume answers, the
         step finds it complete (finalise and write are idempotent) and the backup is stored.

@@ -1,4 +1,4 @@
-"""Encryption at rest (issue 8, docs/encryption.md): master keyring, data keys, sealed chunks.
+"""Encryption at rest (docs/encryption.md): master keyring, data keys, sealed chunks.
 
 Pure: no I/O, nothing read from the environment; callers hand in the keyring text.
 """

@@ -67,7 +67,7 @@ class Destination(BaseModel):
 
 
 class Encryption(BaseModel):
-    """How an encrypted artifact's data key is kept (docs/encryption.md, issue 8).
+    """How an encrypted artifact's data key is kept (docs/encryption.md).
 
     Every chunk is sealed with AES-256-GCM under a random data key of its snapshot; the data
     key travels and is stored only wrapped by a master key, named by `key_id`.

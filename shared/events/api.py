@@ -33,7 +33,7 @@ class BackupRequested(Event):
     destination: Destination = Field(description="Where the artifact is stored.")
     copies: list[Destination] = Field(
         default_factory=list,
-        description="Further volumes that get the same artifact (issue 8): the dump runs once.",
+        description="Further volumes that get the same artifact: the dump runs once.",
     )
     requested_at: AwareDatetime = Field(
         description="When the api accepted the request.", examples=["2026-11-25T03:00:00Z"]
@@ -86,7 +86,7 @@ class SnapshotCancelRequested(Event):
 class SnapshotLockChanged(Event):
     """Published by the api (through its outbox) when a user locks or unlocks a snapshot.
 
-    A locked snapshot is never pruned by retention and cannot be deleted (issue 8). The
+    A locked snapshot is never pruned by retention and cannot be deleted. The
     catalog keeps the change with the latest `occurred_at`, so a late lock never undoes a
     newer unlock.
     """
@@ -148,7 +148,7 @@ class KeysRewrapRequested(Event):
 
 class SnapshotWarned(Event):
     """Published by the api (through its outbox) when a post-backup or post-restore hook of a
-    backup configuration exited non-zero or timed out (issue 8). A warning, never a failure:
+    backup configuration exited non-zero or timed out. A warning, never a failure:
     the catalog adds it to the snapshot's `warnings` and leaves its status alone.
     """
 

@@ -57,7 +57,7 @@ class UploadTarget:
 class StagedChunk:
     """A verified staged chunk: its bytes in memory, or a local file that may be renamed.
 
-    `movable` is False when other volumes still need the staged file (issue 8's copies):
+    `movable` is False when other volumes still need the staged file (the copies):
     then a local volume copies it instead of renaming it away.
     """
 

@@ -144,7 +144,7 @@ class S3Volume:
 
         One is left when `begin` created an upload whose id was never recorded (the
         uploader's database went away just after) and a retry began another; the fault
-        suite (issue 9) found them. Once the artifact is complete, they are all garbage.
+        suite found them. Once the artifact is complete, they are all garbage.
         """
 
         def strays() -> list[str]:
@@ -172,7 +172,7 @@ class S3Volume:
             await self._abort(name, target.upload_id)
         except VolumeUnreachableError:
             # An upload left open is garbage the bucket keeps (and bills) for ever; the fault
-            # suite (issue 9) left some when S3 went away mid-backup. Keep trying a while in
+            # suite left some when S3 went away mid-backup. Keep trying a while in
             # the background, and still tell the caller this try failed.
             task = asyncio.create_task(self._abort_later(name, target.upload_id))
             _ABORTS_IN_RETRY.add(task)

@@ -1,4 +1,4 @@
-"""A thin client of the HTTP contract of issue 4, as a script would use it."""
+"""A thin client of the HTTP contract, as a script would use it."""
 
 import asyncio
 import time

@@ -10,8 +10,9 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import aio_pika
 import psutil
@@ -55,6 +56,16 @@ class EventSpy:
 
     def events(self) -> list[dict[str, object]]:
         return [json.loads(b) for b in self.bodies]
+
+    async def once_seen(
+        self, matches: Callable[[dict[str, Any]], bool], *, timeout: float = 30
+    ) -> list[dict[str, Any]]:
+        """Every event so far, once one `matches`. The spy's queue is not the services' own:
+        an outcome read through the api says nothing of what the spy has received yet."""
+        async with asyncio.timeout(timeout):
+            while not any(matches(event) for event in self.events()):
+                await asyncio.sleep(0.05)
+        return self.events()
 
 
 class ArgvSampler(threading.Thread):
@@ -142,18 +153,6 @@ def volume_dir(tmp_path: Path) -> Path:
     path = tmp_path / f"volume-{uuid.uuid4().hex[:6]}"
     path.mkdir()
     return path
-
-
-async def _unused_wait_until(predicate, timeout: float, interval: float = 0.2):
-    """Poll an async predicate until it returns something truthy."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await predicate()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            return result
-        await asyncio.sleep(interval)
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Several volumes per backup (issue 8), on the real stack: the dump runs once, each volume
+"""Several volumes per backup, on the real stack: the dump runs once, each volume
 gets the artifact, each copy has its own fate, and one failed copy never loses the others."""
 
 import asyncio

@@ -1,4 +1,4 @@
-"""Encryption at rest end to end (issue 8) on a stack of its own, whose dumper is restarted
+"""Encryption at rest end to end on a stack of its own, whose dumper is restarted
 with other master keys: an encrypted backup restores through the API and offline through
 `databasement decrypt | gunzip | psql`, holds no plaintext, survives a master-key rotation,
 and a wrong key fails with "cannot decrypt: wrong key" without touching the target."""

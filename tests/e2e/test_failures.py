@@ -2,9 +2,9 @@
 
 No staged chunk and no part file may survive a failed backup, and nothing stays in progress.
 What the dumper can tell before dumping (wrong password, unreachable server, no such
-database) is refused at request time (issue 5): 422 with the sentence, and nothing queued.
+database) is refused at request time: 422 with the sentence, and nothing queued.
 When the same causes arise after a backup was accepted, the snapshot ends failed with the
-dumper's sentence (issue 4).
+dumper's sentence.
 """
 
 import subprocess

@@ -1,4 +1,4 @@
-"""A database name full of shell and SQL metacharacters is a name, never code (issue 9).
+"""A database name full of shell and SQL metacharacters is a name, never code.
 
 Each name carries a command substitution that would create a marker file, a quote of every
 kind, a statement separator, a comment and a DROP. The backup and the restore (into a target

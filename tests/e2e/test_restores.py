@@ -1,4 +1,4 @@
-"""Restores and verifies end to end (issue 6): back up, restore through the API, compare.
+"""Restores and verifies end to end: back up, restore through the API, compare.
 
 Round trips compare every table's checksum and every object's definition with the source.
 Damage is done on the local volume itself (one flipped byte, a cut file, a missing manifest,

@@ -1,4 +1,4 @@
-"""Retention, locks, dry runs and volume quotas on the real stack (issue 8).
+"""Retention, locks, dry runs and volume quotas on the real stack.
 
 Real backups make the snapshots; only their ages are set by hand: the test backdates the
 catalog's `created_at` (and the api's request row) in the stack's database, which is only the

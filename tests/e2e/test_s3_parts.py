@@ -87,6 +87,15 @@ async def restore_target(postgres_url: str) -> AsyncIterator[str]:
         await admin.close()
 
 
+async def dump_failed_seen(event_spy, snapshot_id: str) -> list[dict]:
+    """The spy's events of the snapshot, once its DumpFailed is among them (the dumper
+    publishes its ChunkStaged before it, on the queue the spy reads in order)."""
+    events = await event_spy.once_seen(
+        lambda e: e.get("snapshot_id") == snapshot_id and "exit_code" in e
+    )
+    return [e for e in events if e.get("snapshot_id") == snapshot_id]
+
+
 @pytest.mark.usefixtures("few_parts")
 class TestGrowingParts:
     async def test_a_backup_needing_bigger_parts_completes_and_restores(
@@ -134,10 +143,11 @@ class TestGrowingParts:
         snapshot = await api.wait_terminal(second["id"], timeout=240)
 
         assert snapshot["status"] == "completed", snapshot.get("error")
+        events = await event_spy.once_seen(
+            lambda e: e.get("snapshot_id") == second["id"] and "connection" in e
+        )
         [requested] = [
-            e
-            for e in event_spy.events()
-            if e.get("snapshot_id") == second["id"] and "connection" in e
+            e for e in events if e.get("snapshot_id") == second["id"] and "connection" in e
         ]
         assert requested["expected_size"] == last["size"]
 
@@ -166,7 +176,7 @@ class TestGrowingParts:
             snapshot["error"]
         )
         assert "more than the volume allows (3)" in snapshot["error"]
-        events = [e for e in event_spy.events() if e.get("snapshot_id") == pending["id"]]
+        events = await dump_failed_seen(event_spy, pending["id"])
         assert len([e for e in events if "staged_key" in e]) == MAX_PARTS
         assert not [e for e in events if "chunk_count" in e], "it never finished the dump"
         client = s3_server.client()
@@ -191,6 +201,6 @@ class TestGrowingParts:
             r"parts, more than the volume allows \(3\)",
             snapshot["error"],
         ), snapshot["error"]
-        events = [e for e in event_spy.events() if e.get("snapshot_id") == pending["id"]]
+        events = await dump_failed_seen(event_spy, pending["id"])
         assert not [e for e in events if "staged_key" in e], "nothing was dumped"
         assert not [e for e in events if "tool_version" in e], "the tool never started"

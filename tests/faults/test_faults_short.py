@@ -1,4 +1,4 @@
-"""The short fault suite (issue 9): a stream of backups survives SIGKILLed replicas, a
+"""The short fault suite: a stream of backups survives SIGKILLed replicas, a
 RabbitMQ restart, a PostgreSQL restart, a full staging disk and an S3 outage.
 
 Nothing accepted is lost, nothing stays stuck, nothing is left on the volumes or in staging,

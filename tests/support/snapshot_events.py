@@ -15,7 +15,7 @@ from shared.events import (
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 VOLUME = UUID("3a7c9e10-4b2d-4f6e-8a1b-c2d3e4f5a6b7")
-"""The volume of `requested` and `stored` unless a test names another (issue 8: a copy per
+"""The volume of `requested` and `stored` unless a test names another (a copy per
 volume, so a stored event must name the volume the request asked for)."""
 
 

@@ -140,7 +140,7 @@ def stack_env(
             "API_LOCAL_VOLUME_ROOTS": f"{tempfile.gettempdir()},{Path('var').resolve()}",
             "SEAL_KEY": Fernet.generate_key().decode(),
             "API_CREDENTIALS_KEY": Fernet.generate_key().decode(),
-            "DUMPER_MASTER_KEYS": generate_master_key("e2e"),  # encryption at rest (issue 8)
+            "DUMPER_MASTER_KEYS": generate_master_key("e2e"),  # encryption at rest
             "PYTHONUNBUFFERED": "1",
         }
     )

@@ -95,7 +95,7 @@ class BrokerLink:
             raise UnavailableError(f"the {who} did not answer within {timeout:g} s") from None
         except BROKER_DROPPED:
             # The broker restarted and the robust connection is still reopening its channels
-            # (found by the fault suite: this was a 500).
+            # (a 503 the client may retry, not a 500).
             raise UnavailableError(
                 f"the message broker connection dropped, so the {who} cannot be asked;"
                 " try again in a few seconds"

@@ -32,7 +32,7 @@ class FiringTools:
     lists: DatabaseLists
     keys: Keys
     over_quota: Callable[[UUID | None], OverQuotaHook] = lambda _config_id: log_over_quota
-    """The hook told about a volume over its quota (notifications, issue 8)."""
+    """The hook told about a volume over its quota (notifications)."""
 
 
 async def plan_config(config: BackupConfig, tools: FiringTools, *, now: datetime) -> Planned:
@@ -62,7 +62,7 @@ async def plan_config(config: BackupConfig, tools: FiringTools, *, now: datetime
         )
     await check_quotas(
         volumes, link=tools.link, on_over_quota=tools.over_quota(config.id)
-    )  # issue 8: a full volume that refuses fails it
+    )  # a full volume that refuses fails it
     planned = plan_backups(
         server,
         volumes,

@@ -1,4 +1,4 @@
-"""Notifications, the overdue-backup alarm (RPO) and hooks of issue 8 (docs/notifications.md).
+"""Notifications, the overdue-backup alarm (RPO) and hooks (docs/notifications.md).
 
 Import from the modules themselves (`routes`, `subscriber`, `quota`): this package's
 settings are part of ApiSettings, so importing the routes here would be circular.

@@ -1,4 +1,4 @@
-"""What notifications, the RPO alarm and hooks read of backup configurations (issue 8).
+"""What notifications, the RPO alarm and hooks read of backup configurations.
 
 The configurations are engineer C1's tables (`backup_configs`, `snapshots_requested.config_id`,
 api migration 0006). They are read here as JSON rows, so this module depends only on the

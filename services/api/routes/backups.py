@@ -64,7 +64,7 @@ async def request_backup(
             raise InvalidRequestError(f"server {server.name!r} has no database to back up")
     await check_quotas(
         chosen, link=link, on_over_quota=over_quota(None)
-    )  # issue 8: 422 for a full volume that refuses
+    )  # 422 for a full volume that refuses
     planned = plan_backups(
         server,
         chosen,

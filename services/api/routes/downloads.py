@@ -67,7 +67,7 @@ async def download_snapshot(
         chunks = expected_chunks(snapshot.manifest or {})
     except ValueError as exc:
         raise ConflictError(f"snapshot {snapshot_id} cannot be read back: {exc}") from None
-    readable = await readable_copy(snapshot, volumes)  # issue 8: the first stored copy
+    readable = await readable_copy(snapshot, volumes)  # the first stored copy
     if readable is None:
         raise ConflictError(f"the volume of snapshot {snapshot_id} is no longer registered")
     store = open_volume(volume_spec(readable.volume, vault=keys.vault))

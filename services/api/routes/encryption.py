@@ -1,4 +1,4 @@
-"""/api/v1/encryption: master-key rotation (issue 8, docs/encryption.md).
+"""/api/v1/encryption: master-key rotation (docs/encryption.md).
 
 The api holds no master key. It asks the catalog for every completed encrypted snapshot and
 queues one KeysRewrapRequested per stored copy through its outbox; the dumper, which holds

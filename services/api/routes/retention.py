@@ -1,4 +1,4 @@
-"""Locks, pruning and volume usage (issue 8): /snapshots/{id}/lock|unlock,
+"""Locks, pruning and volume usage: /snapshots/{id}/lock|unlock,
 /backup-configs/{id}/prune, /volumes/{id}/usage."""
 
 from dataclasses import dataclass

@@ -153,7 +153,7 @@ async def delete_snapshot(
             f"snapshot {snapshot_id} is being restored (restore {restoring[0]}); "
             "wait for the restore to finish before deleting it"
         )
-    # One SnapshotDeleteRequested per stored copy (issue 8), the same as pruning's.
+    # One SnapshotDeleteRequested per stored copy, the same as pruning's.
     for event in await deletion_events(snapshot, volumes=volumes, keys=keys):
         await outbox.add(event)
     relay.wake()

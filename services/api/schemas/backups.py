@@ -12,7 +12,7 @@ from shared.events import Compression
 class BackupCreate(BaseModel):
     """Back up one database of a server, or every one (`database: null`), to volumes.
 
-    `volume_id` and `volume_ids` together name the volumes (issue 8): the first is the
+    `volume_id` and `volume_ids` together name the volumes: the first is the
     primary, every other one gets a copy of the same artifact.
     """
 

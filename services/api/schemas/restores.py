@@ -1,4 +1,4 @@
-"""Bodies of /api/v1/restores and /api/v1/snapshots/{id}/verify (issue 6)."""
+"""Bodies of /api/v1/restores and /api/v1/snapshots/{id}/verify."""
 
 from datetime import datetime
 from typing import Annotated, Literal

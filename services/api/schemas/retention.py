@@ -1,4 +1,4 @@
-"""Bodies of the lock, prune and volume usage routes (issue 8)."""
+"""Bodies of the lock, prune and volume usage routes."""
 
 from datetime import datetime
 from typing import Literal

@@ -1,4 +1,4 @@
-"""Bodies of /api/v1/snapshots (interfaces.md #9, issue 5)."""
+"""Bodies of /api/v1/snapshots."""
 
 from datetime import datetime
 from typing import Any, Literal
@@ -11,7 +11,7 @@ from shared.events import ServerType, SnapshotStatus
 
 
 class SnapshotCopyPublic(BaseModel):
-    """One volume's copy of a snapshot (issue 8): stored, or why not."""
+    """One volume's copy of a snapshot: stored, or why not."""
 
     volume_id: UUID
     status: Literal["pending", "stored", "failed", "missing", "deleted"] = Field(
@@ -53,7 +53,7 @@ class SnapshotPublic(BaseModel):
     )
     locked: bool = Field(default=False, description="Locked against pruning and deletion.")
     copies: list[SnapshotCopyPublic] = Field(
-        default_factory=list, description="One per volume, the primary first (issue 8)."
+        default_factory=list, description="One per volume, the primary first."
     )
 
 
@@ -74,7 +74,7 @@ class TimelineEntry(BaseModel):
 
 
 class SnapshotWarning(BaseModel):
-    """A hook of the snapshot's configuration that failed (issue 8): a warning, not a failure."""
+    """A hook of the snapshot's configuration that failed: a warning, not a failure."""
 
     source: str = Field(examples=["post_backup_hook"])
     message: str = Field(examples=["hook /usr/local/bin/sync-offsite exited with code 3"])
@@ -100,7 +100,7 @@ class SnapshotDetail(SnapshotPublic):
         default_factory=list, description="Its restores and verifies, newest first (50 at most)."
     )
     warnings: list[SnapshotWarning] = Field(
-        default_factory=list, description="Hooks that failed after it ended (issue 8)."
+        default_factory=list, description="Hooks that failed after it ended."
     )
     verified_at: datetime | None = Field(default=None, description="When its last verify ended.")
     verify_result: dict[str, Any] | None = Field(

@@ -26,7 +26,7 @@ QuotaAction = Literal["refuse", "warn"]
 QUOTA_BYTES = Field(
     default=None,
     gt=0,
-    description="Most bytes of completed snapshots it may hold (issue 8); null for no quota.",
+    description="Most bytes of completed snapshots it may hold; null for no quota.",
     examples=[500_000_000_000],
 )
 QUOTA_ACTION: QuotaAction = Field(

@@ -1,5 +1,5 @@
 """The api's own route functions, called in-process: the UI shows what the JSON API does
-and enforces no rule of its own (issue 7)."""
+and enforces no rule of its own."""
 
 import asyncio
 from dataclasses import dataclass

@@ -1,4 +1,4 @@
-"""Restores and verifies of a snapshot, through the api's own restore routes (issue 6)."""
+"""Restores and verifies of a snapshot, through the api's own restore routes."""
 
 from typing import Any
 from uuid import UUID

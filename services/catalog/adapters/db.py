@@ -40,7 +40,7 @@ SORT_COLUMNS = {"created_at": "created_at", "size": f"COALESCE(size, {NO_SIZE})"
 FILTERS = {
     "server_id": "server_id = ${n}::uuid",
     "database": "database = ${n}::text",
-    # Issue 8: a snapshot is on every volume that has a copy of it.
+    # A snapshot is on every volume that has a copy of it.
     "volume_id": "(volume_id = ${n}::uuid OR copies @> "
     "jsonb_build_array(jsonb_build_object('volume_id', ${n}::uuid::text)))",
     "status": "status = ${n}::text",
@@ -54,7 +54,7 @@ WHERE snapshot_id = $1 AND event_type <> ALL($2::text[])
 ORDER BY occurred_at, received_at
 LIMIT $3
 """
-# Issue 8: every stored copy on the volume counts, whichever copy a snapshot shows; a record
+# Every stored copy on the volume counts, whichever copy a snapshot shows; a record
 # from before copies (`copies` empty) counts by its volume_id.
 _ON_VOLUME = "jsonb_build_array(jsonb_build_object('volume_id', $1::uuid::text{status}))"
 VOLUME_USAGE = (

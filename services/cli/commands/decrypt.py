@@ -1,6 +1,6 @@
 """`databasement decrypt FILE --key-file K`: an encrypted artifact back to a plain .sql.gz /
 .sql.zst, offline. It needs only the file, its manifest and the master keys: no service,
-broker or database (issue 8: a backup must stay restorable when the service is gone)."""
+broker or database: a backup stays restorable when the service is gone."""
 
 import contextlib
 import json

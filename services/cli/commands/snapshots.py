@@ -107,7 +107,7 @@ def show(ctx: typer.Context, snapshot: SnapshotId, *, as_json: JsonFlag = False)
         emit_json(found)
         return
     output(found, as_json=False, columns=DETAILS)
-    if len(found.get("copies") or []) > 1:  # issue 8: a backup to several volumes
+    if len(found.get("copies") or []) > 1:  # a backup to several volumes
         table(found["copies"], COPIES, title="copies")
     if found.get("timeline"):
         table(found["timeline"], TIMELINE, title="timeline")

@@ -59,7 +59,7 @@ def add(
     ] = False,
     insecure: Annotated[bool, typer.Option("--insecure", help="Plain HTTP to S3.")] = False,
     quota_bytes: Annotated[
-        int | None, typer.Option(help="Most bytes of snapshots it may hold (issue 8).")
+        int | None, typer.Option(help="Most bytes of snapshots it may hold.")
     ] = None,
     quota_action: Annotated[
         str, typer.Option(help="refuse or warn once the quota is reached.")

@@ -3,8 +3,8 @@
 A slot is a session-level advisory lock on the dumper's own database, keyed by the dumper's
 schema and the server's id, held on one pooled connection for as long as the dump runs. The
 lock needs no table and no expiry: if a replica dies, its connection closes and PostgreSQL
-frees the slot at once (issue 9: "a per-server concurrency limit stops ten replicas from
-dumping the same database server at once").
+frees the slot at once: a per-server concurrency limit stops ten replicas from dumping
+the same database server at once.
 """
 
 import hashlib

@@ -1,4 +1,4 @@
-"""Notifications, the RPO alarm and hooks on the real stack (issue 8).
+"""Notifications, the RPO alarm and hooks on the real stack.
 
 Backups run through backup configurations (`POST /api/v1/backup-configs/{id}/run`); the
 notifications reach a real SMTP server (STARTTLS + AUTH) and an HTTP receiver that checks

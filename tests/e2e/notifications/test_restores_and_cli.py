@@ -1,5 +1,5 @@
 """Restores and verifies notify their snapshot's configuration and run its post-restore hook;
-Slack-compatible channels get `{"text": ...}`; the CLI manages channels (issue 8)."""
+Slack-compatible channels get `{"text": ...}`; the CLI manages channels."""
 
 import json
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""What the issue 8 browser tests share: a configuration made through the API, waits on
+"""What the configuration browser tests share: a configuration made through the API, waits on
 the API, and the Configurations page's steps."""
 
 import asyncio

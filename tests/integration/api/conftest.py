@@ -1,6 +1,5 @@
 """A real api (in-process, over ASGI) and catalog on this test's namespace and database."""
 
-import asyncio
 import contextlib
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -23,6 +22,7 @@ from services.catalog.app import build_app as build_catalog
 from shared.settings import BrokerSettings, DatabaseSettings
 from shared.topology import Topology
 from tests.integration.catalog.conftest import catalog_settings
+from tests.support.waiting import pushed_messages
 
 CLOSED_BROKER = "amqp://guest:guest@127.0.0.1:1/"
 VOLUME_ROOTS = [Path("/srv"), Path("/c"), Path(tempfile.gettempdir())]
@@ -173,7 +173,8 @@ async def backup_requests(rabbit_url: str, namespace: str) -> AsyncIterator[Call
 async def event_queue(
     rabbit_url: str, namespace: str, keys: tuple[str, ...]
 ) -> AsyncIterator[Callable[..., Any]]:
-    """An exclusive queue bound to `keys`; yields a function awaiting its next message."""
+    """An exclusive queue bound to `keys`; yields a function awaiting its next message
+    (TimeoutError when none comes within its `timeout`)."""
     connection = await aio_pika.connect(rabbit_url)
     async with connection:
         channel = await connection.channel()
@@ -184,16 +185,8 @@ async def event_queue(
         queue = await channel.declare_queue(exclusive=True)
         for key in keys:
             await queue.bind(exchange, routing_key=key)
-
-        async def next_message(timeout: float = 10) -> aio_pika.abc.AbstractIncomingMessage:
-            async with asyncio.timeout(timeout):
-                while True:
-                    message = await queue.get(fail=False, no_ack=True)
-                    if message is not None:
-                        return message
-                    await asyncio.sleep(0.05)
-
-        yield next_message
+        async with pushed_messages(queue) as next_message:
+            yield next_message
 
 
 async def register(

@@ -17,6 +17,7 @@ from shared.topology import Topology
 from tests.integration.api.conftest import api_settings
 from tests.support.dead_letters import publish_raw
 from tests.support.served_api import ServedApi, served_api
+from tests.support.waiting import polled_message
 
 pytestmark = pytest.mark.integration
 
@@ -52,9 +53,7 @@ async def dead_letter(
     async with connection:
         channel = await connection.channel()
         queue = await channel.get_queue(topology.queue("uploader").name)
-        async with asyncio.timeout(10):
-            while (message := await queue.get(no_ack=False, fail=False)) is None:
-                await asyncio.sleep(0.05)
+        message = await polled_message(queue)
         assert message.message_id == message_id
         await message.reject(requeue=False)
     return message_id

@@ -1,4 +1,4 @@
-"""Notifications on a real PostgreSQL (issue 8): the delivery queue shared by two replicas,
+"""Notifications on a real PostgreSQL: the delivery queue shared by two replicas,
 trigger rules applied to real rows, the RPO pass once across replicas and once per episode,
 and the volume-over-quota function. The catalog is a stub at the edge (its answers only)."""
 

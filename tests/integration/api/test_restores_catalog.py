@@ -1,7 +1,6 @@
 """Restores through the real catalog: recorded, listed, shown on the snapshot, and the
 conflicts the catalog's records decide; reads passed through with their filters."""
 
-import asyncio
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -11,18 +10,18 @@ from shared.events import RestoreFinished, RestoreStarted, TableDifference
 from tests.integration.api.conftest import register
 from tests.integration.api.test_snapshots import pipeline, wait_status
 from tests.support.snapshot_events import STORED_MANIFEST, stored
+from tests.support.waiting import poll_until
 
 pytestmark = pytest.mark.integration
 
 
 async def wait_restore(api, restore_id: str, ready, timeout: float = 10) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            response = await api.get(f"/api/v1/restores/{restore_id}")
-            assert response.status_code == 200, response.text
-            if ready(response.json()):
-                return response.json()
-            await asyncio.sleep(0.05)
+    async def current() -> dict[str, Any]:
+        response = await api.get(f"/api/v1/restores/{restore_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return await poll_until(current, ready, timeout=timeout, what=f"restore {restore_id} ready")
 
 
 async def completed_snapshot(api, publish) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from shared.events import BackupStored
 from tests.integration.api.conftest import register
 from tests.integration.api.test_snapshots import pipeline
 from tests.support.snapshot_events import requested, stored
+from tests.support.waiting import poll_until
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC)
@@ -65,13 +66,14 @@ async def keep_last_one(
 
 async def wait_status(api, snapshot_id: str, status: str, timeout: float = 10) -> dict[str, Any]:
     """The snapshot once the catalog shows it with `status` (unknown a moment before)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            response = await api.get(f"/api/v1/snapshots/{snapshot_id}")
-            if response.status_code == 200 and response.json()["status"] == status:
-                found: dict[str, Any] = response.json()
-                return found
-            await asyncio.sleep(0.05)
+    response = await poll_until(
+        lambda: api.get(f"/api/v1/snapshots/{snapshot_id}"),
+        lambda r: r.status_code == 200 and r.json()["status"] == status,
+        timeout=timeout,
+        what=f"{snapshot_id} {status}",
+    )
+    found: dict[str, Any] = response.json()
+    return found
 
 
 async def prune(api, config_id: str, **params: str) -> dict[str, Any]:
@@ -132,10 +134,12 @@ class TestPrune:
         assert answer["delete"] == []
         assert {s["id"]: s["reasons"] for s in answer["keep"]}[old] == ["locked"]
         assert await no_message(snapshot_requests)
-        detail = await wait_status(api, old, "completed")
-        async with asyncio.timeout(10):
-            while not detail["locked"]:  # the catalog got the event too
-                detail = (await api.get(f"/api/v1/snapshots/{old}")).json()
+        await wait_status(api, old, "completed")
+        await poll_until(  # the catalog got the lock event too
+            lambda: api.get(f"/api/v1/snapshots/{old}"),
+            lambda r: r.json()["locked"],
+            what=f"{old} locked in the catalog",
+        )
         await api.post(f"/api/v1/snapshots/{old}/unlock")
         assert [s["id"] for s in (await prune(api, ids[0]))["delete"]] == [old]
 

@@ -1,6 +1,5 @@
 """GET /snapshots: answered by the real catalog over the broker, as the pipeline reports."""
 
-import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -15,6 +14,7 @@ from shared.messaging import publish_event
 from shared.topology import Topology
 from tests.integration.api.conftest import register
 from tests.support.snapshot_events import progressed, started, stored
+from tests.support.waiting import poll_until
 
 pytestmark = pytest.mark.integration
 
@@ -35,13 +35,14 @@ async def pipeline(rabbit_url: str, namespace: str) -> AsyncIterator[Any]:
 
 
 async def wait_status(api, snapshot_id: str, status: str, timeout: float = 10) -> dict[str, Any]:
-    async with asyncio.timeout(timeout):
-        while True:
-            response = await api.get(f"/api/v1/snapshots/{snapshot_id}")
-            assert response.status_code == 200, response.text
-            if response.json()["status"] == status:
-                return response.json()
-            await asyncio.sleep(0.05)
+    async def current() -> dict[str, Any]:
+        response = await api.get(f"/api/v1/snapshots/{snapshot_id}")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    return await poll_until(
+        current, lambda s: s["status"] == status, timeout=timeout, what=f"{snapshot_id} {status}"
+    )
 
 
 async def request_backup(api) -> tuple[str, str, str]:

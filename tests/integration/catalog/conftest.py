@@ -1,6 +1,5 @@
 """A real catalog app on this test's broker namespace and PostgreSQL database."""
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +17,7 @@ from shared.messaging import publish_event
 from shared.queries import GetSnapshot, Query
 from shared.settings import BrokerSettings, DatabaseSettings
 from shared.topology import Topology
+from tests.support.waiting import poll_until
 
 
 @dataclass
@@ -50,12 +50,14 @@ class Catalog:
         timeout: float = 10,
     ) -> dict[str, Any]:
         """The snapshot once the catalog knows it and `ready` holds for it."""
-        async with asyncio.timeout(timeout):
-            while True:
-                snapshot = await self.snapshot(snapshot_id)
-                if snapshot is not None and ready(snapshot):
-                    return snapshot
-                await asyncio.sleep(0.05)
+        snapshot = await poll_until(
+            lambda: self.snapshot(snapshot_id),
+            lambda found: found is not None and ready(found),
+            timeout=timeout,
+            what=f"snapshot {snapshot_id} ready",
+        )
+        assert snapshot is not None
+        return snapshot
 
 
 def catalog_settings(rabbit_url: str, namespace: str, database_url: str, **extra: Any):

@@ -1,6 +1,5 @@
 """The catalog on the real broker and PostgreSQL: records, order, duplicates, sweeps, queries."""
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 from uuid import uuid4
@@ -18,6 +17,7 @@ from tests.support.snapshot_events import (
     started,
     stored,
 )
+from tests.support.waiting import polled_message
 
 pytestmark = pytest.mark.integration
 
@@ -174,7 +174,7 @@ class TestSweeperWithCopies:
             update={"copies": [destination(offsite)], "requested_at": now, "occurred_at": now}
         )
         # The catalog handles events concurrently: the request must be folded first, or the
-        # stored copy alone completes the snapshot (a known limit, see the issue 8 note).
+        # stored copy alone completes the snapshot (a known limit of folding events concurrently).
         await catalog.publish(both)
         await catalog.wait_for(sid, lambda s: len(s["copies"]) == 2, timeout=10)
         await catalog.publish(started(sid, attempt, 1), stored(sid, attempt, 2, volume_id=primary))
@@ -197,7 +197,7 @@ class TestDeadLetters:
             channel = await connection.channel()
             queue = await channel.get_queue(catalog.topology.queue("dumper").name)
             for _ in range(catalog.topology.delivery_limit + 1):
-                message = await _get(queue)
+                message = await polled_message(queue)
                 await message.nack(requeue=True)
         failed = await catalog.wait_for(sid, lambda s: s["status"] == "failed")
         limit = catalog.topology.delivery_limit
@@ -215,16 +215,7 @@ class TestAnnouncements:
             await queue.bind(exchange, routing_key=SnapshotStatusChanged.routing_key)
             sid = uuid4()
             await catalog.publish(requested(sid), DumpFailed(snapshot_id=sid, reason="x"))
-            message = await _get(queue)
+            message = await polled_message(queue)
             event = SnapshotStatusChanged.model_validate_json(message.body)
             assert event.snapshot_id == sid
             assert event.status in {"pending", "failed"}
-
-
-async def _get(queue: aio_pika.abc.AbstractQueue, timeout: float = 10) -> Any:
-    async with asyncio.timeout(timeout):
-        while True:
-            message = await queue.get(fail=False)
-            if message is not None:
-                return message
-            await asyncio.sleep(0.05)

@@ -15,6 +15,7 @@ from shared.queries import GetRestore, ListRestores, ServerActivity, TargetActiv
 from tests.support.snapshot_events import requested as backup_requested
 from tests.support.snapshot_events import started as dump_started
 from tests.support.snapshot_events import stored
+from tests.support.waiting import polled_message
 from tests.unit.catalog.test_restores import failed, finished, progressed, started
 from tests.unit.catalog.test_restores import requested as requested_at_t0
 
@@ -262,7 +263,7 @@ class TestDeadLetters:
             queue = await channel.get_queue(catalog.topology.queue("dumper").name)
             nacked = 0
             while nacked <= catalog.topology.delivery_limit:
-                message = await _get(queue)
+                message = await polled_message(queue)
                 if message.routing_key != RestoreRequested.routing_key:
                     await message.ack()  # the snapshot's own BackupRequested
                     continue
@@ -276,15 +277,6 @@ class TestDeadLetters:
         snapshot = await catalog.snapshot(sid)
         assert snapshot is not None
         assert snapshot["status"] == "completed"
-
-
-async def _get(queue: Any, timeout: float = 10) -> Any:
-    async with asyncio.timeout(timeout):
-        while True:
-            message = await queue.get(fail=False)
-            if message is not None:
-                return message
-            await asyncio.sleep(0.05)
 
 
 async def recorded(database_url: str, snapshot_id: UUID, timeout: float = 10) -> None:

@@ -1,5 +1,5 @@
 """The catalog keeps SnapshotWarned (a failed hook) in the snapshot's `warnings`, once, and
-never changes its status for it (issue 8)."""
+never changes its status for it."""
 
 from uuid import uuid4
 

@@ -46,6 +46,7 @@ from tests.fixtures.dropping import drop_pg_database_later
 from tests.fixtures.resources import MariaDB, database_url, unique
 
 MIB = 1024 * 1024
+RECORDED_CANCEL = "SELECT true FROM {schema}.cancelled_snapshots WHERE snapshot_id = $1"
 
 
 @dataclass
@@ -109,6 +110,22 @@ class DumperStack:
             if e.attempt_id == finished.attempt_id
         }
         return staged >= set(range(finished.chunk_count))
+
+    async def cancel_recorded(self, snapshot_id: UUID, timeout: float = 20) -> None:
+        """Once the dumper has recorded the snapshot's cancel in its database."""
+        conn = await asyncpg.connect(self.settings.database.url.get_secret_value())
+        try:
+            async with asyncio.timeout(timeout):
+                while not await conn.fetchval(
+                    RECORDED_CANCEL.format(schema=self.schema), snapshot_id
+                ):
+                    await asyncio.sleep(0.05)
+        finally:
+            await conn.close()
+
+    @property
+    def schema(self) -> str:
+        return self.settings.schema_name
 
     def artifact(self, finished: DumpFinished) -> bytes:
         return b"".join(

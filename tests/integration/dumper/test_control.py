@@ -162,7 +162,7 @@ class TestCancel:
     ):
         request = dumper.request(pg_spec(postgres_url), await pg_source())
         await dumper.publish(SnapshotCancelRequested(snapshot_id=request.snapshot_id))
-        await asyncio.sleep(0.5)  # the cancel is recorded before the request arrives
+        await dumper.cancel_recorded(request.snapshot_id)
         await dumper.publish(request)
         failed = await dumper.outcome(request.snapshot_id)
         assert isinstance(failed, DumpFailed)
@@ -176,7 +176,7 @@ class TestCancel:
         request = dumper_env.request(pg_spec(postgres_url), await pg_source())
         async with TestApp(build_app(dumper_env.settings)):
             await dumper_env.publish(SnapshotCancelRequested(snapshot_id=request.snapshot_id))
-            await asyncio.sleep(0.5)
+            await dumper_env.cancel_recorded(request.snapshot_id)
         async with TestApp(build_app(dumper_env.settings)):
             await dumper_env.publish(request)
             failed = await dumper_env.outcome(request.snapshot_id)

@@ -6,7 +6,7 @@ import gzip
 import hashlib
 import json
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -107,7 +107,7 @@ class Uploader:
         )
 
     def copy_of(self, destination: Destination, spec: BaseModel) -> Destination:
-        """The same artifact on another volume (issue 8's copies)."""
+        """The same artifact on another volume: a copy."""
         return destination.model_copy(
             update={"volume_id": uuid4(), "volume": self.sealer.seal(spec)}
         )
@@ -154,13 +154,29 @@ class Uploader:
                     return body
                 self.seen.append((key, body))
 
-    async def drain(self, seconds: float) -> list[tuple[str, dict[str, Any]]]:
-        """Everything published within the next `seconds`, plus what was set aside."""
+    async def drain(
+        self,
+        quiet: float,
+        *,
+        until: Callable[[list[tuple[str, dict[str, Any]]]], bool] = lambda _: True,
+        timeout: float = 30,
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """What was set aside plus what is published meanwhile: once `until` holds of it
+        (within `timeout`), then through a silence window of `quiet` seconds, in which a test
+        expects nothing more that matters."""
+        async with asyncio.timeout(timeout):
+            while not until(self.seen):
+                self.seen.append(await self.inbox.get())
         with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
+            async with asyncio.timeout(quiet):
                 while True:
                     self.seen.append(await self.inbox.get())
         return self.seen
+
+
+def stored_seqs(events: list[tuple[str, dict[str, Any]]]) -> list[int]:
+    """The `seq` of every chunk.stored among `events`."""
+    return [body["seq"] for key, body in events if key == "chunk.stored"]
 
 
 async def wait_until(condition, *, timeout: float = 15) -> None:

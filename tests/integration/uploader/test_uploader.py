@@ -12,7 +12,7 @@ from pydantic import SecretStr
 from shared.events import DumpFailed
 from shared.naming import manifest_key
 from shared.specs import LocalVolumeConfig, LocalVolumeSpec, S3VolumeConfig, S3VolumeSpec
-from tests.integration.uploader.conftest import MIB, gzip_member, wait_until
+from tests.integration.uploader.conftest import MIB, gzip_member, stored_seqs, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -111,9 +111,9 @@ class TestLocalVolume:
         await uploader.next_event("backup.stored", attempt_id=attempt.attempt_id)
         await uploader.publish(second)  # a late copy after the artifact is final
 
-        later = await uploader.drain(1.0)
+        later = await uploader.drain(0.5, until=lambda seen: 1 in stored_seqs(seen))
         assert [k for k, b in later if k != "chunk.stored"] == []
-        assert [b["seq"] for k, b in later if k == "chunk.stored"] == [1]
+        assert stored_seqs(later) == [1]
         assert (volume / attempt.destination.artifact_key).read_bytes() == attempt.artifact
         await wait_until(
             lambda: _zero(uploader.staged_count(attempt))
@@ -182,9 +182,9 @@ class TestReplicas:
         await uploader.publish(*chunks[:8], attempt.finished(), *chunks[8:])
 
         await uploader.next_event("backup.stored", attempt_id=attempt.attempt_id)
-        later = await uploader.drain(1.0)
+        later = await uploader.drain(0.5, until=lambda seen: len(stored_seqs(seen)) >= 16)
         assert [k for k, _ in later if k != "chunk.stored"] == []
-        assert sorted(b["seq"] for k, b in later if k == "chunk.stored") == list(range(16))
+        assert sorted(stored_seqs(later)) == list(range(16))
         assert (volume / attempt.destination.artifact_key).read_bytes() == attempt.artifact
         assert not (volume / ".parts").exists()
 

@@ -1,6 +1,6 @@
 """No multipart upload stays open on S3 after a backup ended, completed or not.
 
-The fault suite (issue 9) found two ways one did: the uploader began an upload, its database
+The fault suite found two ways one did: the uploader began an upload, its database
 went away before the upload id was recorded, and the retry began a second one; and S3 went
 away between a part and the completion, so the abort of the failed upload failed too.
 """

@@ -1,4 +1,4 @@
-"""Which copy of a snapshot the api reads and deletes (issue 8)."""
+"""Which copy of a snapshot the api reads and deletes."""
 
 from datetime import UTC, datetime
 from uuid import uuid4

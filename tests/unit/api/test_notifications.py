@@ -1,4 +1,4 @@
-"""Notifications of issue 8: signing, backoff, trigger rules, payloads. No sockets."""
+"""Notifications: signing, backoff, trigger rules, payloads. No sockets."""
 
 import hashlib
 import hmac

@@ -1,4 +1,4 @@
-"""Status rules of issue 5: deleted is final, a failed delete leaves a note, cancel of pending."""
+"""Deletion and cancellation: deleted is final, a failed delete leaves a note, cancel of pending."""
 
 from uuid import uuid4
 

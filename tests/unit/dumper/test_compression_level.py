@@ -1,4 +1,4 @@
-"""A backup's own compression level (issue 8) reaches the compressor; None keeps the default."""
+"""A backup's own compression level reaches the compressor; None keeps the default."""
 
 import gzip
 import io

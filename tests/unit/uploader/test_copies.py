@@ -1,4 +1,4 @@
-"""The assembler with several volumes (issue 8): each copy's fate is its own."""
+"""The assembler with several volumes: each copy's fate is its own."""
 
 import gzip
 import hashlib

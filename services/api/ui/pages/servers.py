@@ -160,7 +160,7 @@ async def start_backup(request: Request, server_id: UUID, _: Posted, api: Parts)
         **blank_to_none(values, "database", "volume_id"),
     }
     body["compression"] = values.get("compression") or "gzip"
-    # Several volumes (issue 8): the select is the primary, each ticked box gets a copy.
+    # Several volumes: the select is the primary, each ticked box gets a copy.
     body["volume_ids"] = [v for v in form.getlist("volume_ids") if isinstance(v, str) and v]
     body["encrypt"] = values.get("encrypt") == "on"
     try:

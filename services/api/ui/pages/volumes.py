@@ -46,7 +46,7 @@ def _config(values: dict[str, str], *, editing: bool) -> dict[str, Any]:
 
 
 def _quota(values: dict[str, str]) -> dict[str, Any]:
-    """The quota fields of the form (issue 8); an empty quota is none."""
+    """The quota fields of the form; an empty quota is none."""
     return {
         "quota_bytes": values.get("quota_bytes", "").strip() or None,
         "quota_action": values.get("quota_action") or "refuse",
