@@ -9,11 +9,11 @@ the same database server at once.
 
 import hashlib
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 from uuid import UUID
 
-from asyncpg import InterfaceError, Pool, PostgresError
+from asyncpg import InterfaceError, InternalClientError, Pool, PostgresError
 from asyncpg.pool import PoolConnectionProxy
 
 from shared.logging import get_logger
@@ -35,8 +35,14 @@ async def _unlock(conn: "PoolConnectionProxy[Any]", key: int, slot: int) -> None
     freed it already: the dump that just ended must not fail, nor run again, for that."""
     try:
         await conn.fetchval(UNLOCK, key, slot)
-    except (PostgresError, InterfaceError, OSError) as exc:
+    # InternalClientError: the termination reached the idle connection first and left its
+    # protocol in a failed state ("cannot switch to state ...").
+    except (PostgresError, InterfaceError, InternalClientError, OSError) as exc:
         log.warning("server_slot_unlock_failed", error=type(exc).__name__)
+        # Dead: the pool must drop it, not reset it (a reset would raise again). A connection
+        # the pool has already taken back refuses terminate() the same way.
+        with suppress(InterfaceError):
+            conn.terminate()
 
 
 class ServerSlots:
