@@ -24,7 +24,7 @@ from services.catalog.status import (
 from services.catalog.timeouts import stuck_reason
 from services.catalog.warnings import add_warning
 from shared.events import Event, SnapshotWarned
-from shared.idempotency import handle_once
+from shared.adapters.idempotency import handle_once
 
 SWEEP_BATCH = 100
 

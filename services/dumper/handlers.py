@@ -24,7 +24,7 @@ from shared.events import (
     RestoreRequested,
     SnapshotCancelRequested,
 )
-from shared.idempotency import mark_handled, was_handled
+from shared.adapters.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
 from shared.service import Runtime
 from shared.topology import Topology

@@ -21,7 +21,7 @@ from services.api.notifications.ports import CatalogAsker
 from services.api.notifications.store import enqueue
 from shared.database import Conn
 from shared.events import Event, RestoreFailed, RestoreFinished, SnapshotStatusChanged
-from shared.idempotency import handle_once
+from shared.adapters.idempotency import handle_once
 from shared.logging import get_logger
 
 log = get_logger(__name__)
