@@ -2,7 +2,7 @@
 
 from faststream.rabbit import RabbitBroker
 
-from services.catalog.records import Change
+from services.catalog.snapshots.records import Change
 from shared.events import SnapshotStatusChanged
 from shared.logging import get_logger
 from shared.messaging import publish_event

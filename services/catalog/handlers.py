@@ -10,9 +10,10 @@ from services.catalog.announcer import announce
 from services.catalog.deadletters import dead_letter_reason
 from services.catalog.errors import UnknownEventError
 from services.catalog.queries import answer_query
-from services.catalog.records import fail_snapshot, record_event
-from services.catalog.restore_records import fail_restore_now
+from services.catalog.recording import record_event
+from services.catalog.restores.records import fail_restore_now
 from services.catalog.settings import CatalogSettings
+from services.catalog.snapshots.records import fail_snapshot
 from shared.events import EVENTS_BY_KEY, Event, utc_now
 from shared.logging import get_logger
 from shared.service import Runtime

@@ -4,14 +4,20 @@
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from asyncpg import Pool
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
-from services.catalog.adapters import db
-from services.catalog.adapters.restores import server_restores
-from services.catalog.detail import snapshot_detail
-from services.catalog.encryption_queries import EncryptionKeys, answer_encryption_query
-from services.catalog.listing import (
+from services.catalog.restores.adapters.db import server_restores
+from services.catalog.restores.queries import (
+    GetRestore,
+    ListRestores,
+    TargetActivity,
+    answer_restore_query,
+    snapshot_restores,
+)
+from services.catalog.snapshots.adapters import counts, db
+from services.catalog.snapshots.detail import snapshot_detail
+from services.catalog.snapshots.encryption_queries import EncryptionKeys, answer_encryption_query
+from services.catalog.snapshots.listing import (
     DEFAULT_LIMIT,
     DEFAULT_SORT,
     MAX_LIMIT,
@@ -20,15 +26,9 @@ from services.catalog.listing import (
     decode_cursor,
     next_cursor,
 )
-from services.catalog.restore_queries import (
-    GetRestore,
-    ListRestores,
-    TargetActivity,
-    answer_restore_query,
-    snapshot_restores,
-)
-from services.catalog.retention_queries import RetentionCandidates, answer_retention_query
-from services.catalog.warnings import snapshot_warnings
+from services.catalog.snapshots.retention_queries import RetentionCandidates, answer_retention_query
+from services.catalog.snapshots.warnings import snapshot_warnings
+from shared.database import Pool
 from shared.events import SnapshotStatus
 
 
@@ -103,16 +103,16 @@ async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:  #
         case ListSnapshots():
             return await _list(conn, schema, query)
         case VolumeUsage():
-            size, count = await db.volume_usage(conn, schema, query.volume_id)
+            size, count = await counts.volume_usage(conn, schema, query.volume_id)
             return {"ok": True, "bytes": size, "snapshots": count}
         case ServerActivity():
-            running, count = await db.server_activity(conn, schema, query.server_id)
+            running, count = await counts.server_activity(conn, schema, query.server_id)
             restores = await server_restores(conn, schema, query.server_id)
             return {"ok": True, "in_progress": running, "snapshots": count, "restores": restores}
         case VolumeActivity():
             return {
                 "ok": True,
-                "snapshots": await db.volume_activity(conn, schema, query.volume_id),
+                "snapshots": await counts.volume_activity(conn, schema, query.volume_id),
             }
         case GetRestore() | ListRestores() | TargetActivity():
             return await answer_restore_query(conn, schema, query)

@@ -5,9 +5,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from services.catalog.announcer import announce
-from services.catalog.records import sweep
-from services.catalog.restore_records import sweep_restores
+from services.catalog.restores.records import sweep_restores
 from services.catalog.settings import CatalogSettings
+from services.catalog.snapshots.records import sweep
 from shared.events import utc_now
 from shared.logging import get_logger
 from shared.service import Runtime

@@ -6,27 +6,16 @@ as public snapshot JSON (with `created_at`, `locked` and `config_id`). The api d
 retention prunes from it (services/api/retention.py).
 """
 
-import json
 from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
-from services.catalog.adapters import db
-from services.catalog.status import SnapshotRecord
+from services.catalog.snapshots.adapters import db
 from shared.database import Conn
 
 CANDIDATES_LIMIT = 10_000
 """A bound on one answer; a configuration keeping more completed snapshots is pruned in passes."""
-SELECT_BY_CONFIG = (
-    "SELECT " + db.COLUMNS + " FROM {schema}.snapshots "
-    "WHERE config_id = $1 AND status = 'completed' ORDER BY created_at DESC, id DESC LIMIT $2"
-)
-SELECT_BY_SOURCE = (
-    "SELECT " + db.COLUMNS + " FROM {schema}.snapshots "
-    "WHERE server_id = $1 AND database = $2 AND status = 'completed' "
-    "ORDER BY created_at DESC, id DESC LIMIT $3"
-)
 
 
 class RetentionCandidates(BaseModel):
@@ -49,22 +38,13 @@ async def answer_retention_query(
     conn: Conn, schema: str, query: RetentionCandidates
 ) -> dict[str, Any]:
     if query.config_id is not None:
-        rows = await conn.fetch(
-            SELECT_BY_CONFIG.format(schema=schema), query.config_id, CANDIDATES_LIMIT
+        records = await db.completed_of_config(
+            conn, schema, query.config_id, limit=CANDIDATES_LIMIT
         )
-    else:
-        rows = await conn.fetch(
-            SELECT_BY_SOURCE.format(schema=schema),
-            query.server_id,
-            query.database,
-            CANDIDATES_LIMIT,
+    elif query.server_id is not None and query.database is not None:
+        records = await db.completed_of_source(
+            conn, schema, query.server_id, query.database, limit=CANDIDATES_LIMIT
         )
-    return {"ok": True, "snapshots": [_public(row) for row in rows]}
-
-
-def _public(row: Any) -> dict[str, Any]:
-    values = dict(row)
-    for column in ("manifest", "verify_result"):
-        if isinstance(values.get(column), str):
-            values[column] = json.loads(values[column])
-    return SnapshotRecord.model_validate(values).public()
+    else:  # a request with neither scope is refused by its validator
+        records = []
+    return {"ok": True, "snapshots": [record.public() for record in records]}

@@ -25,8 +25,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, field_validator
 
-from services.catalog import copies as copy_rules
-from services.catalog.copies import Copies
+from services.catalog.snapshots import copies as copy_rules
+from services.catalog.snapshots.copies import Copies
 from shared.events import (
     BackupRequested,
     BackupStored,

@@ -10,14 +10,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from services.catalog.snapshots.adapters import counts
 from shared.database import Conn
-
-COUNT_BY_KEY = """
-SELECT manifest->'encryption'->>'key_id' AS key_id, count(*) AS snapshots
-FROM {schema}.snapshots
-WHERE status = 'completed' AND manifest ? 'encryption'
-GROUP BY 1 ORDER BY 1
-"""
 
 
 class EncryptionKeys(BaseModel):
@@ -30,5 +24,4 @@ async def answer_encryption_query(
     conn: Conn, schema: str, _query: EncryptionKeys
 ) -> dict[str, Any]:
     """Completed encrypted snapshots counted by the master key that wraps their data key."""
-    rows = await conn.fetch(COUNT_BY_KEY.format(schema=schema))
-    return {"ok": True, "keys": {str(row["key_id"]): int(row["snapshots"]) for row in rows}}
+    return {"ok": True, "keys": await counts.snapshots_by_key(conn, schema)}

@@ -5,8 +5,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.catalog.listing import Cursor
-from services.catalog.restores import RestoreRecord
+from services.catalog.restores.status import RestoreRecord
+from services.catalog.snapshots.listing import Cursor
 from shared.database import Conn
 
 COLUMNS = (

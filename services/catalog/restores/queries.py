@@ -16,8 +16,9 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.catalog.adapters import restores as db
-from services.catalog.listing import (
+from services.catalog.restores.adapters import db
+from services.catalog.restores.status import RestoreStatus
+from services.catalog.snapshots.listing import (
     DEFAULT_LIMIT,
     MAX_LIMIT,
     InvalidCursorError,
@@ -25,7 +26,6 @@ from services.catalog.listing import (
     decode_cursor,
     encode_position,
 )
-from services.catalog.restores import RestoreStatus
 
 SNAPSHOT_RESTORES = 50
 """How many of a snapshot's restores its detail lists (newest first)."""
