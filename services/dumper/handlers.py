@@ -18,13 +18,13 @@ from services.dumper.queries import answer_query
 from services.dumper.restoring import Restorer
 from services.dumper.rewrapping import Rewrapper
 from services.dumper.settings import DumperSettings
+from shared.adapters.idempotency import mark_handled, was_handled
 from shared.events import (
     BackupRequested,
     KeysRewrapRequested,
     RestoreRequested,
     SnapshotCancelRequested,
 )
-from shared.adapters.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
 from shared.service import Runtime
 from shared.topology import Topology
