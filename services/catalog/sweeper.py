@@ -34,7 +34,7 @@ async def run_sweeper(runtime: Runtime, settings: CatalogSettings) -> None:
                 )
             if changes and runtime.broker is not None and runtime.topology is not None:
                 await announce(runtime.broker, runtime.topology, changes)
-            # Each restore's failure is logged by restore_records as its status changes.
+            # Each restore's failure is logged by restores/records.py as its status changes.
             await sweep_restores(
                 runtime.pool,
                 settings.schema_name,

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from services.catalog.snapshots.status import SnapshotRecord
+from services.catalog.snapshots.model import SnapshotRecord
 
 Sort = Literal["created_at", "-created_at", "size", "-size"]
 DEFAULT_SORT: Sort = "-created_at"

@@ -10,8 +10,9 @@ from uuid import UUID
 
 from services.catalog.snapshots.adapters import db
 from services.catalog.snapshots.marks import is_mark_event, record_marks
+from services.catalog.snapshots.model import SnapshotRecord
 from services.catalog.snapshots.rewraps import record_rewrap
-from services.catalog.snapshots.status import SnapshotRecord, apply_event, fail, is_snapshot_event
+from services.catalog.snapshots.status import apply_event, fail, is_snapshot_event
 from services.catalog.snapshots.timeouts import stuck_reason
 from services.catalog.snapshots.warnings import add_warning
 from shared.database import Conn, Pool

@@ -8,7 +8,7 @@ import pytest
 
 from services.catalog.snapshots.adapters.db import PageQuery, page_sql
 from services.catalog.snapshots.listing import decode_cursor, encode_cursor
-from services.catalog.snapshots.status import SnapshotRecord
+from services.catalog.snapshots.model import SnapshotRecord
 from shared.events import (
     BackupStored,
     SnapshotCancelRequested,

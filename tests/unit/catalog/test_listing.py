@@ -13,7 +13,7 @@ from services.catalog.snapshots.listing import (
     encode_cursor,
     next_cursor,
 )
-from services.catalog.snapshots.status import SnapshotRecord
+from services.catalog.snapshots.model import SnapshotRecord
 from tests.support.snapshot_events import at
 
 

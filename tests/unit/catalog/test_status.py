@@ -2,7 +2,8 @@
 
 from uuid import uuid4
 
-from services.catalog.snapshots.status import SnapshotRecord, apply_event, fail
+from services.catalog.snapshots.model import SnapshotRecord
+from services.catalog.snapshots.status import apply_event, fail
 from services.catalog.snapshots.timeouts import stuck_reason
 from shared.events import ChunkStaged, ChunkStored, DumpFailed, Event, UploadFailed, chunk_key
 from tests.support.snapshot_events import (

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from services.catalog.snapshots.detail import QUIET_EVENTS, TIMELINE_LIMIT, TimelineEntry
 from services.catalog.snapshots.listing import NO_SIZE, Cursor, Sort, descending
-from services.catalog.snapshots.status import SnapshotRecord
+from services.catalog.snapshots.model import SnapshotRecord
 from shared.database import Conn
 from shared.events import Event
 
