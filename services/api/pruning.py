@@ -17,13 +17,15 @@ from services.api.adapters.db import VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import Outbox
 from services.api.adapters.retention import RetentionConfig, RetentionConfigs
+from services.api.asking import ask
 from services.api.deps import Keys
-from services.api.errors import ConflictError, UnavailableError
+from services.api.errors import ConflictError
 from services.api.relay import OutboxRelay
 from services.api.retention import RetentionDecision, SnapshotFacts, decide_retention
 from services.api.schemas import SnapshotDetail
 from services.api.snapshot_deletion import deletion_events
 from shared.logging import get_logger
+from shared.queries import GetSnapshot, RetentionCandidates
 
 log = get_logger(__name__)
 RUNNING = ("pending", "in_progress")
@@ -55,12 +57,8 @@ class PrunePlan:
 
 async def plan_pruning(config: RetentionConfig, tools: PruneTools, *, now: datetime) -> PrunePlan:
     """What `config`'s retention keeps and deletes now; the api's own locks count too."""
-    reply = await tools.link.ask_catalog(
-        {"op": "retention_candidates", "config_id": str(config.id)}
-    )
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    items: list[dict[str, Any]] = reply["snapshots"]
+    reply = await ask(tools.link, RetentionCandidates(config_id=config.id))
+    items = reply.snapshots
     ids = [UUID(item["id"]) for item in items]
     api_locks = await tools.locks.known(ids)
     facts = [
@@ -115,10 +113,8 @@ async def delete_pruned(plan: PrunePlan, tools: PruneTools) -> list[UUID]:
 
 
 async def _current(snapshot_id: UUID, tools: PruneTools) -> SnapshotDetail:
-    reply = await tools.link.ask_catalog({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    return SnapshotDetail.model_validate(reply["snapshot"])
+    reply = await ask(tools.link, GetSnapshot(snapshot_id=snapshot_id))
+    return SnapshotDetail.model_validate(reply.snapshot)
 
 
 async def _locked(snapshot: SnapshotDetail, tools: PruneTools) -> bool:

@@ -13,7 +13,8 @@ from uuid import UUID
 
 from asyncpg import Pool
 
-from services.api.errors import UnavailableError
+from services.api.asking import ask
+from services.api.errors import RefusedError, UnavailableError
 from services.api.notifications import configs, messages, rules
 from services.api.notifications.hooks import HookRunner
 from services.api.notifications.overdue_store import clear_overdue
@@ -23,6 +24,7 @@ from shared.adapters.idempotency import handle_once
 from shared.database import Conn
 from shared.events import Event, RestoreFailed, RestoreFinished, SnapshotStatusChanged
 from shared.logging import get_logger
+from shared.queries import GetSnapshot
 
 log = get_logger(__name__)
 SELECT_RESTORE_TARGET = """
@@ -178,14 +180,11 @@ class Notifier:
     async def _snapshot_facts(self, snapshot_id: UUID) -> dict[str, Any]:
         """Size, path and the like from the catalog; without them when it does not answer."""
         try:
-            reply = await self.link.ask_catalog(
-                {"op": "get_snapshot", "snapshot_id": str(snapshot_id)}
-            )
+            snapshot = (await ask(self.link, GetSnapshot(snapshot_id=snapshot_id))).snapshot
+        except RefusedError:
+            return {}
         except UnavailableError as exc:
             log.warning("snapshot_facts_unavailable", error=str(exc))
-            return {}
-        snapshot = reply.get("snapshot") if reply.get("ok") else None
-        if not isinstance(snapshot, dict):
             return {}
         facts = {key: snapshot.get(key) for key in SNAPSHOT_FACTS}
         facts["server"] = facts.pop("server_name")

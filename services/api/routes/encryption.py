@@ -11,13 +11,15 @@ from uuid import UUID
 from fastapi import APIRouter, status
 
 from services.api.anchoring import anchor_for
+from services.api.asking import ask
 from services.api.deps import Authenticated, Link, OutboxTable, Relay, SecretKeys, Volumes
-from services.api.errors import ConflictError, UnavailableError
+from services.api.errors import ConflictError
 from services.api.schemas.encryption import KeyUsage, RewrapAccepted, RewrapSkipped
 from services.api.volumes import volume_spec
 from shared.events import ArtifactAnchor, KeysRewrapRequested
 from shared.logging import get_logger
 from shared.naming import ENCRYPTED_SUFFIX, manifest_key
+from shared.queries import EncryptionKeys, GetSnapshot, ListSnapshots
 
 router = APIRouter(prefix="/api/v1/encryption", tags=["encryption"], dependencies=[Authenticated])
 log = get_logger(__name__)
@@ -30,13 +32,9 @@ async def completed_snapshots(link: Link) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        reply = await link.ask_catalog(
-            {"op": "list_snapshots", "status": "completed", "limit": PAGE, "cursor": cursor}
-        )
-        if not reply.get("ok"):
-            raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-        found += list(reply.get("snapshots") or [])
-        cursor = reply.get("next_cursor")
+        reply = await ask(link, ListSnapshots(status="completed", limit=PAGE, cursor=cursor))
+        found += reply.snapshots
+        cursor = reply.next_cursor
         if not cursor:
             return found
 
@@ -58,10 +56,7 @@ def stored_copies(snapshot: dict[str, Any]) -> dict[str, str]:
 async def _anchor(link: Link, snapshot_id: UUID) -> ArtifactAnchor:
     """The catalog's record of the snapshot's artifact (the listing does not carry the
     manifest): the dumper rewrites no manifest that differs from it."""
-    reply = await link.ask_catalog({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    record: dict[str, Any] = reply["snapshot"]
+    record = (await ask(link, GetSnapshot(snapshot_id=snapshot_id))).snapshot
     return anchor_for(
         snapshot_id,
         manifest=record.get("manifest"),
@@ -122,7 +117,4 @@ async def key_usage(*, link: Link) -> KeyUsage:
     no snapshot (copies on volumes that were unreachable keep the old key: see their
     snapshots' timelines for KeysRewrapFailed).
     """
-    reply = await link.ask_catalog({"op": "encryption_keys"})
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    return KeyUsage(keys=reply.get("keys") or {})
+    return KeyUsage(keys=(await ask(link, EncryptionKeys())).keys)

@@ -4,12 +4,13 @@ The dumper carries restores out; the catalog records them. A restore is accepted
 database nothing else is writing or reading for a backup, and never into the service's own.
 """
 
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query, status
 
 from services.api.anchoring import anchor_for
+from services.api.asking import ask
 from services.api.backups import sealed_connection
 from services.api.copies import readable_copy
 from services.api.deps import (
@@ -24,7 +25,7 @@ from services.api.deps import (
     Settings,
     Volumes,
 )
-from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
+from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, RefusedError
 from services.api.models import RestoreRequest, Server
 from services.api.questions import list_databases
 from services.api.restores import (
@@ -53,6 +54,7 @@ from services.api.schemas.restores import (
 from services.api.volumes import volume_spec
 from shared.events import RestoreMode, utc_now
 from shared.logging import get_logger
+from shared.queries import GetRestore, ListRestores, TargetActivity
 
 router = APIRouter(prefix="/api/v1", tags=["restores"], dependencies=[Authenticated])
 log = get_logger(__name__)
@@ -85,18 +87,14 @@ async def _activity(
     since = utc_now() - CATALOG_LAG
     backups = await requests.since(since, server_id=target.id)
     recent = await restores.since(since, server_id=target.id, database=database)
-    reply = await link.ask_catalog(
-        {
-            "op": "target_activity",
-            "server_id": str(target.id),
-            "database": database,
-            "requested": [str(r.id) for r in backups if r.database == database],
-            "requested_restores": [str(r.id) for r in recent],
-        }
+    query = TargetActivity(
+        server_id=target.id,
+        database=database,
+        requested=[r.id for r in backups if r.database == database],
+        requested_restores=[r.id for r in recent],
     )
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    return list(reply.get("backups") or []), list(reply.get("restores") or [])
+    reply = await ask(link, query)
+    return [str(sid) for sid in reply.backups], [str(rid) for rid in reply.restores]
 
 
 async def _accept(
@@ -257,11 +255,13 @@ async def verify_snapshot(
 async def get_restore(restore_id: UUID, *, link: Link, restores: Restores) -> RestorePublic:
     """One restore or verify: its target, status, bytes restored, chunks verified, why it
     failed, and for a verify the tables whose row counts differ."""
-    reply = await link.ask_catalog({"op": "get_restore", "restore_id": str(restore_id)})
-    if reply.get("ok"):
-        return RestorePublic.model_validate(reply["restore"])
-    if reply.get("error") != "not_found":
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
+    try:
+        reply = await ask(link, GetRestore(restore_id=restore_id))
+    except RefusedError as exc:
+        if not exc.not_found:
+            raise
+    else:
+        return RestorePublic.model_validate(reply.restore)
     request = await restores.get(restore_id)
     if request is None:
         raise NotFoundError(f"restore {restore_id} does not exist")
@@ -280,16 +280,15 @@ async def list_restores(
 ) -> RestorePage:
     """Restores and verifies, newest first, one page at a time; only those of `snapshot_id`
     or in `status` when given. Pass `next_cursor` back as `cursor`; it is null on the last."""
-    query: dict[str, Any] = {"op": "list_restores", "limit": limit, "cursor": cursor}
-    query |= {"snapshot_id": str(snapshot_id) if snapshot_id else None, "status": status}
-    reply = await link.ask_catalog(query)
-    if not reply.get("ok"):
-        error = str(reply.get("error"))
-        if error.startswith("invalid query"):
-            raise InvalidRequestError(f"the catalog refused the listing: {error}")
-        raise UnavailableError(f"the catalog could not answer: {error}")
-    items = [RestorePublic.model_validate(item) for item in reply["restores"]]
-    next_cursor = reply.get("next_cursor")
+    query = ListRestores(snapshot_id=snapshot_id, status=status, limit=limit, cursor=cursor)
+    try:
+        reply = await ask(link, query)
+    except RefusedError as exc:
+        if exc.invalid:
+            raise InvalidRequestError(f"the catalog refused the listing: {exc.reason}") from None
+        raise
+    items = [RestorePublic.model_validate(item) for item in reply.restores]
+    next_cursor = reply.next_cursor
     if cursor is None and status is None:
         # The first page also shows requests the catalog has not recorded yet (it may lag
         # the outbox by a moment), as far as they belong on this page.

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
+from services.api.asking import ask
 from services.api.deps import (
     Authenticated,
     Link,
@@ -17,7 +18,7 @@ from services.api.deps import (
     Servers,
     Volumes,
 )
-from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
+from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, RefusedError
 from services.api.schemas import SnapshotDetail, SnapshotPage
 from services.api.schemas._text import PRINTABLE
 from services.api.schemas.snapshots import SnapshotActionAccepted, SnapshotSort
@@ -25,6 +26,7 @@ from services.api.snapshot_deletion import deletion_events
 from services.api.snapshots import merge_pending, pending_snapshot
 from shared.events import SnapshotCancelRequested, SnapshotStatus, utc_now
 from shared.logging import get_logger
+from shared.queries import GetSnapshot, ListSnapshots
 
 router = APIRouter(prefix="/api/v1/snapshots", tags=["snapshots"], dependencies=[Authenticated])
 log = get_logger(__name__)
@@ -39,11 +41,13 @@ async def find_snapshot(
     snapshot_id: UUID, *, link: Link, requests: Requests, servers: Servers
 ) -> SnapshotDetail:
     """The catalog's snapshot, or the accepted request it has not recorded yet; else 404."""
-    reply = await link.ask_catalog({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
-    if reply.get("ok"):
-        return SnapshotDetail.model_validate(reply["snapshot"])
-    if reply.get("error") != "not_found":
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
+    try:
+        reply = await ask(link, GetSnapshot(snapshot_id=snapshot_id))
+    except RefusedError as exc:
+        if not exc.not_found:
+            raise
+    else:
+        return SnapshotDetail.model_validate(reply.snapshot)
     request = await requests.get(snapshot_id)
     if request is None:
         raise NotFoundError(f"snapshot {snapshot_id} does not exist")
@@ -89,18 +93,16 @@ async def list_snapshots(
         "database": database,
         "volume_id": volume_id,
         "status": status,
-        "created_from": created_from,
-        "created_to": created_to,
+        "created_from": _aware(created_from),
+        "created_to": _aware(created_to),
     }
-    query: dict[str, Any] = {"op": "list_snapshots", "sort": sort, "limit": limit}
-    query["cursor"] = cursor
-    query |= {name: _json(value) for name, value in filters.items()}
-    reply = await link.ask_catalog(query)
-    if not reply.get("ok"):
-        error = str(reply.get("error"))
-        if error.startswith("invalid query"):
-            raise InvalidRequestError(f"the catalog refused the listing: {error}")
-        raise UnavailableError(f"the catalog could not answer: {error}")
+    query = ListSnapshots(sort=sort, limit=limit, cursor=cursor, **filters)
+    try:
+        reply = await ask(link, query)
+    except RefusedError as exc:
+        if exc.invalid:
+            raise InvalidRequestError(f"the catalog refused the listing: {exc.reason}") from None
+        raise
     recent = []
     if cursor is None and sort == DEFAULT_SORT and all(v is None for v in filters.values()):
         # Only the first page of an unfiltered listing shows requests the catalog has not
@@ -108,18 +110,16 @@ async def list_snapshots(
         recent = await requests.since(utc_now() - CATALOG_LAG, server_id=None)
     names = {server.id: server.name for server in await servers.list()} if recent else {}
     return SnapshotPage(
-        items=merge_pending(reply["snapshots"], recent, server_names=names),
-        next_cursor=reply.get("next_cursor"),
+        items=merge_pending(reply.snapshots, recent, server_names=names),
+        next_cursor=reply.next_cursor,
     )
 
 
-def _json(value: object) -> object:
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return aware.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    return value
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without a zone is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 @router.delete("/{snapshot_id}", status_code=status.HTTP_202_ACCEPTED)
