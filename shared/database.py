@@ -6,23 +6,16 @@ Logic modules name `Pool` and `Conn` from here to pass a pool along without impo
 from typing import TypeAlias
 
 import asyncpg
-from asyncpg import Connection, Pool
+from asyncpg import Connection
 from asyncpg.pool import PoolConnectionProxy
 
 from shared.logging import get_logger
 from shared.settings import DatabaseSettings
 
-__all__ = ["CONNECTION_LOST", "Conn", "Pool", "create_pool", "ensure_database", "ping"]
-
 log = get_logger(__name__)
 
-CONNECTION_LOST: tuple[type[Exception], ...] = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # "the database system is shutting down"
-    asyncpg.exceptions.InterfaceError,  # "connection is closed" mid-query
-)
-"""What asyncpg raises while PostgreSQL is restarting or away."""
-PING = "SELECT 1"
+Pool: TypeAlias = asyncpg.Pool
+"""The pool a unit of work acquires its connections from."""
 
 
 async def ensure_database(url: str) -> None:
@@ -59,6 +52,14 @@ async def create_pool(settings: DatabaseSettings) -> Pool:
 
 Conn: TypeAlias = Connection | PoolConnectionProxy
 """A connection, whether opened alone or acquired from a pool."""
+
+CONNECTION_LOST: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # "the database system is shutting down"
+    asyncpg.exceptions.InterfaceError,  # "connection is closed" mid-query
+)
+"""What asyncpg raises while PostgreSQL is restarting or away."""
+PING = "SELECT 1"
 
 
 async def ping(pool: Pool) -> None:
