@@ -1,4 +1,4 @@
-"""The catalog's restores table, and the snapshot columns restores write (SQL in constants)."""
+"""The restores table, and the snapshot columns restores read and write (SQL in constants)."""
 
 import json
 from datetime import datetime

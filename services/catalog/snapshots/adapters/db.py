@@ -1,4 +1,4 @@
-"""The catalog's tables, behind typed functions (SQL in module constants)."""
+"""The snapshots and snapshot_events tables, behind typed functions (SQL in module constants)."""
 
 import json
 from collections.abc import Mapping
