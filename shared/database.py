@@ -1,15 +1,21 @@
-"""asyncpg pool creation, shared by every service that owns tables."""
+"""The one place shared code meets asyncpg: the pool, its types, and the errors of an outage.
+
+Logic modules name `Pool` and `Conn` from here to pass a pool along without importing asyncpg.
+"""
 
 from typing import TypeAlias
 
 import asyncpg
-from asyncpg import Connection, Pool
+from asyncpg import Connection
 from asyncpg.pool import PoolConnectionProxy
 
 from shared.logging import get_logger
 from shared.settings import DatabaseSettings
 
 log = get_logger(__name__)
+
+Pool: TypeAlias = asyncpg.Pool
+"""The pool a unit of work acquires its connections from."""
 
 
 async def ensure_database(url: str) -> None:
@@ -46,3 +52,16 @@ async def create_pool(settings: DatabaseSettings) -> Pool:
 
 Conn: TypeAlias = Connection | PoolConnectionProxy
 """A connection, whether opened alone or acquired from a pool."""
+
+CONNECTION_LOST: tuple[type[Exception], ...] = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.OperatorInterventionError,  # "the database system is shutting down"
+    asyncpg.exceptions.InterfaceError,  # "connection is closed" mid-query
+)
+"""What asyncpg raises while PostgreSQL is restarting or away."""
+PING = "SELECT 1"
+
+
+async def ping(pool: Pool) -> None:
+    """Ask PostgreSQL the smallest question; raises when it does not answer."""
+    await pool.fetchval(PING)

@@ -5,9 +5,10 @@ import json
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from asyncpg import Pool
 from faststream.rabbit import RabbitBroker
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+from shared.database import Pool, ping
 
 Check = Callable[[], Awaitable[None]]
 """A readiness check: returns when ready, raises with a sentence when not."""
@@ -35,7 +36,7 @@ def broker_check(broker: RabbitBroker) -> Check:
 
 
 def database_check(pool: Callable[[], Pool | None]) -> Check:
-    """Ready when the service's PostgreSQL pool answers `SELECT 1`."""
+    """Ready when the service's PostgreSQL pool answers a ping."""
 
     async def check() -> None:
         current = pool()
@@ -43,7 +44,7 @@ def database_check(pool: Callable[[], Pool | None]) -> Check:
             raise NotReadyError("database pool is not open yet")
         try:
             async with asyncio.timeout(CHECK_TIMEOUT):
-                await current.fetchval("SELECT 1")
+                await ping(current)
         except (OSError, TimeoutError) as exc:
             raise NotReadyError("PostgreSQL does not answer") from exc
 

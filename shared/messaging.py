@@ -7,7 +7,6 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Annotated, Any
 
 import structlog
-from asyncpg import Pool
 from faststream import BaseMiddleware, Context, StreamMessage
 from faststream.rabbit import RabbitBroker, RabbitMessage, RabbitRouter
 from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
@@ -16,6 +15,7 @@ from faststream.rabbit.subscriber import RabbitSubscriber
 from prometheus_client import CollectorRegistry
 from pydantic import PlainValidator
 
+from shared.database import Pool
 from shared.events import Event
 from shared.outages import BackOffOnOutageMiddleware
 from shared.rejection import RejectMalformedMiddleware

@@ -12,18 +12,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-import asyncpg
 from faststream import BaseMiddleware, StreamMessage
 
+from shared.database import CONNECTION_LOST
 from shared.logging import get_logger
 
 log = get_logger(__name__)
 
 OUTAGES: tuple[type[BaseException], ...] = (
     ConnectionError,  # refused or reset: the server is down or restarting
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # "the database system is shutting down"
-    asyncpg.exceptions.InterfaceError,  # "connection is closed" mid-query
+    *CONNECTION_LOST,
 )
 FIRST_WAIT = 1.0
 LONGEST_WAIT = 8.0

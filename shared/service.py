@@ -8,12 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from asyncpg import Pool
 from faststream.asgi import AsgiFastStream
 from faststream.rabbit import RabbitBroker
 from prometheus_client import CollectorRegistry
 
-from shared.database import create_pool
+from shared.database import Pool, create_pool
 from shared.events import Event
 from shared.health import ASGIApp, Readiness, broker_check, database_check, health_routes
 from shared.logging import get_logger

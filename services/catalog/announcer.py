@@ -1,6 +1,6 @@
 """Tell the world when a snapshot's status changed (SnapshotStatusChanged), best effort."""
 
-from services.catalog.records import Change
+from services.catalog.snapshots.records import Change
 from shared.events import SnapshotStatusChanged
 from shared.logging import get_logger
 from shared.messaging import Publish

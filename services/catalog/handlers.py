@@ -8,9 +8,10 @@ from faststream.rabbit import RabbitMessage, RabbitRouter
 from services.catalog.announcer import announce
 from services.catalog.deadletters import DeadLetter, dead_letter_reason
 from services.catalog.queries import answer_query
-from services.catalog.records import fail_snapshot, record_event
-from services.catalog.restore_records import fail_restore_now
+from services.catalog.recording import record_event
+from services.catalog.restores.records import fail_restore_now
 from services.catalog.settings import CatalogSettings
+from services.catalog.snapshots.records import fail_snapshot
 from shared.events import ALL_EVENTS, Event, SnapshotStatusChanged, utc_now
 from shared.logging import get_logger
 from shared.messaging import DbPool, Publishers, documented_as, subscribe_each

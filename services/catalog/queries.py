@@ -3,17 +3,17 @@
 from typing import Any
 from uuid import UUID
 
-from asyncpg import Pool
 from pydantic import ValidationError
 
-from services.catalog.adapters import db
-from services.catalog.adapters.restores import server_restores
-from services.catalog.detail import snapshot_detail
-from services.catalog.encryption_queries import answer_encryption_query
-from services.catalog.listing import InvalidCursorError, decode_cursor, next_cursor
-from services.catalog.restore_queries import answer_restore_query, snapshot_restores
-from services.catalog.retention_queries import answer_retention_query
-from services.catalog.warnings import snapshot_warnings
+from services.catalog.restores.adapters.db import server_restores
+from services.catalog.restores.queries import answer_restore_query, snapshot_restores
+from services.catalog.snapshots.adapters import counts, db
+from services.catalog.snapshots.detail import snapshot_detail
+from services.catalog.snapshots.encryption_queries import answer_encryption_query
+from services.catalog.snapshots.listing import InvalidCursorError, decode_cursor, next_cursor
+from services.catalog.snapshots.retention_queries import answer_retention_query
+from services.catalog.snapshots.warnings import snapshot_warnings
+from shared.database import Pool
 from shared.queries import (
     INVALID_QUERY,
     NOT_FOUND,
@@ -59,14 +59,14 @@ async def _answer(conn: Any, schema: str, query: CatalogQuery) -> Reply | QueryR
         case ListSnapshots():
             return await _list(conn, schema, query)
         case VolumeUsage():
-            size, count = await db.volume_usage(conn, schema, query.volume_id)
+            size, count = await counts.volume_usage(conn, schema, query.volume_id)
             return VolumeUsageReply(bytes=size, snapshots=count)
         case ServerActivity():
-            running, count = await db.server_activity(conn, schema, query.server_id)
+            running, count = await counts.server_activity(conn, schema, query.server_id)
             restores = await server_restores(conn, schema, query.server_id)
             return ServerActivityReply(in_progress=running, snapshots=count, restores=restores)
         case VolumeActivity():
-            count = await db.volume_activity(conn, schema, query.volume_id)
+            count = await counts.volume_activity(conn, schema, query.volume_id)
             return VolumeActivityReply(snapshots=count)
         case GetRestore() | ListRestores() | TargetActivity():
             return await answer_restore_query(conn, schema, query)

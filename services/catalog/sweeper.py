@@ -5,9 +5,9 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 from services.catalog.announcer import announce
-from services.catalog.records import sweep
-from services.catalog.restore_records import sweep_restores
+from services.catalog.restores.records import sweep_restores
 from services.catalog.settings import CatalogSettings
+from services.catalog.snapshots.records import sweep
 from shared.events import utc_now
 from shared.logging import get_logger
 from shared.service import Runtime
@@ -34,7 +34,7 @@ async def run_sweeper(runtime: Runtime, settings: CatalogSettings) -> None:
                 )
             if changes and runtime.publishers is not None:
                 await announce(runtime.publishers.publish, changes)
-            # Each restore's failure is logged by restore_records as its status changes.
+            # Each restore's failure is logged by restores/records.py as its status changes.
             await sweep_restores(
                 runtime.pool,
                 settings.schema_name,

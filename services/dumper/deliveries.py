@@ -22,8 +22,8 @@ from services.dumper.dumping import Dumper
 from services.dumper.leases import JobLeases
 from services.dumper.restoring import Restorer
 from services.dumper.settings import DumperSettings
+from shared.adapters.idempotency import was_handled
 from shared.events import BackupRequested, RestoreRequested
-from shared.idempotency import was_handled
 from shared.logging import get_logger
 from shared.service import Runtime
 

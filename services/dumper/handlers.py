@@ -18,6 +18,7 @@ from services.dumper.queries import answer_query
 from services.dumper.restoring import Restorer
 from services.dumper.rewrapping import Rewrapper
 from services.dumper.settings import DumperSettings
+from shared.adapters.idempotency import mark_handled, was_handled
 from shared.events import (
     BackupRequested,
     ChunkStaged,
@@ -36,7 +37,6 @@ from shared.events import (
     RestoreStarted,
     SnapshotCancelRequested,
 )
-from shared.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
 from shared.messaging import documented_as, routed
 from shared.queries import DumperQuery, QueryRefused, Reply

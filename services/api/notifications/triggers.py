@@ -20,9 +20,9 @@ from services.api.notifications.hooks import HookRunner
 from services.api.notifications.overdue_store import clear_overdue
 from services.api.notifications.ports import CatalogAsker
 from services.api.notifications.store import enqueue
+from shared.adapters.idempotency import handle_once
 from shared.database import Conn
 from shared.events import Event, RestoreFailed, RestoreFinished, SnapshotStatusChanged
-from shared.idempotency import handle_once
 from shared.logging import get_logger
 from shared.queries import GetSnapshot
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from asyncpg import Pool
 
 from services.dumper.leases import Claimed, ClaimOutcome
-from shared.idempotency import mark_handled
+from shared.adapters.idempotency import mark_handled
 
 # A new job, or one whose holder stopped beating (it died): this claim takes it over.
 CLAIM = """

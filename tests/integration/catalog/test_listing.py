@@ -6,9 +6,9 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from services.catalog.adapters.db import PageQuery, page_sql
-from services.catalog.listing import decode_cursor, encode_cursor
-from services.catalog.status import SnapshotRecord
+from services.catalog.snapshots.adapters.db import PageQuery, page_sql
+from services.catalog.snapshots.listing import decode_cursor, encode_cursor
+from services.catalog.snapshots.model import SnapshotRecord
 from shared.events import (
     BackupStored,
     SnapshotCancelRequested,

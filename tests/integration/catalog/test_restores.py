@@ -9,7 +9,7 @@ import aio_pika
 import asyncpg
 import pytest
 
-from services.catalog.adapters import restores as restores_db
+from services.catalog.restores.adapters import db as restores_db
 from shared.events import RestoreRequested, utc_now
 from shared.queries import GetRestore, ListRestores, ServerActivity, TargetActivity
 from tests.support.snapshot_events import requested as backup_requested

@@ -9,7 +9,7 @@ import pytest
 from services.dumper.adapters.leases import PostgresLeases
 from services.dumper.app import migrations_folder
 from services.dumper.leases import Claimed, JobLeases
-from shared.idempotency import was_handled
+from shared.adapters.idempotency import was_handled
 from shared.migrations import migrate
 
 pytestmark = pytest.mark.integration

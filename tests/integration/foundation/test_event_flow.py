@@ -10,8 +10,8 @@ from faststream import TestApp
 
 from services.catalog.app import build_app
 from services.catalog.settings import CatalogSettings
+from shared.adapters.idempotency import handle_once, was_handled
 from shared.events import DumpProgressed, DumpStarted, Event
-from shared.idempotency import handle_once, was_handled
 from shared.messaging import publish_event
 from shared.settings import DatabaseSettings
 from shared.topology import Topology

@@ -5,8 +5,9 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from services.catalog.status import SnapshotRecord, apply_event, fail
-from services.catalog.timeouts import stuck_reason
+from services.catalog.snapshots.model import SnapshotRecord
+from services.catalog.snapshots.status import apply_event, fail
+from services.catalog.snapshots.timeouts import stuck_reason
 from shared.events import (
     BackupStored,
     DumpFailed,

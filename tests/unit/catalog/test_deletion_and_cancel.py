@@ -2,8 +2,13 @@
 
 from uuid import uuid4
 
-from services.catalog.detail import TimelineEntry, duration_seconds, snapshot_detail, summarise
-from services.catalog.status import apply_event
+from services.catalog.snapshots.detail import (
+    TimelineEntry,
+    duration_seconds,
+    snapshot_detail,
+    summarise,
+)
+from services.catalog.snapshots.status import apply_event
 from shared.events import (
     DumpFailed,
     SnapshotCancelRequested,

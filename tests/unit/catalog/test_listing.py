@@ -6,14 +6,14 @@ from uuid import uuid4
 
 import pytest
 
-from services.catalog.listing import (
+from services.catalog.snapshots.listing import (
     NO_SIZE,
     InvalidCursorError,
     decode_cursor,
     encode_cursor,
     next_cursor,
 )
-from services.catalog.status import SnapshotRecord
+from services.catalog.snapshots.model import SnapshotRecord
 from tests.support.snapshot_events import at
 
 

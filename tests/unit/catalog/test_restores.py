@@ -2,14 +2,14 @@
 
 from uuid import UUID, uuid4
 
-from services.catalog.restores import (
+from services.catalog.restores.status import (
     RestoreRecord,
     apply_restore_event,
     ended,
     fail_restore,
     verification,
 )
-from services.catalog.timeouts import stuck_reason
+from services.catalog.snapshots.timeouts import stuck_reason
 from shared.events import (
     RestoreFailed,
     RestoreFinished,

@@ -2,8 +2,9 @@
 
 from uuid import uuid4
 
-from services.catalog.status import SnapshotRecord, apply_event, fail
-from services.catalog.timeouts import stuck_reason
+from services.catalog.snapshots.model import SnapshotRecord
+from services.catalog.snapshots.status import apply_event, fail
+from services.catalog.snapshots.timeouts import stuck_reason
 from shared.events import ChunkStaged, ChunkStored, DumpFailed, Event, UploadFailed, chunk_key
 from tests.support.snapshot_events import (
     VOLUME,

@@ -1,4 +1,4 @@
-"""The catalog's tables, behind typed functions (SQL in module constants)."""
+"""The snapshots and snapshot_events tables, behind typed functions (SQL in module constants)."""
 
 import json
 from collections.abc import Mapping
@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.catalog.detail import QUIET_EVENTS, TIMELINE_LIMIT, TimelineEntry
-from services.catalog.listing import NO_SIZE, Cursor, Sort, descending
-from services.catalog.status import SnapshotRecord
+from services.catalog.snapshots.detail import QUIET_EVENTS, TIMELINE_LIMIT, TimelineEntry
+from services.catalog.snapshots.listing import NO_SIZE, Cursor, Sort, descending
+from services.catalog.snapshots.model import SnapshotRecord
 from shared.database import Conn
 from shared.events import Event
 
@@ -54,42 +54,6 @@ WHERE snapshot_id = $1 AND event_type <> ALL($2::text[])
 ORDER BY occurred_at, received_at
 LIMIT $3
 """
-# Every stored copy on the volume counts, whichever copy a snapshot shows; a record
-# from before copies (`copies` empty) counts by its volume_id.
-_ON_VOLUME = "jsonb_build_array(jsonb_build_object('volume_id', $1::uuid::text{status}))"
-VOLUME_USAGE = (
-    """
-SELECT COALESCE(sum(bytes), 0)::bigint AS bytes, count(*) AS snapshots FROM (
-    SELECT (c->>'size')::bigint AS bytes
-    FROM {schema}.snapshots, jsonb_array_elements(copies) AS c
-    WHERE copies @> """
-    + _ON_VOLUME.replace("{status}", ", 'status', 'stored'")
-    + """
-      AND c->>'volume_id' = $1::uuid::text AND c->>'status' = 'stored'
-    UNION ALL
-    SELECT size FROM {schema}.snapshots
-    WHERE volume_id = $1::uuid AND status = 'completed' AND copies = '[]'::jsonb
-) AS stored
-"""
-)
-SERVER_ACTIVITY = """
-SELECT count(*) FILTER (WHERE status IN ('pending', 'in_progress')) AS in_progress,
-       count(*) FILTER (WHERE status <> 'deleted') AS snapshots
-FROM {schema}.snapshots WHERE server_id = $1
-"""
-VOLUME_ACTIVITY = (
-    """
-SELECT count(*) AS snapshots FROM {schema}.snapshots
-WHERE status <> 'deleted' AND (
-    (volume_id = $1::uuid AND copies = '[]'::jsonb)
-    OR (copies @> """
-    + _ON_VOLUME.replace("{status}", "")
-    + """ AND EXISTS (
-        SELECT 1 FROM jsonb_array_elements(copies) AS c
-        WHERE c->>'volume_id' = $1::uuid::text AND c->>'status' <> 'deleted'))
-)
-"""
-)
 SELECT_STUCK = (
     "SELECT "
     + COLUMNS
@@ -100,6 +64,15 @@ ORDER BY last_event_at
 LIMIT $3
 FOR UPDATE SKIP LOCKED
 """
+)
+SELECT_BY_CONFIG = (
+    "SELECT " + COLUMNS + " FROM {schema}.snapshots "
+    "WHERE config_id = $1 AND status = 'completed' ORDER BY created_at DESC, id DESC LIMIT $2"
+)
+SELECT_BY_SOURCE = (
+    "SELECT " + COLUMNS + " FROM {schema}.snapshots "
+    "WHERE server_id = $1 AND database = $2 AND status = 'completed' "
+    "ORDER BY created_at DESC, id DESC LIMIT $3"
 )
 UPDATE = """
 UPDATE {schema}.snapshots SET
@@ -237,28 +210,26 @@ async def timeline(conn: Conn, schema: str, snapshot_id: UUID) -> list[TimelineE
     ]
 
 
-async def volume_usage(conn: Conn, schema: str, volume_id: UUID) -> tuple[int, int]:
-    """(bytes, count) of the completed snapshots on a volume."""
-    row = await conn.fetchrow(VOLUME_USAGE.format(schema=schema), volume_id)
-    return int(row["bytes"]), int(row["snapshots"])  # type: ignore[index]
-
-
-async def server_activity(conn: Conn, schema: str, server_id: UUID) -> tuple[int, int]:
-    """(pending or in progress, not deleted) snapshots of a server."""
-    row = await conn.fetchrow(SERVER_ACTIVITY.format(schema=schema), server_id)
-    return int(row["in_progress"]), int(row["snapshots"])  # type: ignore[index]
-
-
-async def volume_activity(conn: Conn, schema: str, volume_id: UUID) -> int:
-    """Snapshots on a volume that are not deleted."""
-    count = await conn.fetchval(VOLUME_ACTIVITY.format(schema=schema), volume_id)
-    return int(count)
-
-
 async def lock_stuck_snapshots(
     conn: Conn, schema: str, *, silent_since: datetime, pending_since: datetime, limit: int
 ) -> list[SnapshotRecord]:
     """In-progress records silent since `silent_since`, pending ones created before
     `pending_since`; row-locked, skipping rows another replica is handling."""
     rows = await conn.fetch(SELECT_STUCK.format(schema=schema), silent_since, pending_since, limit)
+    return [_record(row) for row in rows]
+
+
+async def completed_of_config(
+    conn: Conn, schema: str, config_id: UUID, *, limit: int
+) -> list[SnapshotRecord]:
+    """The completed snapshots a configuration fired, newest first."""
+    rows = await conn.fetch(SELECT_BY_CONFIG.format(schema=schema), config_id, limit)
+    return [_record(row) for row in rows]
+
+
+async def completed_of_source(
+    conn: Conn, schema: str, server_id: UUID, database: str, *, limit: int
+) -> list[SnapshotRecord]:
+    """The completed snapshots of one server's database, newest first."""
+    rows = await conn.fetch(SELECT_BY_SOURCE.format(schema=schema), server_id, database, limit)
     return [_record(row) for row in rows]

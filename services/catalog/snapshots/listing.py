@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.catalog.status import SnapshotRecord
+from services.catalog.snapshots.model import SnapshotRecord
 from shared.queries.catalog import SnapshotSort
 
 Sort = SnapshotSort

@@ -1,12 +1,12 @@
-"""The catalog's restores table, and the snapshot columns restores write (SQL in constants)."""
+"""The restores table, and the snapshot columns restores read and write (SQL in constants)."""
 
 import json
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from services.catalog.listing import Cursor
-from services.catalog.restores import RestoreRecord
+from services.catalog.restores.status import RestoreRecord
+from services.catalog.snapshots.listing import Cursor
 from shared.database import Conn
 
 COLUMNS = (

@@ -7,8 +7,13 @@ database where anything does.
 from typing import Any
 from uuid import UUID
 
-from services.catalog.adapters import restores as db
-from services.catalog.listing import InvalidCursorError, Sort, decode_cursor, encode_position
+from services.catalog.restores.adapters import db
+from services.catalog.snapshots.listing import (
+    InvalidCursorError,
+    Sort,
+    decode_cursor,
+    encode_position,
+)
 from shared.queries import (
     INVALID_QUERY,
     NOT_FOUND,

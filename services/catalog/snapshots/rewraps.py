@@ -4,15 +4,9 @@ The dumper rewrote the manifest on the volume (docs/encryption.md); the catalog'
 gets the same encryption block, so the snapshot's details name the key that now wraps it.
 """
 
-import json
-
+from services.catalog.snapshots.adapters import marks as db
 from shared.database import Conn
 from shared.events import Event, KeysRewrapped
-
-UPDATE_ENCRYPTION = """
-UPDATE {schema}.snapshots SET manifest = jsonb_set(manifest, '{{encryption}}', $2::jsonb)
-WHERE id = $1 AND manifest ? 'encryption'
-"""
 
 
 async def record_rewrap(conn: Conn, schema: str, event: Event) -> None:
@@ -20,8 +14,4 @@ async def record_rewrap(conn: Conn, schema: str, event: Event) -> None:
     has one). Any other event: nothing."""
     if not isinstance(event, KeysRewrapped):
         return
-    await conn.execute(
-        UPDATE_ENCRYPTION.format(schema=schema),
-        event.snapshot_id,
-        json.dumps(event.encryption.model_dump()),
-    )
+    await db.set_encryption(conn, schema, event.snapshot_id, event.encryption.model_dump())

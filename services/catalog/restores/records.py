@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from asyncpg import Pool
-
-from services.catalog.adapters import restores as db
-from services.catalog.restores import (
+from services.catalog.restores.adapters import db
+from services.catalog.restores.status import (
     RestoreEvent,
     RestoreRecord,
     apply_restore_event,
@@ -19,8 +17,8 @@ from services.catalog.restores import (
     fail_restore,
     verification,
 )
-from services.catalog.timeouts import stuck_reason
-from shared.database import Conn
+from services.catalog.snapshots.timeouts import stuck_reason
+from shared.database import Conn, Pool
 from shared.logging import get_logger
 
 log = get_logger(__name__)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from services.catalog.status import SnapshotRecord
+from services.catalog.snapshots.model import SnapshotRecord
 
 QUIET_EVENTS = ("DumpProgressed", "ChunkStaged", "ChunkStored", "RestoreProgressed")
 """Per-second and per-chunk events: the record's progress sums them up, the timeline skips

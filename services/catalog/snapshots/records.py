@@ -8,23 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
 
-from asyncpg import Pool
-
-from services.catalog.adapters import db
-from services.catalog.marks import is_mark_event, record_marks
-from services.catalog.restore_records import fold_restore
-from services.catalog.restores import RESTORE_EVENTS
-from services.catalog.rewraps import record_rewrap
-from services.catalog.status import (
-    SnapshotRecord,
-    apply_event,
-    fail,
-    is_snapshot_event,
-)
-from services.catalog.timeouts import stuck_reason
-from services.catalog.warnings import add_warning
+from services.catalog.snapshots.adapters import db
+from services.catalog.snapshots.marks import is_mark_event, record_marks
+from services.catalog.snapshots.model import SnapshotRecord
+from services.catalog.snapshots.rewraps import record_rewrap
+from services.catalog.snapshots.status import apply_event, fail, is_snapshot_event
+from services.catalog.snapshots.timeouts import stuck_reason
+from services.catalog.snapshots.warnings import add_warning
+from shared.database import Conn, Pool
 from shared.events import Event, SnapshotWarned
-from shared.idempotency import handle_once
 
 SWEEP_BATCH = 100
 
@@ -41,29 +33,24 @@ class Change:
         return self.before.status != self.after.status
 
 
-async def record_event(pool: Pool, schema: str, event: Event, *, now: datetime) -> Change | None:
-    """Fold `event` into its snapshot (or restore) once; None for a duplicate, a restore
-    event or a non-snapshot event."""
-    async with handle_once(pool, schema=schema, event_id=event.event_id) as conn:
-        if conn is None:
-            return None
-        await db.record_timeline(conn, schema, event)
-        await record_marks(conn, schema, event)
-        if is_mark_event(event):
-            return None
-        if isinstance(event, RESTORE_EVENTS):
-            await fold_restore(conn, schema, event, now=now)
-            return None
-        if isinstance(event, SnapshotWarned):
-            await add_warning(conn, schema, event)  # a warning, never a status
-            return None
-        await record_rewrap(conn, schema, event)  # master-key rotation: KeysRewrapped only
-        if not is_snapshot_event(event):
-            return None
-        before = await db.lock_snapshot(conn, schema, event.snapshot_id, now=now)
-        after = apply_event(before, event, now=now)
-        await db.save_snapshot(conn, schema, after)
-        return Change(before, after)
+async def fold_snapshot_event(
+    conn: Conn, schema: str, event: Event, *, now: datetime
+) -> Change | None:
+    """Fold `event` into its snapshot inside the caller's transaction; None when the event
+    only marks or warns, or says nothing about a snapshot."""
+    await record_marks(conn, schema, event)
+    if is_mark_event(event):
+        return None
+    if isinstance(event, SnapshotWarned):
+        await add_warning(conn, schema, event)  # a warning, never a status
+        return None
+    await record_rewrap(conn, schema, event)  # master-key rotation: KeysRewrapped only
+    if not is_snapshot_event(event):
+        return None
+    before = await db.lock_snapshot(conn, schema, event.snapshot_id, now=now)
+    after = apply_event(before, event, now=now)
+    await db.save_snapshot(conn, schema, after)
+    return Change(before, after)
 
 
 async def fail_snapshot(

@@ -8,9 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from uuid import UUID
 
-from asyncpg import Pool
-
-from shared.database import Conn
+from shared.database import Conn, Pool
 
 RECORD = """
 INSERT INTO {schema}.processed_events (event_id) VALUES ($1)
@@ -18,13 +16,6 @@ ON CONFLICT (event_id) DO NOTHING
 RETURNING event_id
 """
 SEEN = "SELECT 1 FROM {schema}.processed_events WHERE event_id = $1"
-
-PROCESSED_EVENTS_DDL = """
-CREATE TABLE IF NOT EXISTS processed_events (
-    event_id uuid PRIMARY KEY,
-    handled_at timestamptz NOT NULL DEFAULT now()
-);
-"""
 
 
 @asynccontextmanager

@@ -1,1 +1,0 @@
-"""The catalog's adapters to the outside: its PostgreSQL tables."""

@@ -1,0 +1,1 @@
+"""The restore half of the catalog: restores folded from their events, and their queries."""

@@ -1,0 +1,1 @@
+"""The snapshot half of the catalog: records folded from backup events, and their queries."""

@@ -1,0 +1,1 @@
+"""The snapshot half's adapters: the snapshots and snapshot_events tables."""

@@ -1,0 +1,1 @@
+"""Shared adapters: tables every service that owns a schema keeps alike."""
