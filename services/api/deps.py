@@ -8,13 +8,16 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.adapters.broker import BrokerLink
+from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
 from services.api.adapters.restores import RestoreRequests
+from services.api.adapters.retention import RetentionConfigs
 from services.api.adapters.tokens import TokenRepository
 from services.api.databases import DatabaseLists
 from services.api.errors import UnauthenticatedError
+from services.api.notifications.hook_catalog import HookCatalog
 from services.api.relay import OutboxRelay
 from services.api.settings import ApiSettings
 from services.api.tokens import token_hash
@@ -70,6 +73,19 @@ def get_tokens(request: Request) -> TokenRepository:
     return TokenRepository(_runtime(request).pool, get_settings(request).schema_name)
 
 
+def get_configs(request: Request) -> BackupConfigRepository:
+    return BackupConfigRepository(_runtime(request).pool, get_settings(request).schema_name)
+
+
+def get_retention_configs(request: Request) -> RetentionConfigs:
+    return RetentionConfigs(_runtime(request).pool, get_settings(request).schema_name)
+
+
+def get_hooks(request: Request) -> HookCatalog:
+    found: HookCatalog = request.app.state.hooks
+    return found
+
+
 def get_database_lists(request: Request) -> DatabaseLists:
     lists: DatabaseLists = request.app.state.database_lists
     return lists
@@ -121,3 +137,7 @@ OutboxTable = Annotated[Outbox, Depends(get_outbox)]
 Tokens = Annotated[TokenRepository, Depends(get_tokens)]
 Lists = Annotated[DatabaseLists, Depends(get_database_lists)]
 Locks = Annotated[SnapshotLocks, Depends(get_locks)]
+Configs = Annotated[BackupConfigRepository, Depends(get_configs)]
+RetentionConfigList = Annotated[RetentionConfigs, Depends(get_retention_configs)]
+Hooks = Annotated[HookCatalog, Depends(get_hooks)]
+"""The operator's hooks, read from API_HOOKS_FILE at start-up."""

@@ -19,7 +19,7 @@ from services.api.adapters.db import VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import Outbox
 from services.api.adapters.retention import TRY_LOCK, UNLOCK, RetentionConfigs, pass_lock_key
-from services.api.pruning import PruneTools, delete_pruned, plan_pruning
+from services.api.usecases.pruning import PruneTools, delete_pruned, plan_pruning
 from shared.events import utc_now
 from shared.logging import get_logger
 

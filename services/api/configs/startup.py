@@ -7,9 +7,9 @@ from fastapi import FastAPI
 from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.outbox import BackupRequests
-from services.api.configs.firing import FiringTools
 from services.api.configs.scheduler import Scheduler
 from services.api.notifications.quota import quota_hooks
+from services.api.usecases.backups import BackupTools
 
 
 def start_scheduler(app: FastAPI) -> asyncio.Task[None]:
@@ -19,7 +19,7 @@ def start_scheduler(app: FastAPI) -> asyncio.Task[None]:
     scheduler = Scheduler(
         BackupConfigRepository(pool, schema),
         BackupRequests(pool, schema),
-        FiringTools(
+        BackupTools(
             servers=ServerRepository(pool, schema),
             volumes=VolumeRepository(pool, schema),
             link=state.link,
