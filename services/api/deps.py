@@ -18,10 +18,10 @@ from services.api.adapters.tokens import TokenRepository
 from services.api.databases import DatabaseLists
 from services.api.errors import UnauthenticatedError
 from services.api.notifications.hook_catalog import HookCatalog
-from services.api.relay import OutboxRelay
 from services.api.settings import ApiSettings
 from services.api.tokens import token_hash
 from services.api.vault import Vault
+from services.api.workers.relay import OutboxRelay
 from shared.sealing import Sealer
 from shared.service import Runtime
 

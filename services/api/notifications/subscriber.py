@@ -1,6 +1,5 @@
-"""The api's notification consumer and background loops, wired by the composition root."""
+"""The api's notification consumer, wired by the composition root."""
 
-import asyncio
 from typing import Any
 
 from faststream import AckPolicy
@@ -10,15 +9,11 @@ from pydantic import ValidationError
 
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.outbox import Outbox
-from services.api.notifications.dispatcher import Dispatcher
 from services.api.notifications.hook_catalog import HookCatalog
 from services.api.notifications.hooks import HookRunner
-from services.api.notifications.isolation import make_undumpable
-from services.api.notifications.overdue import OverdueChecker, last_success_gauge
+from services.api.notifications.overdue import last_success_gauge
 from services.api.notifications.settings import NotificationSettings
-from services.api.notifications.store import DeliveryQueue
 from services.api.notifications.triggers import Notifier
-from services.api.vault import Vault
 from shared.events import (
     EVENTS_BY_KEY,
     RestoreFailed,
@@ -98,24 +93,6 @@ class Notifications:
             await notifier.on_snapshot_status(event)
         elif isinstance(event, RestoreFinished | RestoreFailed):
             await notifier.on_restore_end(event)
-
-    def start(self, vault: Vault) -> list[asyncio.Task[None]]:
-        """The dispatcher and the RPO checker, on every replica (each pass is safe to share)."""
-        if self.hooks.catalog.hooks and make_undumpable():
-            log.info("hooks_defined", hooks=sorted(self.hooks.catalog.hooks), undumpable=True)
-        queue = DeliveryQueue(self.runtime.pool, self.schema)
-        dispatcher = Dispatcher(queue, vault, self.settings, outbound=self.outbound)
-        checker = OverdueChecker(
-            self.runtime.pool,
-            self.schema,
-            self.link,
-            self.gauge,
-            interval=self.settings.overdue_interval,
-        )
-        return [
-            asyncio.create_task(dispatcher.run(), name="notification-dispatcher"),
-            asyncio.create_task(checker.run(), name="overdue-checker"),
-        ]
 
     async def close(self) -> None:
         await self.hooks.close()

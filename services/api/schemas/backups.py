@@ -62,6 +62,4 @@ class BackupAccepted(BaseModel):
 
     @classmethod
     def of(cls, requests: Sequence[BackupRequest]) -> "BackupAccepted":
-        return cls(
-            snapshots=[SnapshotAccepted(id=r.id, database=r.database) for r in requests]
-        )
+        return cls(snapshots=[SnapshotAccepted(id=r.id, database=r.database) for r in requests])

@@ -19,7 +19,6 @@ from services.api.adapters.retention import RetentionConfigs
 from services.api.configs.model import BackupConfig
 from services.api.databases import DatabaseLists
 from services.api.notifications.quota import QuotaHooks, get_quota_hooks
-from services.api.relay import OutboxRelay
 from services.api.schemas import ServerPublic, SnapshotPage, SnapshotPublic, VolumePublic
 from services.api.schemas.backup_configs import BackupConfigPublic
 from services.api.settings import ApiSettings
@@ -30,6 +29,7 @@ from services.api.usecases.backups import BackupTools
 from services.api.usecases.configs import find_config
 from services.api.usecases.pruning import PruneTools
 from services.api.usecases.restores import RestoreTools
+from services.api.workers.relay import OutboxRelay
 from shared.events import utc_now
 
 

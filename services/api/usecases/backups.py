@@ -24,7 +24,7 @@ from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.models import BackupRequest, Server, Volume
 from services.api.questions import check_database, last_snapshot_sizes, list_databases
 from services.api.quotas import OverQuotaHook, check_quotas, log_over_quota
-from services.api.relay import OutboxRelay
+from services.api.workers.relay import OutboxRelay
 from shared.events import BackupRequested, Compression
 from shared.logging import get_logger
 

@@ -9,9 +9,9 @@ from services.api.configs.model import BackupConfig, BackupSettings
 from services.api.errors import NotFoundError
 from services.api.models import BackupRequest
 from services.api.notifications.hook_catalog import HookCatalog
-from services.api.relay import OutboxRelay
 from services.api.schemas.backup_configs import BackupConfigCreate, BackupConfigUpdate
 from services.api.usecases.backups import BackupTools, config_order, request_backups
+from services.api.workers.relay import OutboxRelay
 from shared.events import utc_now
 from shared.logging import get_logger
 

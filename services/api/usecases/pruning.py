@@ -19,11 +19,11 @@ from services.api.adapters.outbox import Outbox
 from services.api.adapters.retention import RetentionConfig, RetentionConfigs
 from services.api.deps import Keys
 from services.api.errors import ConflictError, NotFoundError, UnavailableError
-from services.api.relay import OutboxRelay
 from services.api.retention import RetentionDecision, SnapshotFacts, decide_retention
 from services.api.schemas import SnapshotDetail
 from services.api.schemas.retention import PrunedSnapshot, PruneResult
 from services.api.usecases.snapshot_deletion import deletion_events
+from services.api.workers.relay import OutboxRelay
 from shared.events import utc_now
 from shared.logging import get_logger
 

@@ -19,7 +19,6 @@ from services.api.deps import Keys
 from services.api.errors import ConflictError, NotFoundError, UnavailableError
 from services.api.models import RestoreRequest, Server
 from services.api.questions import list_databases
-from services.api.relay import OutboxRelay
 from services.api.restores import (
     check_engine,
     check_not_own,
@@ -34,6 +33,7 @@ from services.api.schemas import SnapshotDetail
 from services.api.settings import ApiSettings
 from services.api.usecases.snapshots import CATALOG_LAG, find_snapshot
 from services.api.volumes import volume_spec
+from services.api.workers.relay import OutboxRelay
 from shared.events import RestoreMode, utc_now
 from shared.logging import get_logger
 

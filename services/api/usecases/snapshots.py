@@ -10,11 +10,11 @@ from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
 from services.api.deps import Keys
 from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
-from services.api.relay import OutboxRelay
 from services.api.schemas import SnapshotDetail, SnapshotPage
 from services.api.schemas.snapshots import SnapshotSort
 from services.api.snapshots import merge_pending, pending_snapshot
 from services.api.usecases.snapshot_deletion import deletion_events
+from services.api.workers.relay import OutboxRelay
 from shared.events import SnapshotCancelRequested, SnapshotLockChanged, SnapshotStatus, utc_now
 from shared.logging import get_logger
 

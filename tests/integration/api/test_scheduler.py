@@ -21,7 +21,7 @@ from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.outbox import BackupRequests
 from services.api.usecases.backups import BackupTools
-from services.api.configs.scheduler import Scheduler
+from services.api.workers.scheduler import Scheduler
 from services.api.databases import DatabaseLists
 from services.api.deps import Keys
 from services.api.settings import DEV_CREDENTIALS_KEY
