@@ -3,13 +3,16 @@
 from typing import TypeAlias
 
 import asyncpg
-from asyncpg import Connection, Pool
+from asyncpg import Connection
 from asyncpg.pool import PoolConnectionProxy
 
 from shared.logging import get_logger
 from shared.settings import DatabaseSettings
 
 log = get_logger(__name__)
+
+Pool: TypeAlias = asyncpg.Pool
+"""The pool a unit of work acquires its connections from."""
 
 
 async def ensure_database(url: str) -> None:

@@ -4,7 +4,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -13,6 +12,7 @@ from starlette.routing import Route
 
 from services.api import api_docs, ui
 from services.api.adapters.broker import BrokerLink
+from services.api.adapters.outages import DATABASE_OUTAGES
 from services.api.adapters.outbox import Outbox
 from services.api.body_limit import BodyLimitMiddleware
 from services.api.databases import DatabaseLists
@@ -224,14 +224,6 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnauthenticatedError, _unauthenticated)
     for outage in DATABASE_OUTAGES:
         app.add_exception_handler(outage, _database_unavailable)
-
-
-DATABASE_OUTAGES: tuple[type[Exception], ...] = (
-    ConnectionError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # "the database system is shutting down"
-)
-"""The api's own PostgreSQL is restarting or away (found by the fault suite: it was a 500)."""
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:

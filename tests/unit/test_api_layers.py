@@ -64,9 +64,7 @@ def _in(path: Path, folder: Path) -> bool:
 
 
 ROUTE_MODULES = sorted(
-    name
-    for name, path in MODULES.items()
-    if not _in(path, UI) and _builds_a_router(_tree(name))
+    name for name, path in MODULES.items() if not _in(path, UI) and _builds_a_router(_tree(name))
 )
 
 

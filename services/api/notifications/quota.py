@@ -4,12 +4,12 @@ from collections.abc import Callable
 from typing import Annotated
 from uuid import UUID
 
-from asyncpg import Pool
 from fastapi import Depends, Request
 
-from services.api.notifications import configs
+from services.api.adapters import notification_configs as configs
 from services.api.notifications.triggers import queue_notification
 from services.api.quotas import OverQuota, OverQuotaHook, log_over_quota
+from shared.database import Pool
 from shared.events import utc_now
 
 

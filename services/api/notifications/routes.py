@@ -7,6 +7,8 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 from pydantic import SecretStr, ValidationError
 
+from services.api.adapters.channels import Channel, ChannelRepository
+from services.api.adapters.overdue import list_overdue
 from services.api.deps import Authenticated, SecretKeys, Settings, get_settings
 from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.notifications.channels import (
@@ -16,7 +18,6 @@ from services.api.notifications.channels import (
     split_config,
 )
 from services.api.notifications.messages import payload
-from services.api.notifications.overdue_store import list_overdue
 from services.api.notifications.schemas import (
     AnyChannelConfig,
     ChannelCreate,
@@ -28,7 +29,6 @@ from services.api.notifications.schemas import (
 )
 from services.api.notifications.senders import SendError, send
 from services.api.notifications.settings import NotificationSettings
-from services.api.notifications.store import Channel, ChannelRepository
 from services.api.vault import Vault
 from shared.events import utc_now
 from shared.logging import get_logger

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from prometheus_client import CollectorRegistry
 
 from services.api.adapters.broker import BrokerLink
+from services.api.adapters.channels import DeliveryQueue
 from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
@@ -16,7 +17,6 @@ from services.api.notifications.dispatcher import Dispatcher
 from services.api.notifications.isolation import make_undumpable
 from services.api.notifications.overdue import OverdueChecker
 from services.api.notifications.quota import quota_hooks
-from services.api.notifications.store import DeliveryQueue
 from services.api.notifications.subscriber import Notifications
 from services.api.settings import ApiSettings
 from services.api.usecases.backups import BackupTools

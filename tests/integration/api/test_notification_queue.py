@@ -29,7 +29,7 @@ from services.api.notifications.hooks import HookRunner
 from services.api.notifications.overdue import OverdueChecker, last_success_gauge
 from services.api.notifications.quota import notify_volume_over_quota, over_quota_hook
 from services.api.notifications.settings import NotificationSettings
-from services.api.notifications.store import Channel, ChannelRepository, DeliveryQueue
+from services.api.adapters.channels import Channel, ChannelRepository, DeliveryQueue
 from services.api.notifications.triggers import Notifier
 from services.api.quotas import OverQuota
 from services.api.vault import Vault

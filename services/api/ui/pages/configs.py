@@ -10,9 +10,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
+from services.api.adapters.overdue import list_overdue
 from services.api.deps import get_hooks
 from services.api.errors import ApiError
-from services.api.notifications.overdue_store import list_overdue
 from services.api.notifications.schemas import OverdueEntry
 from services.api.schemas import BackupAccepted
 from services.api.schemas.backup_configs import BackupConfigPublic, BackupConfigUpdate

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
+from services.api.adapters.overdue import list_overdue
 from services.api.errors import ApiError
-from services.api.notifications.overdue_store import list_overdue
 from services.api.schemas import SnapshotPublic
 from services.api.ui.auth import HOME_PATH, SignedIn, UiRoute
 from services.api.ui.calls import Parts, last_snapshots, list_servers, list_snapshots, list_volumes
