@@ -1,8 +1,8 @@
-"""Turning an accepted backup request into its BackupRequested events (interfaces.md #1).
+"""Turning an accepted backup request into its BackupRequested events.
 
 Pure: given the server, the volumes, the databases and the keys, build one event per
 database, with the connection and each volume spec sealed for the dumper and uploader. The
-first volume is the event's `destination`; the others are its `copies` (issue 8): the dump
+first volume is the event's `destination`; the others are its `copies`: the dump
 runs once and the uploader writes the same artifact, under the same key, to every volume.
 """
 

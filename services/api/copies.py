@@ -1,4 +1,4 @@
-"""Which copy of a snapshot to read (issue 8): restores, verifies and downloads use the first
+"""Which copy of a snapshot to read: restores, verifies and downloads use the first
 stored copy whose volume is still registered, the primary first."""
 
 from dataclasses import dataclass

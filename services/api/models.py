@@ -57,7 +57,7 @@ class BackupRequest(BaseModel):
     compression: Compression
     requested_at: datetime
     config_id: UUID | None = None
-    """The backup configuration that produced it (issue 8); None for a manual backup."""
+    """The backup configuration that produced it; None for a manual backup."""
 
 
 class ApiToken(BaseModel):

@@ -1,4 +1,4 @@
-"""Volume quotas (issue 8): refuse or warn about a backup to a volume at or over its quota.
+"""Volume quotas: refuse or warn about a backup to a volume at or over its quota.
 
 A volume's usage is the bytes of its completed snapshots, as the catalog counts them. The
 check runs before a backup's request and events are written, for manual backups and for
@@ -54,7 +54,7 @@ OverQuotaHook = Callable[[OverQuota], Awaitable[None]]
 
 
 async def log_over_quota(over: OverQuota) -> None:
-    """The default hook: one warning line (notifications hook in here, issue 8)."""
+    """The default hook: one warning line (notifications hook in here)."""
     log.warning(
         "volume_over_quota",
         volume_id=str(over.volume_id),

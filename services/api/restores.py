@@ -1,4 +1,4 @@
-"""The rules a restore request must pass, and the RestoreRequested it becomes (issue 6). Pure.
+"""The rules a restore request must pass, and the RestoreRequested it becomes. Pure.
 
 - PostgreSQL restores into PostgreSQL; MySQL and MariaDB into either of the two.
 - Never into a database a backup is being taken from, nor one a restore is already writing.

@@ -1,4 +1,4 @@
-"""Which snapshots a retention policy keeps and which it prunes (issue 8). Pure.
+"""Which snapshots a retention policy keeps and which it prunes. Pure.
 
 The rules, per database (server and database name together):
 - only completed snapshots are ever pruned; anything else is left out of the decision;

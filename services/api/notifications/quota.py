@@ -1,4 +1,4 @@
-"""The volume-over-quota notification, called where quotas are enforced (engineer C2)."""
+"""The volume-over-quota notification, called where quotas are enforced."""
 
 from collections.abc import Callable
 from typing import Annotated

@@ -1,4 +1,4 @@
-"""The web UI (issue 7): pages from Jinja2 templates, made live with vendored HTMX, served by
+"""The web UI: pages from Jinja2 templates, made live with vendored HTMX, served by
 the api under /ui. It calls the JSON routes' own functions, so it enforces no rule of its own.
 """
 

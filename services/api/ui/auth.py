@@ -1,4 +1,4 @@
-"""Who is signed in, and the CSRF check every form post passes (issue 7).
+"""Who is signed in, and the CSRF check every form post passes.
 
 A session is a random cookie (HttpOnly, SameSite=Lax, Secure behind TLS) whose SHA-256 is a
 row of `ui_sessions`; the row holds the session's CSRF token, which every form carries in a

@@ -115,7 +115,7 @@ async def _accept(
     anchor = anchor_for(
         snapshot.id, manifest=snapshot.manifest, sha256=snapshot.sha256, size=snapshot.size
     )
-    readable = await readable_copy(snapshot, volumes)  # issue 8: the first stored copy
+    readable = await readable_copy(snapshot, volumes)  # the first stored copy
     if readable is None:
         raise ConflictError(f"the volume of snapshot {snapshot.id} is no longer registered")
     volume, copy = readable.volume, readable.copy

@@ -1,6 +1,6 @@
 """The SnapshotDeleteRequested events that delete one snapshot's stored files.
 
-One event per stored copy (issue 8): the uploader removes artifact and manifest on that
+One event per stored copy: the uploader removes artifact and manifest on that
 volume, and the catalog marks the copy `deleted`, and the record once no stored copy
 remains.
 """
@@ -41,7 +41,7 @@ async def deletion_events(
 
 
 def _copies(snapshot: SnapshotDetail) -> list[tuple[UUID, str | None, str | None]]:
-    """(volume, artifact key, manifest key) of every stored copy (issue 8); a snapshot with
+    """(volume, artifact key, manifest key) of every stored copy; a snapshot with
     none stored (a failed one) goes through its primary volume, so the catalog ends it."""
     stored = stored_copies(snapshot)
     if stored:

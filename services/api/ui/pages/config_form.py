@@ -1,4 +1,4 @@
-"""Add, edit and delete a backup configuration from the Configurations page (issue 8).
+"""Add, edit and delete a backup configuration from the Configurations page.
 
 The form's fields become the JSON API's body; the API's route functions validate and store
 it, so every refusal shown is the API's own. Hooks are picked by name from those the operator

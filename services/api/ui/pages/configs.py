@@ -1,4 +1,4 @@
-"""Configurations (issue 8): the backup configurations with their schedule, last firing and
+"""Configurations: the backup configurations with their schedule, last firing and
 overdue databases; Run now, enable/disable, the firings, and pruning (dry run, then Apply).
 
 Every action is the JSON route's own function: the UI decides nothing the API does not.
