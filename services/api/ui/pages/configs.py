@@ -10,7 +10,6 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from services.api.adapters.overdue import list_overdue
 from services.api.deps import get_hooks
 from services.api.errors import ApiError
 from services.api.notifications.schemas import OverdueEntry
@@ -21,6 +20,7 @@ from services.api.ui.calls import ApiParts, Parts, public_config, shown_config, 
 from services.api.ui.forms import form_values
 from services.api.ui.rendering import render
 from services.api.usecases import configs as config_usecases
+from services.api.usecases.overdue import overdue_entries
 from services.api.usecases.pruning import prune_config
 from services.api.vault import VaultError
 from shared.volumes import VolumeError
@@ -60,8 +60,8 @@ def retention_text(config: BackupConfigPublic) -> str:
 async def _row_context(request: Request, api: ApiParts) -> dict[str, Any]:
     """What every row needs: names by id and each configuration's overdue databases."""
     overdue: dict[UUID, list[OverdueEntry]] = defaultdict(list)
-    for found in await list_overdue(request.app.state.runtime.pool, api.settings.schema_name):
-        entry = OverdueEntry.model_validate(found, from_attributes=True)
+    pool = request.app.state.runtime.pool
+    for entry in await overdue_entries(pool, api.settings.schema_name):
         overdue[entry.config_id].append(entry)
     servers = {server.id: server.name for server in await api.servers.list()}
     return {
