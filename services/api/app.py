@@ -16,7 +16,6 @@ from services.api.adapters.outages import DATABASE_OUTAGES
 from services.api.adapters.outbox import Outbox
 from services.api.body_limit import BodyLimitMiddleware
 from services.api.databases import DatabaseLists
-from services.api.deps import Keys
 from services.api.errors import (
     ConflictError,
     InvalidRequestError,
@@ -24,6 +23,7 @@ from services.api.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from services.api.keys import Keys
 from services.api.notifications import hook_routes
 from services.api.notifications.hook_catalog import load_hooks
 from services.api.notifications.routes import overdue_router as overdue_routes

@@ -3,6 +3,8 @@
 - A route module (one that builds an `APIRouter` outside services/api/ui/) imports no other
   route module: what two routes share lives in a use case or in services/api/deps.py.
 - Nothing under services/api/ui/ imports a route module: the pages call the use cases.
+- The use cases and the workers speak no HTTP: they import neither FastAPI nor the routes'
+  dependencies, nor a page or a route.
 - SQL and asyncpg stay in services/api/adapters/.
 """
 
@@ -14,6 +16,8 @@ import pytest
 
 API = Path(__file__).resolve().parents[2] / "services" / "api"
 UI = API / "ui"
+USECASES = API / "usecases"
+WORKERS = API / "workers"
 ADAPTERS = API / "adapters"
 
 SQL = re.compile(
@@ -89,6 +93,19 @@ class TestUi:
     def test_the_ui_imports_no_route_module(self, name: str) -> None:
         routes = _imported(_tree(name)) & set(ROUTE_MODULES)
         assert not routes, f"{name} imports route module(s) {sorted(routes)}"
+
+
+HTTP_MODULES = ("fastapi", "starlette", "services.api.deps", "services.api.ui")
+
+
+class TestUseCasesAndWorkers:
+    @pytest.mark.parametrize(
+        "name", sorted(n for n, p in MODULES.items() if _in(p, USECASES) or _in(p, WORKERS))
+    )
+    def test_speak_no_http(self, name: str) -> None:
+        imported = _imported(_tree(name))
+        http = {m for m in imported if m.startswith(HTTP_MODULES)} | (imported & set(ROUTE_MODULES))
+        assert not http, f"{name} imports {sorted(http)}"
 
 
 OUTSIDE_ADAPTERS = sorted(n for n, p in MODULES.items() if not _in(p, ADAPTERS))

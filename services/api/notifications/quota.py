@@ -1,10 +1,7 @@
 """The volume-over-quota notification, called where quotas are enforced."""
 
 from collections.abc import Callable
-from typing import Annotated
 from uuid import UUID
-
-from fastapi import Depends, Request
 
 from services.api.adapters import notification_configs as configs
 from services.api.notifications.triggers import queue_notification
@@ -92,12 +89,3 @@ def quota_hooks(pool: Pool, schema: str) -> QuotaHooks:
         return over_quota_hook(pool, schema, config_id=config_id)
 
     return for_config
-
-
-def get_quota_hooks(request: Request) -> QuotaHooks:
-    state = request.app.state
-    return quota_hooks(state.runtime.pool, state.settings.schema_name)
-
-
-OverQuotaHooks = Annotated[QuotaHooks, Depends(get_quota_hooks)]
-"""The routes' dependency: notifying over-quota hooks."""

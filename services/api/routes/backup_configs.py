@@ -13,13 +13,13 @@ from services.api.deps import (
     Hooks,
     Link,
     Lists,
+    OverQuotaHooks,
     Relay,
     Requests,
     SecretKeys,
     Servers,
     Volumes,
 )
-from services.api.notifications.quota import OverQuotaHooks
 from services.api.schemas import BackupAccepted
 from services.api.schemas.backup_configs import (
     BackupConfigCreate,

@@ -6,13 +6,13 @@ from services.api.deps import (
     Authenticated,
     Link,
     Lists,
+    OverQuotaHooks,
     Relay,
     Requests,
     SecretKeys,
     Servers,
     Volumes,
 )
-from services.api.notifications.quota import OverQuotaHooks
 from services.api.schemas import BackupAccepted, BackupCreate
 from services.api.usecases.backups import BackupTools, manual_order, request_backups
 from shared.events import utc_now

@@ -18,7 +18,8 @@ from services.api.adapters.restores import RestoreRequests
 from services.api.adapters.retention import RetentionConfigs
 from services.api.configs.model import BackupConfig
 from services.api.databases import DatabaseLists
-from services.api.notifications.quota import QuotaHooks, get_quota_hooks
+from services.api.keys import Keys
+from services.api.notifications.quota import QuotaHooks
 from services.api.schemas import ServerPublic, SnapshotPage, SnapshotPublic, VolumePublic
 from services.api.schemas.backup_configs import BackupConfigPublic
 from services.api.settings import ApiSettings
@@ -45,7 +46,7 @@ class ApiParts:
     restores: RestoreRequests
     link: BrokerLink
     relay: OutboxRelay
-    keys: deps.Keys
+    keys: Keys
     lists: DatabaseLists
     over_quota: QuotaHooks
     configs: BackupConfigRepository
@@ -101,7 +102,7 @@ def api_parts(request: Request) -> ApiParts:
         relay=deps.get_relay(request),
         keys=deps.get_keys(request),
         lists=deps.get_database_lists(request),
-        over_quota=get_quota_hooks(request),
+        over_quota=deps.get_quota_hooks(request),
         configs=deps.get_configs(request),
         retention=deps.get_retention_configs(request),
         locks=deps.get_locks(request),

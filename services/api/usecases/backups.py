@@ -19,8 +19,8 @@ from services.api.backups import plan_backups, sealed_connection, user_databases
 from services.api.configs.model import BackupConfig
 from services.api.configs.selection import needs_list, select_databases_off_loop
 from services.api.databases import DatabaseLists
-from services.api.deps import Keys
 from services.api.errors import InvalidRequestError, NotFoundError
+from services.api.keys import Keys
 from services.api.models import BackupRequest, Server, Volume
 from services.api.questions import check_database, last_snapshot_sizes, list_databases
 from services.api.quotas import OverQuotaHook, check_quotas, log_over_quota

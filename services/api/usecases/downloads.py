@@ -18,8 +18,8 @@ from services.api.adapters.outbox import BackupRequests
 from services.api.anchoring import anchor_for
 from services.api.checked_download import check_volume_manifest, checked_blocks, expected_chunks
 from services.api.copies import readable_copy
-from services.api.deps import Keys
 from services.api.errors import ConflictError, NotFoundError
+from services.api.keys import Keys
 from services.api.usecases.snapshots import find_snapshot
 from services.api.volumes import volume_spec
 from shared.logging import get_logger

@@ -12,8 +12,8 @@ from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import VolumeRepository
 from services.api.adapters.outbox import Outbox
 from services.api.anchoring import anchor_for
-from services.api.deps import Keys
 from services.api.errors import ConflictError, UnavailableError
+from services.api.keys import Keys
 from services.api.schemas.encryption import KeyUsage, RewrapAccepted, RewrapSkipped
 from services.api.volumes import volume_spec
 from services.api.workers.relay import OutboxRelay

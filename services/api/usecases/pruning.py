@@ -17,8 +17,8 @@ from services.api.adapters.db import VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import Outbox
 from services.api.adapters.retention import RetentionConfig, RetentionConfigs
-from services.api.deps import Keys
 from services.api.errors import ConflictError, NotFoundError, UnavailableError
+from services.api.keys import Keys
 from services.api.retention import RetentionDecision, SnapshotFacts, decide_retention
 from services.api.schemas import SnapshotDetail
 from services.api.schemas.retention import PrunedSnapshot, PruneResult

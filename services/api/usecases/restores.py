@@ -15,8 +15,8 @@ from services.api.anchoring import anchor_for
 from services.api.backups import sealed_connection
 from services.api.copies import readable_copy
 from services.api.databases import DatabaseLists
-from services.api.deps import Keys
 from services.api.errors import ConflictError, NotFoundError, UnavailableError
+from services.api.keys import Keys
 from services.api.models import RestoreRequest, Server
 from services.api.questions import list_databases
 from services.api.restores import (

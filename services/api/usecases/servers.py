@@ -7,8 +7,8 @@ from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository
 from services.api.backups import sealed_connection, user_databases
 from services.api.databases import DatabaseLists
-from services.api.deps import Keys
 from services.api.errors import ConflictError, InvalidRequestError, NotFoundError
+from services.api.keys import Keys
 from services.api.models import Server
 from services.api.questions import ask_activity, list_databases, test_connection
 from services.api.schemas import ServerCreate, ServerUpdate

@@ -8,8 +8,8 @@ from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
-from services.api.deps import Keys
 from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
+from services.api.keys import Keys
 from services.api.schemas import SnapshotDetail, SnapshotPage
 from services.api.schemas.snapshots import SnapshotSort
 from services.api.snapshots import merge_pending, pending_snapshot

@@ -6,8 +6,8 @@ from uuid import UUID, uuid4
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import VolumeRepository
-from services.api.deps import Keys
 from services.api.errors import ConflictError, InvalidRequestError, NotFoundError
+from services.api.keys import Keys
 from services.api.models import Volume
 from services.api.questions import ask_activity, test_volume, volume_usage
 from services.api.quotas import quota_change

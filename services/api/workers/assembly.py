@@ -12,7 +12,7 @@ from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
 from services.api.adapters.retention import RetentionConfigs
 from services.api.databases import DatabaseLists
-from services.api.deps import Keys
+from services.api.keys import Keys
 from services.api.notifications.dispatcher import Dispatcher
 from services.api.notifications.isolation import make_undumpable
 from services.api.notifications.overdue import OverdueChecker
