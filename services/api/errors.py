@@ -1,5 +1,7 @@
 """The api's exceptions; each carries a sentence a person can read."""
 
+from shared.queries import QueryRefused
+
 
 class ApiError(Exception):
     """Base of every api error."""
@@ -26,3 +28,15 @@ class UnauthenticatedError(ApiError):
 
     def __init__(self) -> None:
         super().__init__("not authenticated")
+
+
+class RefusedError(UnavailableError):
+    """A service the api asked refused the request, with its sentence (HTTP 503 unless the
+    asker makes more of it: `not_found`, `invalid`)."""
+
+    def __init__(self, who: str, refusal: QueryRefused) -> None:
+        super().__init__(f"the {who} could not answer: {refusal.error}")
+        self.who = who
+        self.reason = refusal.error
+        self.not_found = refusal.not_found
+        self.invalid = refusal.invalid

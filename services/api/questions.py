@@ -4,16 +4,27 @@ The catalog knows snapshots, the dumper knows database servers, the uploader kno
 """
 
 import asyncio
-from typing import Any
+from collections.abc import Awaitable
 from uuid import UUID
 
 from services.api.adapters.broker import BrokerLink
+from services.api.asking import ask
 from services.api.databases import DatabaseLists
-from services.api.errors import InvalidRequestError, UnavailableError
+from services.api.errors import InvalidRequestError, RefusedError, UnavailableError
 from services.api.models import Server
 from services.api.schemas.servers import Check
 from services.api.schemas.volumes import VolumeUsage
 from shared.logging import get_logger
+from shared.queries import (
+    ChecksReply,
+    ListDatabases,
+    ListSnapshots,
+    ReplyT,
+    TestConnection,
+    TestVolume,
+    VolumeFreeSpace,
+)
+from shared.queries import VolumeUsage as VolumeUsageQuery
 
 log = get_logger(__name__)
 
@@ -22,11 +33,13 @@ async def list_databases(
     server: Server, sealed_connection: str, link: BrokerLink, *, lists: DatabaseLists
 ) -> list[str]:
     """Every database of `server` as the dumper lists them, remembered for a while."""
-    reply = await link.ask_dumper({"op": "list_databases", "connection": sealed_connection})
-    if not reply.get("ok"):
-        error = reply.get("error") or "no reason given"
-        raise InvalidRequestError(f"cannot list the databases of server {server.name!r}: {error}")
-    databases = [str(name) for name in reply.get("databases") or []]
+    try:
+        reply = await ask(link, ListDatabases(connection=sealed_connection))
+    except RefusedError as exc:
+        raise InvalidRequestError(
+            f"cannot list the databases of server {server.name!r}: {exc.reason}"
+        ) from None
+    databases = reply.databases
     lists.remember(server.id, databases)
     return databases
 
@@ -54,25 +67,24 @@ async def test_connection(
     server: Server, sealed_connection: str, link: BrokerLink, *, wait: float
 ) -> list[Check]:
     """The dumper's checks of `server`: reachable, authenticated, version, privileges, tool."""
-    body = {"op": "test_connection", "connection": sealed_connection, "database": server.database}
-    reply = await link.ask_dumper(body, wait=wait)
-    return _checks(reply, who="dumper", what=f"server {server.name!r}")
+    request = TestConnection(connection=sealed_connection, database=server.database)
+    return await _checks(ask(link, request, wait=wait), what=f"server {server.name!r}")
 
 
 async def test_volume(
     name: str, sealed_volume: str, link: BrokerLink, *, wait: float
 ) -> list[Check]:
     """The uploader's write, read and delete of a probe object on the volume."""
-    reply = await link.ask_uploader({"op": "test_volume", "volume": sealed_volume}, wait=wait)
-    return _checks(reply, who="uploader", what=f"volume {name!r}")
+    request = TestVolume(volume=sealed_volume)
+    return await _checks(ask(link, request, wait=wait), what=f"volume {name!r}")
 
 
-def _checks(reply: dict[str, Any], *, who: str, what: str) -> list[Check]:
-    checks = reply.get("checks")
-    if not reply.get("ok") or not isinstance(checks, list):
-        error = reply.get("error") or "no reason given"
-        raise UnavailableError(f"the {who} could not test {what}: {error}")
-    return [Check.model_validate(check) for check in checks]
+async def _checks(asked: Awaitable[ChecksReply], *, what: str) -> list[Check]:
+    try:
+        reply = await asked
+    except RefusedError as exc:
+        raise UnavailableError(f"the {exc.who} could not test {what}: {exc.reason}") from None
+    return [Check.model_validate(check.model_dump()) for check in reply.checks]
 
 
 async def volume_usage(
@@ -80,35 +92,22 @@ async def volume_usage(
 ) -> VolumeUsage:
     """Bytes and snapshots held (catalog), free space (uploader); null where none answered."""
     held, free = await asyncio.gather(
-        _ask_quietly(link.ask_catalog, {"op": "volume_usage", "volume_id": str(volume_id)}, wait),
-        _ask_quietly(link.ask_uploader, {"op": "volume_free_space", "volume": sealed_volume}, wait),
+        _quietly(ask(link, VolumeUsageQuery(volume_id=volume_id), wait=wait)),
+        _quietly(ask(link, VolumeFreeSpace(volume=sealed_volume), wait=wait)),
     )
     return VolumeUsage(
-        bytes=_int(held, "bytes"),
-        snapshots=_int(held, "snapshots"),
-        free_bytes=_int(free, "free_bytes"),
+        bytes=held.bytes if held else None,
+        snapshots=held.snapshots if held else None,
+        free_bytes=free.free_bytes if free else None,
     )
 
 
-async def _ask_quietly(ask: Any, body: dict[str, Any], wait: float) -> dict[str, Any]:
+async def _quietly(asked: Awaitable[ReplyT]) -> ReplyT | None:
+    """The reply, or None where the service refused or did not answer."""
     try:
-        reply: dict[str, Any] = await ask(body, wait=wait)
-    except UnavailableError:
-        return {}
-    return reply if reply.get("ok") else {}
-
-
-def _int(reply: dict[str, Any], key: str) -> int | None:
-    value = reply.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-async def ask_activity(link: BrokerLink, op: str, **ids: UUID) -> dict[str, Any]:
-    """The catalog's `server_activity` or `volume_activity` answer; 503 when it has none."""
-    reply = await link.ask_catalog({"op": op, **{k: str(v) for k, v in ids.items()}})
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    return reply
+        return await asked
+    except UnavailableError:  # a refusal too
+        return None
 
 
 SIZE_HINT_WAIT = 2.0
@@ -123,19 +122,10 @@ async def last_snapshot_sizes(
     dumper asks its server for the database's size instead."""
 
     async def newest_size(database: str) -> int | None:
-        query = {
-            "op": "list_snapshots",
-            "status": "completed",
-            "server_id": str(server_id),
-            "database": database,
-            "limit": 1,
-        }
-        try:
-            reply = await link.ask_catalog(query, wait=SIZE_HINT_WAIT)
-        except UnavailableError:
-            return None
-        snapshots = reply.get("snapshots") if reply.get("ok") else None
-        size = snapshots[0].get("size") if isinstance(snapshots, list) and snapshots else None
+        query = ListSnapshots(status="completed", server_id=server_id, database=database, limit=1)
+        reply = await _quietly(ask(link, query, wait=SIZE_HINT_WAIT))
+        snapshots = reply.snapshots if reply else []
+        size = snapshots[0].get("size") if snapshots else None
         return size if isinstance(size, int) and size > 0 else None
 
     if not link.ready.is_set():

@@ -16,6 +16,7 @@ from typing import Literal
 from uuid import UUID
 
 from services.api.adapters.broker import BrokerLink
+from services.api.asking import ask
 from services.api.errors import InvalidRequestError, UnavailableError
 from services.api.keys import Keys
 from services.api.models import Volume
@@ -24,6 +25,7 @@ from services.api.schemas.retention import VolumeUsageReport
 from services.api.schemas.volumes import VolumeUpdate
 from services.api.volumes import volume_spec
 from shared.logging import get_logger
+from shared.queries import VolumeUsage as VolumeUsageQuery
 
 log = get_logger(__name__)
 
@@ -95,11 +97,10 @@ async def _over_quota(volume: Volume, link: BrokerLink) -> OverQuota | None:
 
 async def _used_bytes(volume: Volume, link: BrokerLink) -> int | None:
     try:
-        reply = await link.ask_catalog({"op": "volume_usage", "volume_id": str(volume.id)})
-    except UnavailableError:
-        reply = {}
-    used = reply.get("bytes") if reply.get("ok") else None
-    if not isinstance(used, int):
+        used: int | None = (await ask(link, VolumeUsageQuery(volume_id=volume.id))).bytes
+    except UnavailableError:  # a refusal too
+        used = None
+    if used is None:
         log.warning("quota_not_checked", volume_id=str(volume.id), reason="catalog_unanswered")
         return None
     return used

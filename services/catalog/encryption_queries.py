@@ -1,16 +1,12 @@
-"""The encryption query asked over the broker (issue 8, docs/encryption.md).
+"""The answer to the encryption request asked over the broker (docs/encryption.md).
 
-`encryption_keys` -> `{"ok", "keys": {key_id: completed snapshots}}`: which master key wraps
-the data key of each completed encrypted snapshot, as its stored manifest says. After a
-rotation (`POST /api/v1/encryption/rewrap`), an old key may leave the keyring once no
-snapshot is counted under it.
+Which master key wraps the data key of each completed encrypted snapshot, as its stored
+manifest says. After a rotation (`POST /api/v1/encryption/rewrap`), an old key may leave the
+keyring once no snapshot is counted under it.
 """
 
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict
-
 from shared.database import Conn
+from shared.queries import EncryptionKeys, EncryptionKeysReply
 
 COUNT_BY_KEY = """
 SELECT manifest->'encryption'->>'key_id' AS key_id, count(*) AS snapshots
@@ -20,15 +16,10 @@ GROUP BY 1 ORDER BY 1
 """
 
 
-class EncryptionKeys(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    op: Literal["encryption_keys"]
-
-
 async def answer_encryption_query(
     conn: Conn, schema: str, _query: EncryptionKeys
-) -> dict[str, Any]:
+) -> EncryptionKeysReply:
     """Completed encrypted snapshots counted by the master key that wraps their data key."""
     rows = await conn.fetch(COUNT_BY_KEY.format(schema=schema))
-    return {"ok": True, "keys": {str(row["key_id"]): int(row["snapshots"]) for row in rows}}
+    keys = {str(row["key_id"]): int(row["snapshots"]) for row in rows}
+    return EncryptionKeysReply(keys=keys)

@@ -15,6 +15,7 @@ from services.catalog.restore_records import fail_restore_now
 from services.catalog.settings import CatalogSettings
 from shared.events import EVENTS_BY_KEY, Event, utc_now
 from shared.logging import get_logger
+from shared.queries import QueryRefused, Reply
 from shared.service import Runtime
 from shared.topology import Topology
 
@@ -82,7 +83,7 @@ def register(
         description="get_snapshot / list_snapshots / get_restore / list_restores / ..., "
         "answered to the asker's reply queue.",
     )
-    async def on_query(body: Any) -> dict[str, Any]:
+    async def on_query(body: Any) -> Reply | QueryRefused:
         return await answer_query(runtime.pool, schema, body)
 
 

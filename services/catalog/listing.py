@@ -10,15 +10,13 @@ import binascii
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
 from services.catalog.status import SnapshotRecord
+from shared.queries.catalog import SnapshotSort
 
-Sort = Literal["created_at", "-created_at", "size", "-size"]
-DEFAULT_SORT: Sort = "-created_at"
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 500
+Sort = SnapshotSort
 NO_SIZE = -1
 """The sort key of a snapshot without a size yet (not completed): before every real size."""
 

@@ -1,102 +1,58 @@
-"""Answers to snapshot and restore queries asked over the broker (interfaces.md #8, issues
-5 and 6)."""
+"""Answers to the snapshot and restore requests asked over the broker (shared/queries)."""
 
-from typing import Annotated, Any, Literal
+from typing import Any
 from uuid import UUID
 
 from asyncpg import Pool
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from services.catalog.adapters import db
 from services.catalog.adapters.restores import server_restores
 from services.catalog.detail import snapshot_detail
-from services.catalog.encryption_queries import EncryptionKeys, answer_encryption_query
-from services.catalog.listing import (
-    DEFAULT_LIMIT,
-    DEFAULT_SORT,
-    MAX_LIMIT,
-    InvalidCursorError,
-    Sort,
-    decode_cursor,
-    next_cursor,
-)
-from services.catalog.restore_queries import (
-    GetRestore,
-    ListRestores,
-    TargetActivity,
-    answer_restore_query,
-    snapshot_restores,
-)
-from services.catalog.retention_queries import RetentionCandidates, answer_retention_query
+from services.catalog.encryption_queries import answer_encryption_query
+from services.catalog.listing import InvalidCursorError, decode_cursor, next_cursor
+from services.catalog.restore_queries import answer_restore_query, snapshot_restores
+from services.catalog.retention_queries import answer_retention_query
 from services.catalog.warnings import snapshot_warnings
-from shared.events import SnapshotStatus
-
-
-class _Op(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class GetSnapshot(_Op):
-    op: Literal["get_snapshot"]
-    snapshot_id: UUID
-
-
-class ListSnapshots(_Op):
-    op: Literal["list_snapshots"]
-    status: SnapshotStatus | None = None
-    server_id: UUID | None = None
-    database: str | None = None
-    volume_id: UUID | None = None
-    created_from: AwareDatetime | None = None
-    created_to: AwareDatetime | None = None
-    sort: Sort = DEFAULT_SORT
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: str | None = None
-
-
-class VolumeUsage(_Op):
-    op: Literal["volume_usage"]
-    volume_id: UUID
-
-
-class ServerActivity(_Op):
-    op: Literal["server_activity"]
-    server_id: UUID
-
-
-class VolumeActivity(_Op):
-    op: Literal["volume_activity"]
-    volume_id: UUID
-
-
-AnyQuery = (
-    GetSnapshot
-    | ListSnapshots
-    | VolumeUsage
-    | ServerActivity
-    | VolumeActivity
-    | GetRestore
-    | ListRestores
-    | TargetActivity
-    | RetentionCandidates
-    | EncryptionKeys
+from shared.queries import (
+    INVALID_QUERY,
+    NOT_FOUND,
+    CatalogQueries,
+    CatalogQuery,
+    EncryptionKeys,
+    GetRestore,
+    GetSnapshot,
+    ListRestores,
+    ListSnapshots,
+    QueryRefused,
+    Reply,
+    RetentionCandidates,
+    ServerActivity,
+    ServerActivityReply,
+    SnapshotPage,
+    SnapshotReply,
+    TargetActivity,
+    VolumeActivity,
+    VolumeActivityReply,
+    VolumeUsage,
+    VolumeUsageReply,
+    refused_for,
 )
-Query = TypeAdapter[AnyQuery](Annotated[AnyQuery, Field(discriminator="op")])
+
 FILTER_FIELDS = ("server_id", "database", "volume_id", "status", "created_from", "created_to")
 
 
-async def answer_query(pool: Pool, schema: str, body: Any) -> dict[str, Any]:
-    """The reply to one query; a query that cannot be understood gets `ok: false`."""
+async def answer_query(pool: Pool, schema: str, body: Any) -> Reply | QueryRefused:
+    """The reply to one request; one that cannot be understood is refused with the reason."""
     try:
-        query = Query.validate_python(body)
+        query = CatalogQueries.validate_python(body)
     except ValidationError as exc:
-        fields = ", ".join(".".join(map(str, e["loc"])) for e in exc.errors())
-        return {"ok": False, "error": f"invalid query: {fields}"}
+        return refused_for(exc)
     async with pool.acquire() as conn:
         return await _answer(conn, schema, query)
 
 
-async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:  # noqa: PLR0911 - one return per query op
+async def _answer(conn: Any, schema: str, query: CatalogQuery) -> Reply | QueryRefused:  # noqa: PLR0911 - one return per request
     match query:
         case GetSnapshot():
             return await _detail(conn, schema, query.snapshot_id)
@@ -104,16 +60,14 @@ async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:  #
             return await _list(conn, schema, query)
         case VolumeUsage():
             size, count = await db.volume_usage(conn, schema, query.volume_id)
-            return {"ok": True, "bytes": size, "snapshots": count}
+            return VolumeUsageReply(bytes=size, snapshots=count)
         case ServerActivity():
             running, count = await db.server_activity(conn, schema, query.server_id)
             restores = await server_restores(conn, schema, query.server_id)
-            return {"ok": True, "in_progress": running, "snapshots": count, "restores": restores}
+            return ServerActivityReply(in_progress=running, snapshots=count, restores=restores)
         case VolumeActivity():
-            return {
-                "ok": True,
-                "snapshots": await db.volume_activity(conn, schema, query.volume_id),
-            }
+            count = await db.volume_activity(conn, schema, query.volume_id)
+            return VolumeActivityReply(snapshots=count)
         case GetRestore() | ListRestores() | TargetActivity():
             return await answer_restore_query(conn, schema, query)
         case RetentionCandidates():
@@ -122,24 +76,22 @@ async def _answer(conn: Any, schema: str, query: AnyQuery) -> dict[str, Any]:  #
             return await answer_encryption_query(conn, schema, query)
 
 
-async def _detail(conn: Any, schema: str, snapshot_id: UUID) -> dict[str, Any]:
+async def _detail(conn: Any, schema: str, snapshot_id: UUID) -> SnapshotReply | QueryRefused:
     record = await db.get_snapshot(conn, schema, snapshot_id)
     if record is None:
-        return {"ok": False, "error": "not_found"}
+        return QueryRefused(error=NOT_FOUND)
     timeline = await db.timeline(conn, schema, snapshot_id)
     restores = await snapshot_restores(conn, schema, snapshot_id)
     warnings = await snapshot_warnings(conn, schema, snapshot_id)
-    return {
-        "ok": True,
-        "snapshot": snapshot_detail(record, timeline, restores) | {"warnings": warnings},
-    }
+    detail = snapshot_detail(record, timeline, restores) | {"warnings": warnings}
+    return SnapshotReply(snapshot=detail)
 
 
-async def _list(conn: Any, schema: str, query: ListSnapshots) -> dict[str, Any]:
+async def _list(conn: Any, schema: str, query: ListSnapshots) -> SnapshotPage | QueryRefused:
     try:
         after = None if query.cursor is None else decode_cursor(query.cursor, query.sort)
     except InvalidCursorError as exc:
-        return {"ok": False, "error": f"invalid query: cursor ({exc})"}
+        return QueryRefused(error=f"{INVALID_QUERY}: cursor ({exc})")
     page = db.PageQuery(
         filters={name: getattr(query, name) for name in FILTER_FIELDS},
         sort=query.sort,
@@ -147,8 +99,7 @@ async def _list(conn: Any, schema: str, query: ListSnapshots) -> dict[str, Any]:
         after=after,
     )
     rows = await db.list_page(conn, schema, page)
-    return {
-        "ok": True,
-        "snapshots": [record.public() for record in rows[: query.limit]],
-        "next_cursor": next_cursor(rows, limit=query.limit, sort=query.sort),
-    }
+    return SnapshotPage(
+        snapshots=[record.public() for record in rows[: query.limit]],
+        next_cursor=next_cursor(rows, limit=query.limit, sort=query.sort),
+    )

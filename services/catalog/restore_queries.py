@@ -1,31 +1,25 @@
-"""Answers to restore queries asked over the broker (issue 6).
+"""Answers to the restore requests asked over the broker (shared/queries/catalog.py).
 
-- `get_restore {restore_id}` -> `{"ok", "restore"}` or `{"ok": false, "error": "not_found"}`
-- `list_restores {snapshot_id?, status?, server_id?, database?, limit?, cursor?}` ->
-  `{"ok", "restores", "next_cursor"}`, newest first
-- `target_activity {server_id, database, requested?: [snapshot ids], requested_restores?:
-  [restore ids]}` -> `{"ok", "backups": [snapshot ids], "restores": [restore ids]}`: what runs
-  on that database now: the backups taken from it and the restores writing into it, plus
-  those of the api's recent requests the catalog has not recorded yet (pending by
-  definition: the outbox may be a moment ahead of the catalog). The api refuses a restore
-  into such a database.
+`target_activity` tells what runs on a database now; the api refuses a restore into a
+database where anything does.
 """
 
-from typing import Any, Literal
+from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from services.catalog.adapters import restores as db
-from services.catalog.listing import (
-    DEFAULT_LIMIT,
-    MAX_LIMIT,
-    InvalidCursorError,
-    Sort,
-    decode_cursor,
-    encode_position,
+from services.catalog.listing import InvalidCursorError, Sort, decode_cursor, encode_position
+from shared.queries import (
+    INVALID_QUERY,
+    NOT_FOUND,
+    GetRestore,
+    ListRestores,
+    QueryRefused,
+    RestorePage,
+    RestoreReply,
+    TargetActivity,
+    TargetActivityReply,
 )
-from services.catalog.restores import RestoreStatus
 
 SNAPSHOT_RESTORES = 50
 """How many of a snapshot's restores its detail lists (newest first)."""
@@ -33,55 +27,30 @@ SORT: Sort = "-created_at"
 """Restores are listed newest first, in the keyset order of the snapshots' default sort."""
 
 
-class _Op(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-
-class GetRestore(_Op):
-    op: Literal["get_restore"]
-    restore_id: UUID
-
-
-class ListRestores(_Op):
-    op: Literal["list_restores"]
-    snapshot_id: UUID | None = None
-    status: RestoreStatus | None = None
-    server_id: UUID | None = None
-    database: str | None = None
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: str | None = None
-
-
-class TargetActivity(_Op):
-    op: Literal["target_activity"]
-    server_id: UUID
-    database: str
-    requested: list[UUID] = Field(default_factory=list, max_length=1000)
-    requested_restores: list[UUID] = Field(default_factory=list, max_length=1000)
-
-
 RestoreQuery = GetRestore | ListRestores | TargetActivity
 
 
-async def answer_restore_query(conn: Any, schema: str, query: RestoreQuery) -> dict[str, Any]:
-    """The reply to one restore query."""
+async def answer_restore_query(
+    conn: Any, schema: str, query: RestoreQuery
+) -> RestoreReply | RestorePage | TargetActivityReply | QueryRefused:
+    """The reply to one restore request."""
     match query:
         case GetRestore():
             record = await db.get_restore(conn, schema, query.restore_id)
             if record is None:
-                return {"ok": False, "error": "not_found"}
-            return {"ok": True, "restore": record.public()}
+                return QueryRefused(error=NOT_FOUND)
+            return RestoreReply(restore=record.public())
         case ListRestores():
             return await _list(conn, schema, query)
         case TargetActivity():
             return await _target_activity(conn, schema, query)
 
 
-async def _list(conn: Any, schema: str, query: ListRestores) -> dict[str, Any]:
+async def _list(conn: Any, schema: str, query: ListRestores) -> RestorePage | QueryRefused:
     try:
         after = None if query.cursor is None else decode_cursor(query.cursor, SORT)
     except InvalidCursorError as exc:
-        return {"ok": False, "error": f"invalid query: cursor ({exc})"}
+        return QueryRefused(error=f"{INVALID_QUERY}: cursor ({exc})")
     filters = {
         "snapshot_id": query.snapshot_id,
         "status": query.status,
@@ -91,14 +60,13 @@ async def _list(conn: Any, schema: str, query: ListRestores) -> dict[str, Any]:
     rows = await db.list_restores(conn, schema, filters, limit=query.limit + 1, after=after)
     page = rows[: query.limit]
     more = len(rows) > query.limit
-    return {
-        "ok": True,
-        "restores": [record.public() for record in page],
-        "next_cursor": encode_position(SORT, page[-1].created_at, page[-1].id) if more else None,
-    }
+    return RestorePage(
+        restores=[record.public() for record in page],
+        next_cursor=encode_position(SORT, page[-1].created_at, page[-1].id) if more else None,
+    )
 
 
-async def _target_activity(conn: Any, schema: str, query: TargetActivity) -> dict[str, Any]:
+async def _target_activity(conn: Any, schema: str, query: TargetActivity) -> TargetActivityReply:
     # One snapshot of the records for all four reads: a request recorded between "running?"
     # and "known?" was otherwise in neither answer, and a restore was let in under a backup.
     async with conn.transaction(isolation="repeatable_read", readonly=True):
@@ -113,11 +81,7 @@ async def _target_activity(conn: Any, schema: str, query: TargetActivity) -> dic
         if query.requested_restores:
             recorded = await db.known_restores(conn, schema, query.requested_restores)
             restores += [rid for rid in query.requested_restores if rid not in recorded]
-    return {
-        "ok": True,
-        "backups": [str(sid) for sid in backups],
-        "restores": [str(rid) for rid in dict.fromkeys(restores)],
-    }
+    return TargetActivityReply(backups=backups, restores=list(dict.fromkeys(restores)))
 
 
 async def snapshot_restores(conn: Any, schema: str, snapshot_id: UUID) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from shared.events import (
 )
 from shared.idempotency import mark_handled, was_handled
 from shared.logging import get_logger
+from shared.queries import QueryRefused, Reply
 from shared.service import Runtime
 from shared.topology import Topology
 
@@ -145,9 +146,9 @@ def register(
         title="dumper.queries",
         description="Request/reply: list the databases of a server, test a connection.",
     )
-    async def on_query(body: dict[str, Any]) -> dict[str, Any]:
+    async def on_query(body: dict[str, Any]) -> Reply | QueryRefused:
         try:
             return await answer_query(dumper, body)
         except Exception:  # the asker gets a sentence, not a timeout
             log.exception("query_failed")
-            return {"ok": False, "error": "the dumper failed to answer this query"}
+            return QueryRefused(error="the dumper failed to answer this query")

@@ -20,6 +20,7 @@ from shared.events import (
 )
 from shared.logging import get_logger
 from shared.messaging import publish_event
+from shared.queries import QueryRefused, Reply
 from shared.sealing import Sealer
 from shared.service import Runtime
 from shared.staging import open_staging
@@ -76,9 +77,9 @@ def register(
         title="uploader.queries",
         description="Request/reply: test a volume (write, read, delete a probe), its free space.",
     )
-    async def on_query(body: dict[str, Any]) -> dict[str, Any]:
+    async def on_query(body: dict[str, Any]) -> Reply | QueryRefused:
         try:
             return await answer_query(volumes, body)
         except Exception:  # the asker gets a sentence, not a timeout
             log.exception("query_failed")
-            return {"ok": False, "error": "the uploader failed to answer this query"}
+            return QueryRefused(error="the uploader failed to answer this query")

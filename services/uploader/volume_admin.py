@@ -13,6 +13,17 @@ from pydantic import ValidationError
 
 from shared.events import Event, SnapshotDeleted, SnapshotDeleteFailed, SnapshotDeleteRequested
 from shared.logging import get_logger
+from shared.queries import (
+    Check,
+    ChecksReply,
+    FreeSpaceReply,
+    QueryRefused,
+    Reply,
+    TestVolume,
+    UploaderQueries,
+    VolumeFreeSpace,
+    refused_for,
+)
 from shared.sealing import UnsealError
 from shared.volumes import Volume, VolumeError
 
@@ -108,25 +119,22 @@ def _not_checked(checks: list[ProbeCheck]) -> list[ProbeCheck]:
     return checks + rest
 
 
-async def answer_query(volumes: SealedVolumes, body: Any) -> dict[str, Any]:
-    """`test_volume` -> `{"ok", "checks"}`; `volume_free_space` -> `{"ok", "free_bytes",
-    "total_bytes"}` (None where the backend cannot tell, as on S3)."""
-    op = body.get("op") if isinstance(body, dict) else None
-    if op not in {"test_volume", "volume_free_space"}:
-        return {
-            "ok": False,
-            "error": f"unknown query {op!r}; the uploader answers test_volume, volume_free_space",
-        }
-    token = body.get("volume")
-    if not isinstance(token, str):
-        return {"ok": False, "error": f"{op} needs a sealed volume"}
+async def answer_query(volumes: SealedVolumes, body: Any) -> Reply | QueryRefused:
+    """The reply to one request (shared/queries/uploader.py); one that cannot be understood
+    or answered is refused with the sentence why."""
     try:
-        volume = open_volume_of(volumes, token)
-        if op == "test_volume":
-            checks = await probe(volume)
-            log.info("volume_tested", failed=[c.check for c in checks if not c.ok])
-            return {"ok": True, "checks": [asdict(c) for c in checks]}
-        usage = await volume.usage()
+        query = UploaderQueries.validate_python(body)
+    except ValidationError as exc:
+        return refused_for(exc)
+    try:
+        volume = open_volume_of(volumes, query.volume)
+        match query:
+            case TestVolume():
+                checks = await probe(volume)
+                log.info("volume_tested", failed=[c.check for c in checks if not c.ok])
+                return ChecksReply(checks=[Check.model_validate(asdict(c)) for c in checks])
+            case VolumeFreeSpace():
+                usage = await volume.usage()
     except (VolumeError, VolumeUnusableError) as exc:
-        return {"ok": False, "error": str(exc)}
-    return {"ok": True, "free_bytes": usage.free_bytes, "total_bytes": usage.total_bytes}
+        return QueryRefused(error=str(exc))
+    return FreeSpaceReply(free_bytes=usage.free_bytes, total_bytes=usage.total_bytes)

@@ -17,12 +17,14 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from services.api.adapters import overdue as store
 from services.api.adapters.notification_configs import ConfigFacts, fired_databases, rpo_configs
+from services.api.asking import ask
 from services.api.errors import UnavailableError
 from services.api.notifications.ports import CatalogAsker
 from services.api.notifications.triggers import queue_notification
 from shared.database import Conn, Pool
 from shared.events import utc_now
 from shared.logging import get_logger
+from shared.queries import ListSnapshots
 
 log = get_logger(__name__)
 ALL_DATABASES = "*"
@@ -141,18 +143,13 @@ class OverdueChecker:
 
     async def _last_success(self, server_id: UUID, database: str) -> datetime | None:
         """The newest completed snapshot of the database, as the catalog knows it."""
-        query: dict[str, Any] = {
-            "op": "list_snapshots",
-            "status": "completed",
-            "server_id": str(server_id),
-            "limit": 1,
-        }
-        if database != ALL_DATABASES:
-            query["database"] = database
-        reply = await self.link.ask_catalog(query)
-        if not reply.get("ok"):
-            raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-        snapshots = reply.get("snapshots") or []
+        query = ListSnapshots(
+            status="completed",
+            server_id=server_id,
+            database=None if database == ALL_DATABASES else database,
+            limit=1,
+        )
+        snapshots = (await ask(self.link, query)).snapshots
         if not snapshots:
             return None
         newest = snapshots[0]

@@ -1,11 +1,6 @@
-"""What notifications need from outside the api's own tables (STYLE.md rule 12)."""
+"""What notifications need from outside the api's own tables (STYLE.md rule 12): the
+catalog, asked over the broker (BrokerLink in the api; a stub in tests)."""
 
-from typing import Any, Protocol
+from services.api.asking import CatalogAsker
 
-
-class CatalogAsker(Protocol):
-    """Asks the catalog a query over the broker (BrokerLink in the api; a stub in tests)."""
-
-    async def ask_catalog(
-        self, body: dict[str, Any], *, wait: float | None = None
-    ) -> dict[str, Any]: ...
+__all__ = ["CatalogAsker"]

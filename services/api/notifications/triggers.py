@@ -14,7 +14,8 @@ from uuid import UUID
 from services.api.adapters import notification_configs as configs
 from services.api.adapters.channels import enqueue
 from services.api.adapters.overdue import clear_overdue
-from services.api.errors import UnavailableError
+from services.api.asking import ask
+from services.api.errors import RefusedError, UnavailableError
 from services.api.notifications import messages, rules
 from services.api.notifications.hooks import HookRunner
 from services.api.notifications.ports import CatalogAsker
@@ -22,6 +23,7 @@ from shared.database import Conn, Pool
 from shared.events import Event, RestoreFailed, RestoreFinished, SnapshotStatusChanged
 from shared.idempotency import handle_once
 from shared.logging import get_logger
+from shared.queries import GetSnapshot
 
 log = get_logger(__name__)
 SNAPSHOT_FACTS = ("server_name", "database", "path", "size", "volume_id", "finished_at")
@@ -170,14 +172,11 @@ class Notifier:
     async def _snapshot_facts(self, snapshot_id: UUID) -> dict[str, Any]:
         """Size, path and the like from the catalog; without them when it does not answer."""
         try:
-            reply = await self.link.ask_catalog(
-                {"op": "get_snapshot", "snapshot_id": str(snapshot_id)}
-            )
+            snapshot = (await ask(self.link, GetSnapshot(snapshot_id=snapshot_id))).snapshot
+        except RefusedError:
+            return {}
         except UnavailableError as exc:
             log.warning("snapshot_facts_unavailable", error=str(exc))
-            return {}
-        snapshot = reply.get("snapshot") if reply.get("ok") else None
-        if not isinstance(snapshot, dict):
             return {}
         facts = {key: snapshot.get(key) for key in SNAPSHOT_FACTS}
         facts["server"] = facts.pop("server_name")

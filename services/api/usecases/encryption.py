@@ -12,7 +12,8 @@ from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import VolumeRepository
 from services.api.adapters.outbox import Outbox
 from services.api.anchoring import anchor_for
-from services.api.errors import ConflictError, UnavailableError
+from services.api.asking import ask
+from services.api.errors import ConflictError
 from services.api.keys import Keys
 from services.api.schemas.encryption import KeyUsage, RewrapAccepted, RewrapSkipped
 from services.api.volumes import volume_spec
@@ -20,6 +21,7 @@ from services.api.workers.relay import OutboxRelay
 from shared.events import ArtifactAnchor, KeysRewrapRequested
 from shared.logging import get_logger
 from shared.naming import ENCRYPTED_SUFFIX, manifest_key
+from shared.queries import EncryptionKeys, GetSnapshot, ListSnapshots
 
 log = get_logger(__name__)
 
@@ -31,13 +33,9 @@ async def completed_snapshots(link: BrokerLink) -> list[dict[str, Any]]:
     found: list[dict[str, Any]] = []
     cursor: str | None = None
     while True:
-        reply = await link.ask_catalog(
-            {"op": "list_snapshots", "status": "completed", "limit": PAGE, "cursor": cursor}
-        )
-        if not reply.get("ok"):
-            raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-        found += list(reply.get("snapshots") or [])
-        cursor = reply.get("next_cursor")
+        reply = await ask(link, ListSnapshots(status="completed", limit=PAGE, cursor=cursor))
+        found += reply.snapshots
+        cursor = reply.next_cursor
         if not cursor:
             return found
 
@@ -59,10 +57,7 @@ def stored_copies(snapshot: dict[str, Any]) -> dict[str, str]:
 async def _anchor(link: BrokerLink, snapshot_id: UUID) -> ArtifactAnchor:
     """The catalog's record of the snapshot's artifact (the listing does not carry the
     manifest): the dumper rewrites no manifest that differs from it."""
-    reply = await link.ask_catalog({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    record: dict[str, Any] = reply["snapshot"]
+    record = (await ask(link, GetSnapshot(snapshot_id=snapshot_id))).snapshot
     return anchor_for(
         snapshot_id,
         manifest=record.get("manifest"),
@@ -116,7 +111,4 @@ async def rewrap_keys(
 
 async def key_usage(link: BrokerLink) -> KeyUsage:
     """Completed encrypted snapshots counted by the master key that wraps their data key."""
-    reply = await link.ask_catalog({"op": "encryption_keys"})
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    return KeyUsage(keys=reply.get("keys") or {})
+    return KeyUsage(keys=(await ask(link, EncryptionKeys())).keys)

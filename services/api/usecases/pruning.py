@@ -17,7 +17,8 @@ from services.api.adapters.db import VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import Outbox
 from services.api.adapters.retention import RetentionConfig, RetentionConfigs
-from services.api.errors import ConflictError, NotFoundError, UnavailableError
+from services.api.asking import ask
+from services.api.errors import ConflictError, NotFoundError
 from services.api.keys import Keys
 from services.api.retention import RetentionDecision, SnapshotFacts, decide_retention
 from services.api.schemas import SnapshotDetail
@@ -26,6 +27,7 @@ from services.api.usecases.snapshot_deletion import deletion_events
 from services.api.workers.relay import OutboxRelay
 from shared.events import utc_now
 from shared.logging import get_logger
+from shared.queries import GetSnapshot, RetentionCandidates
 
 log = get_logger(__name__)
 RUNNING = ("pending", "in_progress")
@@ -57,12 +59,8 @@ class PrunePlan:
 
 async def plan_pruning(config: RetentionConfig, tools: PruneTools, *, now: datetime) -> PrunePlan:
     """What `config`'s retention keeps and deletes now; the api's own locks count too."""
-    reply = await tools.link.ask_catalog(
-        {"op": "retention_candidates", "config_id": str(config.id)}
-    )
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    items: list[dict[str, Any]] = reply["snapshots"]
+    reply = await ask(tools.link, RetentionCandidates(config_id=config.id))
+    items = reply.snapshots
     ids = [UUID(item["id"]) for item in items]
     api_locks = await tools.locks.known(ids)
     facts = [
@@ -117,10 +115,8 @@ async def delete_pruned(plan: PrunePlan, tools: PruneTools) -> list[UUID]:
 
 
 async def _current(snapshot_id: UUID, tools: PruneTools) -> SnapshotDetail:
-    reply = await tools.link.ask_catalog({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    return SnapshotDetail.model_validate(reply["snapshot"])
+    reply = await ask(tools.link, GetSnapshot(snapshot_id=snapshot_id))
+    return SnapshotDetail.model_validate(reply.snapshot)
 
 
 async def _locked(snapshot: SnapshotDetail, tools: PruneTools) -> bool:

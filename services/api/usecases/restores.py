@@ -12,10 +12,11 @@ from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.outbox import BackupRequests
 from services.api.adapters.restores import RestoreRequests
 from services.api.anchoring import anchor_for
+from services.api.asking import ask
 from services.api.backups import sealed_connection
 from services.api.copies import readable_copy
 from services.api.databases import DatabaseLists
-from services.api.errors import ConflictError, NotFoundError, UnavailableError
+from services.api.errors import ConflictError, NotFoundError
 from services.api.keys import Keys
 from services.api.models import RestoreRequest, Server
 from services.api.questions import list_databases
@@ -36,6 +37,7 @@ from services.api.volumes import volume_spec
 from services.api.workers.relay import OutboxRelay
 from shared.events import RestoreMode, utc_now
 from shared.logging import get_logger
+from shared.queries import TargetActivity
 
 log = get_logger(__name__)
 
@@ -87,18 +89,14 @@ async def _activity(
     since = utc_now() - CATALOG_LAG
     backups = await requests.since(since, server_id=target.id)
     recent = await restores.since(since, server_id=target.id, database=database)
-    reply = await link.ask_catalog(
-        {
-            "op": "target_activity",
-            "server_id": str(target.id),
-            "database": database,
-            "requested": [str(r.id) for r in backups if r.database == database],
-            "requested_restores": [str(r.id) for r in recent],
-        }
+    query = TargetActivity(
+        server_id=target.id,
+        database=database,
+        requested=[r.id for r in backups if r.database == database],
+        requested_restores=[r.id for r in recent],
     )
-    if not reply.get("ok"):
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
-    return list(reply.get("backups") or []), list(reply.get("restores") or [])
+    reply = await ask(link, query)
+    return [str(sid) for sid in reply.backups], [str(rid) for rid in reply.restores]
 
 
 async def _accept(

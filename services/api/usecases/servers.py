@@ -5,17 +5,19 @@ from uuid import UUID, uuid4
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository
+from services.api.asking import ask
 from services.api.backups import sealed_connection, user_databases
 from services.api.databases import DatabaseLists
 from services.api.errors import ConflictError, InvalidRequestError, NotFoundError
 from services.api.keys import Keys
 from services.api.models import Server
-from services.api.questions import ask_activity, list_databases, test_connection
+from services.api.questions import list_databases, test_connection
 from services.api.schemas import ServerCreate, ServerUpdate
 from services.api.schemas.servers import Check
 from services.api.vault import Vault
 from shared.events import utc_now
 from shared.logging import get_logger
+from shared.queries import ServerActivity
 
 log = get_logger(__name__)
 
@@ -98,14 +100,14 @@ async def delete_server(
             f"server {server.name!r} is backed up by configuration(s) "
             f"{', '.join(repr(n) for n in users)}; delete them first"
         )
-    activity = await ask_activity(link, "server_activity", server_id=server_id)
-    running = activity.get("in_progress") or 0
+    activity = await ask(link, ServerActivity(server_id=server_id))
+    running = activity.in_progress
     if running:
         raise ConflictError(
             f"server {server.name!r} has {running} snapshot(s) pending or in progress; "
             "wait for them or cancel them first"
         )
-    restoring = activity.get("restores") or 0
+    restoring = activity.restores
     if restoring:
         raise ConflictError(
             f"server {server.name!r} has {restoring} restore(s) pending or in progress into "

@@ -8,7 +8,8 @@ from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
-from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, UnavailableError
+from services.api.asking import ask
+from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, RefusedError
 from services.api.keys import Keys
 from services.api.schemas import SnapshotDetail, SnapshotPage
 from services.api.schemas.snapshots import SnapshotSort
@@ -17,6 +18,7 @@ from services.api.usecases.snapshot_deletion import deletion_events
 from services.api.workers.relay import OutboxRelay
 from shared.events import SnapshotCancelRequested, SnapshotLockChanged, SnapshotStatus, utc_now
 from shared.logging import get_logger
+from shared.queries import GetSnapshot, ListSnapshots
 
 log = get_logger(__name__)
 
@@ -30,11 +32,13 @@ async def find_snapshot(
     snapshot_id: UUID, *, link: BrokerLink, requests: BackupRequests, servers: ServerRepository
 ) -> SnapshotDetail:
     """The catalog's snapshot, or the accepted request it has not recorded yet; else 404."""
-    reply = await link.ask_catalog({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
-    if reply.get("ok"):
-        return SnapshotDetail.model_validate(reply["snapshot"])
-    if reply.get("error") != "not_found":
-        raise UnavailableError(f"the catalog could not answer: {reply.get('error')}")
+    try:
+        reply = await ask(link, GetSnapshot(snapshot_id=snapshot_id))
+    except RefusedError as exc:
+        if not exc.not_found:
+            raise
+    else:
+        return SnapshotDetail.model_validate(reply.snapshot)
     request = await requests.get(snapshot_id)
     if request is None:
         raise NotFoundError(f"snapshot {snapshot_id} does not exist")
@@ -65,18 +69,16 @@ async def list_snapshots(
         "database": database,
         "volume_id": volume_id,
         "status": status,
-        "created_from": created_from,
-        "created_to": created_to,
+        "created_from": _aware(created_from),
+        "created_to": _aware(created_to),
     }
-    query: dict[str, Any] = {"op": "list_snapshots", "sort": sort, "limit": limit}
-    query["cursor"] = cursor
-    query |= {name: _json(value) for name, value in filters.items()}
-    reply = await link.ask_catalog(query)
-    if not reply.get("ok"):
-        error = str(reply.get("error"))
-        if error.startswith("invalid query"):
-            raise InvalidRequestError(f"the catalog refused the listing: {error}")
-        raise UnavailableError(f"the catalog could not answer: {error}")
+    query = ListSnapshots(sort=sort, limit=limit, cursor=cursor, **filters)
+    try:
+        reply = await ask(link, query)
+    except RefusedError as exc:
+        if exc.invalid:
+            raise InvalidRequestError(f"the catalog refused the listing: {exc.reason}") from None
+        raise
     recent = []
     if cursor is None and sort == DEFAULT_SORT and all(v is None for v in filters.values()):
         # Only the first page of an unfiltered listing shows requests the catalog has not
@@ -84,18 +86,16 @@ async def list_snapshots(
         recent = await requests.since(utc_now() - CATALOG_LAG, server_id=None)
     names = {server.id: server.name for server in await servers.list()} if recent else {}
     return SnapshotPage(
-        items=merge_pending(reply["snapshots"], recent, server_names=names),
-        next_cursor=reply.get("next_cursor"),
+        items=merge_pending(reply.snapshots, recent, server_names=names),
+        next_cursor=reply.next_cursor,
     )
 
 
-def _json(value: object) -> object:
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-        return aware.isoformat()
-    if isinstance(value, UUID):
-        return str(value)
-    return value
+def _aware(value: datetime | None) -> datetime | None:
+    """A time without a zone is UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
 
 
 async def delete_snapshot(

@@ -6,10 +6,11 @@ from uuid import UUID, uuid4
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import VolumeRepository
+from services.api.asking import ask
 from services.api.errors import ConflictError, InvalidRequestError, NotFoundError
 from services.api.keys import Keys
 from services.api.models import Volume
-from services.api.questions import ask_activity, test_volume, volume_usage
+from services.api.questions import test_volume, volume_usage
 from services.api.quotas import quota_change
 from services.api.schemas import VolumeCreate, VolumePublic, VolumeUpdate
 from services.api.schemas.servers import Check
@@ -20,6 +21,7 @@ from services.api.volumes import changed_volume, endpoint_host, spec_of, volume_
 from shared.events import utc_now
 from shared.logging import get_logger
 from shared.outbound import OutboundRefusedError
+from shared.queries import VolumeActivity
 
 log = get_logger(__name__)
 
@@ -99,7 +101,7 @@ async def update_volume(
     if changed.type != volume.type or public_config(changed) != volume.config:
         _check_target(changed, settings)  # a volume registered before the rules may be renamed
     if changed.type != volume.type:
-        held = (await ask_activity(link, "volume_activity", volume_id=volume_id)).get("snapshots")
+        held = (await ask(link, VolumeActivity(volume_id=volume_id))).snapshots
         if held:
             raise ConflictError(
                 f"volume {volume.name!r} holds {held} snapshot(s); its type cannot change"
@@ -136,7 +138,7 @@ async def delete_volume(
             f"volume {volume.name!r} is used by backup configuration(s) "
             f"{', '.join(repr(n) for n in users)}; change or delete them first"
         )
-    held = (await ask_activity(link, "volume_activity", volume_id=volume_id)).get("snapshots")
+    held = (await ask(link, VolumeActivity(volume_id=volume_id))).snapshots
     if held:
         raise ConflictError(f"volume {volume.name!r} holds {held} snapshot(s); delete them first")
     if not await volumes.delete(volume_id):

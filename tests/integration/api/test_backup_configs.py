@@ -339,7 +339,12 @@ class TestReadUpdateDelete:
         self, api, fake_catalog
     ):
         """Forgetting a server or volume would silently stop its schedule: 409 names it."""
-        fake_catalog.replies["server_activity"] = {"ok": True, "in_progress": 0, "restores": 0}
+        fake_catalog.replies["server_activity"] = {
+            "ok": True,
+            "in_progress": 0,
+            "snapshots": 0,
+            "restores": 0,
+        }
         fake_catalog.replies["volume_activity"] = {"ok": True, "snapshots": 0}
         server_id, volume_id = await register(api)
         created = await create(api, server_id, volume_id)

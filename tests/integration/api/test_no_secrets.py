@@ -17,7 +17,7 @@ S3 = {
 class TestNoSecretInResponses:
     async def test_every_answer_about_servers_volumes_and_tokens(self, api, fake_catalog):
         fake_catalog.replies |= {
-            "server_activity": {"ok": True, "in_progress": 0, "snapshots": 0},
+            "server_activity": {"ok": True, "in_progress": 0, "snapshots": 0, "restores": 0},
             "volume_activity": {"ok": True, "snapshots": 0},
             "list_snapshots": {"ok": True, "snapshots": [], "next_cursor": None},
             "get_snapshot": {"ok": False, "error": "not_found"},

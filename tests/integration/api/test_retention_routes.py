@@ -155,7 +155,11 @@ class TestAutomaticPassClaim:
         pool = await asyncpg.create_pool(pg_database, min_size=2, max_size=4)
         try:
             replicas = [
-                RetentionPass(RetentionConfigs(pool, "api"), lambda: pytest.fail("no config to prune"), interval=60)
+                RetentionPass(
+                    RetentionConfigs(pool, "api"),
+                    lambda: pytest.fail("no config to prune"),
+                    interval=60,
+                )
                 for _ in range(2)
             ]
             results = await asyncio.gather(*(r.tick() for r in replicas))

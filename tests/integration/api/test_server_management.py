@@ -8,6 +8,7 @@ import pytest
 from pydantic import SecretStr
 
 from shared.events import BackupRequested
+from shared.queries import ServerActivity
 from shared.sealing import Sealer
 from shared.settings import DEV_SEAL_KEY
 from shared.specs import ConnectionSpec
@@ -181,14 +182,21 @@ class TestPatch:
 class TestDelete:
     async def test_a_server_with_running_snapshots_is_409(self, api, fake_catalog):
         created = await add_server(api)
-        fake_catalog.replies["server_activity"] = {"ok": True, "in_progress": 2, "snapshots": 5}
+        fake_catalog.replies["server_activity"] = {
+            "ok": True,
+            "in_progress": 2,
+            "snapshots": 5,
+            "restores": 0,
+        }
         response = await api.delete(f"/api/v1/servers/{created['id']}")
         assert response.status_code == 409
         assert response.json() == {
             "detail": "server 'prod' has 2 snapshot(s) pending or in progress; "
             "wait for them or cancel them first"
         }
-        assert fake_catalog.asked[-1] == {"op": "server_activity", "server_id": created["id"]}
+        assert ServerActivity.model_validate(fake_catalog.asked[-1]) == ServerActivity(
+            server_id=created["id"]
+        )
         assert (await api.get(f"/api/v1/servers/{created['id']}")).status_code == 200
 
     async def test_an_idle_server_is_deleted_with_its_past_requests(self, api, fake_catalog):
@@ -198,7 +206,12 @@ class TestDelete:
         )
         body = {"server_id": created["id"], "database": "shop", "volume_id": volume.json()["id"]}
         assert (await api.post("/api/v1/backups", json=body)).status_code == 202
-        fake_catalog.replies["server_activity"] = {"ok": True, "in_progress": 0, "snapshots": 1}
+        fake_catalog.replies["server_activity"] = {
+            "ok": True,
+            "in_progress": 0,
+            "snapshots": 1,
+            "restores": 0,
+        }
         response = await api.delete(f"/api/v1/servers/{created['id']}")
         assert response.status_code == 204
         assert (await api.get(f"/api/v1/servers/{created['id']}")).status_code == 404

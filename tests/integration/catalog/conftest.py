@@ -15,6 +15,7 @@ from services.catalog.app import build_app
 from services.catalog.settings import CatalogSettings
 from shared.events import Event
 from shared.messaging import publish_event
+from shared.queries import GetSnapshot, Query
 from shared.settings import BrokerSettings, DatabaseSettings
 from shared.topology import Topology
 
@@ -30,13 +31,16 @@ class Catalog:
         for event in events:
             await publish_event(self.broker, self.topology, event)
 
-    async def ask(self, query: dict[str, Any]) -> dict[str, Any]:
+    async def ask(self, query: Query[Any] | dict[str, Any]) -> dict[str, Any]:
+        """The catalog's reply as it travels; a dict is sent as it is (a malformed request)."""
+        if isinstance(query, Query):
+            query = query.model_dump(mode="json")
         response = await self.broker.request(query, queue=self.topology.catalog_queries, timeout=5)
         body: dict[str, Any] = await response.decode()  # type: ignore[assignment]
         return body
 
     async def snapshot(self, snapshot_id: UUID) -> dict[str, Any] | None:
-        reply = await self.ask({"op": "get_snapshot", "snapshot_id": str(snapshot_id)})
+        reply = await self.ask(GetSnapshot(snapshot_id=snapshot_id))
         return reply["snapshot"] if reply["ok"] else None
 
     async def wait_for(

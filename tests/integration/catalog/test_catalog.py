@@ -9,6 +9,7 @@ import aio_pika
 import pytest
 
 from shared.events import DumpFailed, SnapshotStatusChanged
+from shared.queries import GetSnapshot, ListSnapshots
 from tests.support.snapshot_events import (
     destination,
     finished,
@@ -126,17 +127,19 @@ class TestQueries:
         await catalog.wait_for(new, lambda s: s["status"] == "failed")
         await catalog.wait_for(old)
         await catalog.wait_for(other)
-        listed = await catalog.ask({"op": "list_snapshots", "server_id": str(server)})
+        listed = await catalog.ask(ListSnapshots(server_id=server))
         assert [s["id"] for s in listed["snapshots"]] == [str(new), str(old)]
-        failed = await catalog.ask({"op": "list_snapshots", "status": "failed"})
+        failed = await catalog.ask(ListSnapshots(status="failed"))
         assert [s["id"] for s in failed["snapshots"]] == [str(new)]
 
     async def test_unknown_snapshot_is_not_found(self, catalog):
-        reply = await catalog.ask({"op": "get_snapshot", "snapshot_id": str(uuid4())})
+        reply = await catalog.ask(GetSnapshot(snapshot_id=uuid4()))
         assert reply == {"ok": False, "error": "not_found"}
 
     async def test_a_malformed_query_gets_an_error_reply(self, catalog):
-        reply = await catalog.ask({"op": "get_snapshot", "snapshot_id": "nope"})
+        reply = await catalog.ask(
+            GetSnapshot(snapshot_id=uuid4()).model_dump(mode="json") | {"snapshot_id": "nope"}
+        )
         assert reply["ok"] is False
         assert "snapshot_id" in reply["error"]
 

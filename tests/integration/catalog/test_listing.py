@@ -16,6 +16,7 @@ from shared.events import (
     SnapshotDeleteFailed,
     SnapshotDeleteRequested,
 )
+from shared.queries import ListSnapshots, ServerActivity, VolumeActivity, VolumeUsage
 from tests.support.snapshot_events import requested, started, stored
 
 pytestmark = pytest.mark.integration
@@ -51,7 +52,7 @@ async def walk(catalog, query: dict[str, Any]) -> tuple[list[dict[str, Any]], li
     sizes: list[int] = []
     cursor = None
     while True:
-        reply = await catalog.ask({"op": "list_snapshots", **query, "cursor": cursor})
+        reply = await catalog.ask(ListSnapshots(**query, cursor=cursor))
         assert reply["ok"], reply
         seen += reply["snapshots"]
         sizes.append(len(reply["snapshots"]))
@@ -113,11 +114,11 @@ class TestPagination:
     async def test_default_limit_is_50_and_out_of_range_limits_are_refused(self, catalog, db):
         server = uuid4()
         await db.execute(INSERT_ROWS, server, uuid4(), 70)
-        reply = await catalog.ask({"op": "list_snapshots", "server_id": str(server)})
+        reply = await catalog.ask(ListSnapshots(server_id=server))
         assert len(reply["snapshots"]) == 50
         assert reply["next_cursor"] is not None
         for limit in (0, 501):
-            bad = await catalog.ask({"op": "list_snapshots", "limit": limit})
+            bad = await catalog.ask(ListSnapshots().model_dump(mode="json") | {"limit": limit})
             assert bad["ok"] is False
             assert "limit" in bad["error"]
 
@@ -126,7 +127,7 @@ class TestPagination:
         row = SnapshotRecord(id=uuid4(), status="completed", created_at=when, last_event_at=when)
         foreign = encode_cursor(row, "size")
         for cursor in (foreign, "garbage"):
-            reply = await catalog.ask({"op": "list_snapshots", "cursor": cursor})
+            reply = await catalog.ask(ListSnapshots(cursor=cursor))
             assert reply["ok"] is False
             assert "cursor" in reply["error"]
 
@@ -184,13 +185,13 @@ class TestActivityAndUsage:
             await catalog.wait_for(
                 sid, lambda s, status=status: (s["status"], s["server_id"]) == (status, str(server))
             )
-        usage = await catalog.ask({"op": "volume_usage", "volume_id": str(volume)})
+        usage = await catalog.ask(VolumeUsage(volume_id=volume))
         assert usage == {"ok": True, "bytes": 123, "snapshots": 1}
-        activity = await catalog.ask({"op": "server_activity", "server_id": str(server)})
+        activity = await catalog.ask(ServerActivity(server_id=server))
         assert activity == {"ok": True, "in_progress": 1, "snapshots": 2, "restores": 0}
-        on_volume = await catalog.ask({"op": "volume_activity", "volume_id": str(volume)})
+        on_volume = await catalog.ask(VolumeActivity(volume_id=volume))
         assert on_volume == {"ok": True, "snapshots": 2}
-        empty = await catalog.ask({"op": "volume_activity", "volume_id": str(uuid4())})
+        empty = await catalog.ask(VolumeActivity(volume_id=uuid4()))
         assert empty == {"ok": True, "snapshots": 0}
 
 

@@ -3,6 +3,7 @@
 from uuid import UUID, uuid4
 
 from shared.events import SnapshotDeleted, SnapshotLockChanged
+from shared.queries import RetentionCandidates
 from tests.support.snapshot_events import VOLUME, at, requested, stored
 
 
@@ -89,7 +90,7 @@ class TestRetentionCandidates:
         await catalog.wait_for(running)
         await catalog.publish(lock(old, True, 300))
         await catalog.wait_for(old, lambda s: s["locked"])
-        reply = await catalog.ask({"op": "retention_candidates", "config_id": str(config_id)})
+        reply = await catalog.ask(RetentionCandidates(config_id=config_id))
         assert reply["ok"]
         assert [s["id"] for s in reply["snapshots"]] == [str(new), str(old)]
         assert [s["locked"] for s in reply["snapshots"]] == [False, True]
@@ -101,12 +102,13 @@ class TestRetentionCandidates:
         await completed(catalog, first, None, server_id=server, t=0)
         await completed(catalog, second, uuid4(), server_id=server, t=10)
         await completed(catalog, uuid4(), None, server_id=uuid4(), t=10)
-        reply = await catalog.ask(
-            {"op": "retention_candidates", "server_id": str(server), "database": "shop"}
-        )
+        reply = await catalog.ask(RetentionCandidates(server_id=server, database="shop"))
         assert [s["id"] for s in reply["snapshots"]] == [str(second), str(first)]
 
     async def test_a_query_without_scope_is_refused(self, catalog):
-        reply = await catalog.ask({"op": "retention_candidates", "server_id": str(uuid4())})
+        reply = await catalog.ask(
+            RetentionCandidates(config_id=uuid4()).model_dump(mode="json")
+            | {"config_id": None, "server_id": str(uuid4())}
+        )
         assert reply["ok"] is False
         assert "invalid query" in reply["error"]

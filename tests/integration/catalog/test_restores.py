@@ -11,6 +11,7 @@ import pytest
 
 from services.catalog.adapters import restores as restores_db
 from shared.events import RestoreRequested, utc_now
+from shared.queries import GetRestore, ListRestores, ServerActivity, TargetActivity
 from tests.support.snapshot_events import requested as backup_requested
 from tests.support.snapshot_events import started as dump_started
 from tests.support.snapshot_events import stored
@@ -30,7 +31,7 @@ async def restore(catalog, rid: UUID, ready=lambda _: True, timeout: float = 10)
     """The restore once the catalog knows it and `ready` holds for it."""
     async with asyncio.timeout(timeout):
         while True:
-            reply = await catalog.ask({"op": "get_restore", "restore_id": str(rid)})
+            reply = await catalog.ask(GetRestore(restore_id=rid))
             if reply["ok"] and ready(reply["restore"]):
                 return reply["restore"]
             await asyncio.sleep(0.05)
@@ -167,17 +168,13 @@ class TestQueries:
         await catalog.publish(requested(uuid4(), other), failed(rids[0], sid, 9))
         await restore(catalog, rids[0], lambda r: r["status"] == "failed")
         await restore(catalog, rids[2])
-        first = await catalog.ask({"op": "list_restores", "snapshot_id": str(sid), "limit": 2})
+        first = await catalog.ask(ListRestores(snapshot_id=sid, limit=2))
         assert [r["id"] for r in first["restores"]] == [str(rids[2]), str(rids[1])]
         assert first["next_cursor"] is not None
-        rest = await catalog.ask(
-            {"op": "list_restores", "snapshot_id": str(sid), "cursor": first["next_cursor"]}
-        )
+        rest = await catalog.ask(ListRestores(snapshot_id=sid, cursor=first["next_cursor"]))
         assert [r["id"] for r in rest["restores"]] == [str(rids[0])]
         assert rest["next_cursor"] is None
-        failed_ones = await catalog.ask(
-            {"op": "list_restores", "snapshot_id": str(sid), "status": "failed"}
-        )
+        failed_ones = await catalog.ask(ListRestores(snapshot_id=sid, status="failed"))
         assert [r["id"] for r in failed_ones["restores"]] == [str(rids[0])]
 
     async def test_target_activity_names_running_backups_and_restores(self, catalog):
@@ -193,24 +190,21 @@ class TestQueries:
         await restore(catalog, rid)
         unrecorded_backup, unrecorded_restore = uuid4(), uuid4()
         reply = await catalog.ask(
-            {
-                "op": "target_activity",
-                "server_id": str(server),
-                "database": "shop",
-                "requested": [str(running), str(unrecorded_backup)],
-                "requested_restores": [str(rid), str(unrecorded_restore)],
-            }
+            TargetActivity(
+                server_id=server,
+                database="shop",
+                requested=[running, unrecorded_backup],
+                requested_restores=[rid, unrecorded_restore],
+            )
         )
         assert reply == {
             "ok": True,
             "backups": [str(running), str(unrecorded_backup)],
             "restores": [str(rid), str(unrecorded_restore)],
         }
-        elsewhere = await catalog.ask(
-            {"op": "target_activity", "server_id": str(server), "database": "crm"}
-        )
+        elsewhere = await catalog.ask(TargetActivity(server_id=server, database="crm"))
         assert elsewhere == {"ok": True, "backups": [], "restores": []}
-        activity = await catalog.ask({"op": "server_activity", "server_id": str(server)})
+        activity = await catalog.ask(ServerActivity(server_id=server))
         assert activity["restores"] == 1
 
     async def test_a_backup_recorded_while_the_question_is_answered_still_counts(
@@ -229,17 +223,12 @@ class TestQueries:
 
         monkeypatch.setattr(restores_db, "running_backups", then_the_request_is_recorded)
         reply = await catalog.ask(
-            {
-                "op": "target_activity",
-                "server_id": str(server),
-                "database": "shop",
-                "requested": [str(sid)],
-            }
+            TargetActivity(server_id=server, database="shop", requested=[sid])
         )
         assert reply == {"ok": True, "backups": [str(sid)], "restores": []}
 
     async def test_an_unknown_restore_is_not_found(self, catalog):
-        reply = await catalog.ask({"op": "get_restore", "restore_id": str(uuid4())})
+        reply = await catalog.ask(GetRestore(restore_id=uuid4()))
         assert reply == {"ok": False, "error": "not_found"}
 
 

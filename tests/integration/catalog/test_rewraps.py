@@ -4,6 +4,7 @@ stored manifest, and `encryption_keys` counts completed encrypted snapshots per 
 from uuid import uuid4
 
 from shared.events import Encryption, KeysRewrapped
+from shared.queries import EncryptionKeys
 from tests.support.snapshot_events import VOLUME, requested, stored
 
 OLD = Encryption(key_id="k1", wrapped_key="b2xk")
@@ -26,7 +27,7 @@ class TestRewraps:
         )
         await catalog.wait_for(plain, lambda s: s["status"] == "completed")
         await catalog.wait_for(sid, lambda s: s["status"] == "completed")
-        assert (await catalog.ask({"op": "encryption_keys"}))["keys"] == {"k1": 1}
+        assert (await catalog.ask(EncryptionKeys()))["keys"] == {"k1": 1}
 
         await catalog.publish(
             KeysRewrapped(
@@ -43,5 +44,5 @@ class TestRewraps:
 
         assert snapshot["manifest"]["encryption"] == NEW.model_dump()
         assert snapshot["status"] == "completed"
-        assert (await catalog.ask({"op": "encryption_keys"}))["keys"] == {"k2": 1}
+        assert (await catalog.ask(EncryptionKeys()))["keys"] == {"k2": 1}
         assert "encryption" not in ((await catalog.snapshot(plain)) or {})["manifest"]

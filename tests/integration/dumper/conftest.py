@@ -30,6 +30,7 @@ from shared.events import (
     utc_now,
 )
 from shared.messaging import publish_event
+from shared.queries import Query
 from shared.sealing import Sealer
 from shared.settings import (
     DEV_SEAL_KEY,
@@ -114,8 +115,11 @@ class DumperStack:
             self.chunks[(finished.attempt_id, seq)] for seq in range(finished.chunk_count)
         )
 
-    async def ask(self, query: dict[str, Any]) -> dict[str, Any]:
-        response = await self.broker.request(query, queue=self.topology.dumper_queries, timeout=20)
+    async def ask(self, query: Query[Any]) -> dict[str, Any]:
+        """The dumper's reply as it travels."""
+        response = await self.broker.request(
+            query.model_dump(mode="json"), queue=self.topology.dumper_queries, timeout=20
+        )
         body: dict[str, Any] = await response.decode()  # type: ignore[assignment]
         return body
 

@@ -11,6 +11,7 @@ from pydantic import SecretStr
 
 from services.dumper.app import build_app
 from shared.events import ChunkStaged, DumpFailed, DumpStarted, SnapshotCancelRequested
+from shared.queries import TestConnection
 from shared.specs import ConnectionSpec
 from tests.fixtures.resources import MariaDB, unique
 from tests.integration.dumper.conftest import maria_spec, pg_spec, pg_url, staged_files
@@ -22,10 +23,7 @@ CHECKS = ["reachable", "authenticated", "server_version", "privileges", "dump_to
 
 
 async def run_checks(dumper, spec: ConnectionSpec, database: str | None = None):
-    query = {"op": "test_connection", "connection": dumper.sealer.seal(spec)}
-    if database is not None:
-        query["database"] = database
-    reply = await dumper.ask(query)
+    reply = await dumper.ask(TestConnection(connection=dumper.sealer.seal(spec), database=database))
     assert reply["ok"], reply
     assert [c["check"] for c in reply["checks"]] == CHECKS
     return {c["check"]: c for c in reply["checks"]}

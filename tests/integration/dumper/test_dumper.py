@@ -13,6 +13,7 @@ from faststream import TestApp
 
 from services.dumper.app import build_app
 from shared.events import ChunkStaged, DumpFailed, DumpFinished, DumpStarted
+from shared.queries import ListDatabases
 from tests.fixtures.resources import MariaDB, unique
 from tests.integration.dumper.conftest import (
     maria_spec,
@@ -199,14 +200,14 @@ class TestListDatabases:
     async def test_postgres_lists_user_databases_only(self, dumper, postgres_url, pg_source):
         name = await pg_source()
         sealed = dumper.sealer.seal(pg_spec(postgres_url))
-        reply = await dumper.ask({"op": "list_databases", "connection": sealed})
+        reply = await dumper.ask(ListDatabases(connection=sealed))
         assert reply["ok"], reply
         assert name in reply["databases"]
         assert not {"postgres", "template0", "template1"} & set(reply["databases"])
 
     async def test_mariadb_lists_user_databases_only(self, dumper, mariadb, maria_database):
         sealed = dumper.sealer.seal(maria_spec(mariadb))
-        reply = await dumper.ask({"op": "list_databases", "connection": sealed})
+        reply = await dumper.ask(ListDatabases(connection=sealed))
         assert reply["ok"], reply
         assert maria_database in reply["databases"]
         system = {"mysql", "sys", "information_schema", "performance_schema"}
@@ -214,13 +215,13 @@ class TestListDatabases:
 
     async def test_a_bad_password_gives_a_sentence(self, dumper, mariadb):
         sealed = dumper.sealer.seal(maria_spec(mariadb, password=str(uuid.uuid4())))
-        reply = await dumper.ask({"op": "list_databases", "connection": sealed})
+        reply = await dumper.ask(ListDatabases(connection=sealed))
         assert reply == {"ok": False, "error": reply["error"]}
         assert "Access denied" in reply["error"]
 
     async def test_an_unreachable_server_gives_a_sentence(self, dumper, postgres_url):
         sealed = dumper.sealer.seal(pg_spec(postgres_url, port=1))
-        reply = await dumper.ask({"op": "list_databases", "connection": sealed})
+        reply = await dumper.ask(ListDatabases(connection=sealed))
         assert not reply["ok"]
         assert "unreachable" in reply["error"]
 

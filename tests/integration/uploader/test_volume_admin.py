@@ -13,6 +13,7 @@ import pytest
 
 from shared.events import SnapshotDeleteRequested
 from shared.naming import manifest_key
+from shared.queries import Query, TestVolume, VolumeFreeSpace
 from tests.integration.uploader.test_uploader import (
     local_spec,
     new_attempt,
@@ -23,16 +24,17 @@ from tests.integration.uploader.test_uploader import (
 pytestmark = pytest.mark.integration
 
 
-async def ask(uploader, query: dict[str, Any]) -> dict[str, Any]:
+async def ask(uploader, query: Query[Any]) -> dict[str, Any]:
+    """The uploader's reply as it travels."""
     response = await uploader.broker.request(
-        query, queue=uploader.topology.uploader_queries, timeout=20
+        query.model_dump(mode="json"), queue=uploader.topology.uploader_queries, timeout=20
     )
     body: dict[str, Any] = await response.decode()
     return body
 
 
 async def probe_volume(uploader, spec) -> dict[str, dict[str, Any]]:
-    reply = await ask(uploader, {"op": "test_volume", "volume": uploader.sealer.seal(spec)})
+    reply = await ask(uploader, TestVolume(volume=uploader.sealer.seal(spec)))
     assert reply["ok"], reply
     assert [c["check"] for c in reply["checks"]] == ["write", "read", "delete"]
     return {c["check"]: c for c in reply["checks"]}
@@ -165,20 +167,17 @@ class TestProbe:
     ):
         local = await ask(
             uploader,
-            {"op": "volume_free_space", "volume": uploader.sealer.seal(local_spec(tmp_path))},
+            VolumeFreeSpace(volume=uploader.sealer.seal(local_spec(tmp_path))),
         )
         assert local["ok"]
         assert 0 < local["free_bytes"] <= local["total_bytes"]
         s3 = await ask(
             uploader,
-            {
-                "op": "volume_free_space",
-                "volume": uploader.sealer.seal(s3_spec(s3_server, s3_bucket)),
-            },
+            VolumeFreeSpace(volume=uploader.sealer.seal(s3_spec(s3_server, s3_bucket))),
         )
         assert s3 == {"ok": True, "free_bytes": None, "total_bytes": None}
 
     async def test_a_volume_sealed_with_another_key_is_refused_in_words(self, uploader):
-        reply = await ask(uploader, {"op": "test_volume", "volume": "gAAAAAnotatoken"})
+        reply = await ask(uploader, TestVolume(volume="gAAAAAnotatoken"))
         assert reply["ok"] is False
         assert reply["error"]

@@ -21,7 +21,10 @@ class FakeLink:
         self.down = down
         self.asked: list[dict[str, Any]] = []
 
-    async def ask_catalog(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def ask_catalog(
+        self, body: dict[str, Any], *, wait: float | None = None
+    ) -> dict[str, Any]:
+        del wait
         self.asked.append(body)
         if self.down:
             raise UnavailableError("the catalog did not answer")

@@ -7,6 +7,7 @@ from uuid import uuid4
 from services.api.backups import plan_backups
 from services.api.errors import UnavailableError
 from services.api.questions import last_snapshot_sizes
+from shared.queries import ListSnapshots
 from tests.unit.api.test_outbox_payload import NOW, keys, s3_volume, server
 
 
@@ -38,13 +39,9 @@ class TestLastSnapshotSizes:
         sizes = await last_snapshot_sizes(server_id, ["shop", "blog"], link)  # type: ignore[arg-type]
 
         assert sizes == {"shop": 123_456}
-        assert link.asked[0] == {
-            "op": "list_snapshots",
-            "status": "completed",
-            "server_id": str(server_id),
-            "database": "shop",
-            "limit": 1,
-        }
+        assert ListSnapshots.model_validate(link.asked[0]) == ListSnapshots(
+            status="completed", server_id=server_id, database="shop", limit=1
+        )
 
     async def test_no_answer_means_no_hint_and_no_failure(self):
         assert await last_snapshot_sizes(uuid4(), ["shop"], FakeLink({}, down=True)) == {}  # type: ignore[arg-type]
