@@ -42,16 +42,6 @@ async def request_backup(
     """
     tools = BackupTools(servers, volumes, link, lists, keys, over_quota=over_quota)
     accepted = await request_backups(
-        manual_order(
-            body.server_id,
-            body.database,
-            body.volumes,
-            compression=body.compression,
-            encrypted=body.encrypt,
-        ),
-        tools,
-        requests=requests,
-        relay=relay,
-        now=utc_now(),
+        manual_order(body), tools, requests=requests, relay=relay, now=utc_now()
     )
     return BackupAccepted.of(accepted)

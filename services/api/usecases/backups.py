@@ -24,6 +24,7 @@ from services.api.keys import Keys
 from services.api.models import BackupRequest, Server, Volume
 from services.api.questions import check_database, last_snapshot_sizes, list_databases
 from services.api.quotas import OverQuotaHook, check_quotas, log_over_quota
+from services.api.schemas.backups import BackupCreate
 from services.api.workers.relay import OutboxRelay
 from shared.events import BackupRequested, Compression
 from shared.logging import get_logger
@@ -99,21 +100,14 @@ class BackupOrder:
     config: BackupConfig | None = None
 
 
-def manual_order(
-    server_id: UUID,
-    database: str | None,
-    volume_ids: Sequence[UUID],
-    *,
-    compression: Compression,
-    encrypted: bool,
-) -> BackupOrder:
+def manual_order(body: BackupCreate) -> BackupOrder:
     """A backup asked for by hand (`POST /api/v1/backups`, the Backup dialog)."""
     return BackupOrder(
-        server_id=server_id,
-        volume_ids=volume_ids,
-        databases=NamedDatabase(database),
-        compression=compression,
-        encrypted=encrypted,
+        server_id=body.server_id,
+        volume_ids=body.volumes,
+        databases=NamedDatabase(body.database),
+        compression=body.compression,
+        encrypted=body.encrypt,
     )
 
 

@@ -180,15 +180,8 @@ async def start_backup(request: Request, server_id: UUID, _: Posted, api: Parts)
     body["volume_ids"] = [v for v in form.getlist("volume_ids") if isinstance(v, str) and v]
     body["encrypt"] = values.get("encrypt") == "on"
     try:
-        backup = BackupCreate.model_validate(body)
         accepted = await request_backups(
-            manual_order(
-                server_id,
-                backup.database,
-                backup.volumes,
-                compression=backup.compression,
-                encrypted=backup.encrypt,
-            ),
+            manual_order(BackupCreate.model_validate(body)),
             api.backup_tools,
             requests=api.requests,
             relay=api.relay,
