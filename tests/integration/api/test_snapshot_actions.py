@@ -3,6 +3,7 @@
 import hashlib
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
@@ -13,6 +14,7 @@ from pydantic import SecretStr
 
 from shared.events import SnapshotCancelRequested, SnapshotDeleteRequested
 from shared.naming import manifest_key
+from shared.queries import ListSnapshots
 from shared.sealing import Sealer
 from shared.settings import DEV_SEAL_KEY
 from tests.integration.api.conftest import register
@@ -96,17 +98,17 @@ class TestList:
         assert response.status_code == 200, response.text
         assert response.json()["next_cursor"] == "abc"
         assert [s["id"] for s in response.json()["items"]] == [item["id"]]
-        asked = fake_catalog.asked[-1]
-        assert asked["op"] == "list_snapshots"
-        assert {k: asked[k] for k in ("server_id", "database", "volume_id", "status")} == {
-            "server_id": server_id,
-            "database": "shop",
-            "volume_id": volume_id,
-            "status": "completed",
-        }
-        assert (asked["sort"], asked["limit"], asked["cursor"]) == ("-size", 10, "xyz")
-        assert asked["created_from"] == "2026-01-01T00:00:00+00:00"
-        assert asked["created_to"] == "2026-02-01T00:00:00+00:00"
+        assert ListSnapshots.model_validate(fake_catalog.asked[-1]) == ListSnapshots(
+            server_id=server_id,
+            database="shop",
+            volume_id=volume_id,
+            status="completed",
+            sort="-size",
+            limit=10,
+            cursor="xyz",
+            created_from=datetime(2026, 1, 1, tzinfo=UTC),
+            created_to=datetime(2026, 2, 1, tzinfo=UTC),
+        )
 
     async def test_defaults_are_newest_first_fifty(self, api, fake_catalog):
         fake_catalog.replies["list_snapshots"] = {"ok": True, "snapshots": [], "next_cursor": None}

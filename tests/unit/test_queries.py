@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from services.api.asking import ask
 from services.api.errors import RefusedError, UnavailableError
+from services.uploader.volume_admin import answer_query as answer_volume_query
 from shared.queries import (
     CatalogQueries,
     ChecksReply,
@@ -122,3 +123,21 @@ class TestAsk:
         check = {"check": "write", "ok": True, "detail": "wrote it"}
         reply = await ask(StubLink({"ok": True, "checks": [check]}), TestVolume(volume="t"))
         assert reply == ChecksReply.model_validate({"checks": [check]})
+
+
+class NoVolumes:
+    def open_sealed(self, token: str):
+        raise AssertionError(f"a malformed request opened {token}")
+
+
+class TestAnswering:
+    async def test_the_uploader_refuses_a_request_without_its_volume_in_words(self):
+        reply = await answer_volume_query(
+            NoVolumes(), TestVolume(volume="t").model_dump() | {"volume": None}
+        )
+        assert reply == QueryRefused(error="invalid query: test_volume.volume")
+
+    async def test_the_uploader_refuses_a_request_it_does_not_answer(self):
+        reply = await answer_volume_query(NoVolumes(), ListSnapshots().model_dump(mode="json"))
+        assert isinstance(reply, QueryRefused)
+        assert reply.invalid
