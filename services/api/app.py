@@ -1,11 +1,9 @@
 """The api's composition root: FastAPI, with the broker and pool opened in its lifespan."""
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -14,11 +12,10 @@ from starlette.routing import Route
 
 from services.api import api_docs, ui
 from services.api.adapters.broker import BrokerLink
+from services.api.adapters.outages import DATABASE_OUTAGES
 from services.api.adapters.outbox import Outbox
 from services.api.body_limit import BodyLimitMiddleware
-from services.api.configs.startup import start_scheduler
 from services.api.databases import DatabaseLists
-from services.api.deps import Keys
 from services.api.errors import (
     ConflictError,
     InvalidRequestError,
@@ -26,14 +23,13 @@ from services.api.errors import (
     UnauthenticatedError,
     UnavailableError,
 )
+from services.api.keys import Keys
 from services.api.notifications import hook_routes
 from services.api.notifications.hook_catalog import load_hooks
 from services.api.notifications.routes import overdue_router as overdue_routes
 from services.api.notifications.routes import router as channel_routes
 from services.api.notifications.subscriber import Notifications
 from services.api.ops_port import ops_server
-from services.api.relay import OutboxRelay
-from services.api.retention_pass import start_retention_pass
 from services.api.routes import (
     backup_configs,
     backups,
@@ -51,11 +47,13 @@ from services.api.security_headers import SecurityHeadersMiddleware
 from services.api.settings import DEV_CREDENTIALS_KEY, ApiSettings
 from services.api.ui.sign_in_limits import PasswordChecks
 from services.api.vault import Vault, VaultError, parse_keys
+from services.api.workers.assembly import SharedParts, build_workers
+from services.api.workers.relay import OutboxRelay
 from shared.health import ASGIApp, Readiness, broker_check, database_check, health_routes
 from shared.logging import get_logger
 from shared.messaging import build_broker
 from shared.sealing import Sealer
-from shared.service import Runtime, cancel_tasks, database_resources, migrate_only
+from shared.service import Runtime, database_resources, migrate_only
 from shared.settings import refuse_dev_secrets
 from shared.topology import Topology
 from shared.volumes import VolumeError
@@ -75,7 +73,7 @@ def build_settings() -> ApiSettings:
     return settings
 
 
-def build_app(settings: ApiSettings) -> FastAPI:  # noqa: PLR0915 - the composition root wires every part
+def build_app(settings: ApiSettings) -> FastAPI:
     """Wire the api: pool, migrations, broker link, outbox relay, routers, health endpoints."""
     registry = CollectorRegistry()
     broker = build_broker(settings.broker, service="api", registry=registry, logger=log)
@@ -103,22 +101,24 @@ def build_app(settings: ApiSettings) -> FastAPI:  # noqa: PLR0915 - the composit
                 interval=settings.outbox_interval,
             )
             app.state.relay = relay
-            if not await link.connect():
-                # Requests are still accepted into the outbox; they leave once it is back.
-                runtime.tasks.append(asyncio.create_task(link.keep_connecting(), name="broker"))
-            runtime.tasks.append(asyncio.create_task(relay.run(), name="outbox-relay"))
-            runtime.tasks += start_retention_pass(app)
-            runtime.tasks += notifications.start(app.state.keys.vault)
-            runtime.tasks.append(start_scheduler(app))
+            parts = SharedParts(
+                settings,
+                runtime,
+                registry,
+                link,
+                app.state.keys,
+                app.state.database_lists,
+                notifications,
+            )
+            workers = build_workers(parts, relay)
+            await workers.start()
             readiness.started = True
             log.info("service_ready", service="api")
             try:
                 yield
             finally:
                 readiness.started = False
-                await cancel_tasks(runtime)
-                await notifications.close()
-                await link.close()
+                await workers.stop()
         log.info("service_stopped", service="api")
 
     app = FastAPI(
@@ -224,14 +224,6 @@ def _add_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(UnauthenticatedError, _unauthenticated)
     for outage in DATABASE_OUTAGES:
         app.add_exception_handler(outage, _database_unavailable)
-
-
-DATABASE_OUTAGES: tuple[type[Exception], ...] = (
-    ConnectionError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.exceptions.OperatorInterventionError,  # "the database system is shutting down"
-)
-"""The api's own PostgreSQL is restarting or away: a 503 the client may retry, not a 500."""
 
 
 async def _database_unavailable(_request: Request, exc: Exception) -> JSONResponse:

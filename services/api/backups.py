@@ -1,4 +1,4 @@
-"""Turning an accepted backup request into its BackupRequested events .
+"""Turning an accepted backup request into its BackupRequested events.
 
 Pure: given the server, the volumes, the databases and the keys, build one event per
 database, with the connection and each volume spec sealed for the dumper and uploader. The
@@ -72,17 +72,21 @@ def plan_backups(
     encrypted: bool = False,
     compression_level: int | None = None,
     expected_sizes: Mapping[str, int] | None = None,
+    connection: str | None = None,
 ) -> list[tuple[BackupRequest, BackupRequested]]:
     """One request row and its event per database; secrets only inside sealed tokens.
 
     `expected_sizes` are the databases' last snapshot sizes, so the dumper sizes its parts.
+    `connection` is the server's sealed connection when the caller holds it already, so the
+    password is unsealed once per request.
 
     The request row names the primary (first) volume; the event carries every volume.
     """
     if not volumes:
         msg = "a backup needs at least one volume"
         raise ValueError(msg)
-    connection = sealed_connection(server, vault=vault, sealer=sealer)
+    if connection is None:
+        connection = sealed_connection(server, vault=vault, sealer=sealer)
     tokens = [
         (volume.id, sealer.seal(_volume_spec.validate_python(vault.unseal(volume.spec_sealed))))
         for volume in volumes

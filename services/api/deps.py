@@ -1,6 +1,5 @@
 """What routes need, as `Annotated` dependency aliases (STYLE.md rule 11)."""
 
-from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
@@ -8,28 +7,22 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.api.adapters.broker import BrokerLink
+from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
 from services.api.adapters.restores import RestoreRequests
+from services.api.adapters.retention import RetentionConfigs
 from services.api.adapters.tokens import TokenRepository
 from services.api.databases import DatabaseLists
 from services.api.errors import UnauthenticatedError
-from services.api.relay import OutboxRelay
+from services.api.keys import Keys
+from services.api.notifications.hook_catalog import HookCatalog
+from services.api.notifications.quota import QuotaHooks, quota_hooks
 from services.api.settings import ApiSettings
 from services.api.tokens import token_hash
-from services.api.vault import Vault
-from shared.sealing import Sealer
+from services.api.workers.relay import OutboxRelay
 from shared.service import Runtime
-
-
-@dataclass(frozen=True)
-class Keys:
-    """The vault seals secrets at rest (API_CREDENTIALS_KEY); the sealer seals them for
-    the dumper and uploader inside events (SEAL_KEY)."""
-
-    vault: Vault
-    sealer: Sealer
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -68,6 +61,23 @@ def get_locks(request: Request) -> SnapshotLocks:
 
 def get_tokens(request: Request) -> TokenRepository:
     return TokenRepository(_runtime(request).pool, get_settings(request).schema_name)
+
+
+def get_configs(request: Request) -> BackupConfigRepository:
+    return BackupConfigRepository(_runtime(request).pool, get_settings(request).schema_name)
+
+
+def get_retention_configs(request: Request) -> RetentionConfigs:
+    return RetentionConfigs(_runtime(request).pool, get_settings(request).schema_name)
+
+
+def get_hooks(request: Request) -> HookCatalog:
+    found: HookCatalog = request.app.state.hooks
+    return found
+
+
+def get_quota_hooks(request: Request) -> QuotaHooks:
+    return quota_hooks(_runtime(request).pool, get_settings(request).schema_name)
 
 
 def get_database_lists(request: Request) -> DatabaseLists:
@@ -121,3 +131,9 @@ OutboxTable = Annotated[Outbox, Depends(get_outbox)]
 Tokens = Annotated[TokenRepository, Depends(get_tokens)]
 Lists = Annotated[DatabaseLists, Depends(get_database_lists)]
 Locks = Annotated[SnapshotLocks, Depends(get_locks)]
+Configs = Annotated[BackupConfigRepository, Depends(get_configs)]
+RetentionConfigList = Annotated[RetentionConfigs, Depends(get_retention_configs)]
+Hooks = Annotated[HookCatalog, Depends(get_hooks)]
+"""The operator's hooks, read from API_HOOKS_FILE at start-up."""
+OverQuotaHooks = Annotated[QuotaHooks, Depends(get_quota_hooks)]
+"""Over-quota hooks that notify the channels of the configurations writing to a volume."""

@@ -17,8 +17,8 @@ from uuid import UUID
 
 from services.api.adapters.broker import BrokerLink
 from services.api.asking import ask
-from services.api.deps import Keys
 from services.api.errors import InvalidRequestError, UnavailableError
+from services.api.keys import Keys
 from services.api.models import Volume
 from services.api.questions import volume_usage
 from services.api.schemas.retention import VolumeUsageReport

@@ -6,6 +6,8 @@ services/api/adapters/configs.py), so pruning does not depend on the rest of the
 
 import json
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -74,13 +76,23 @@ class RetentionConfigs:
         )
         return {row["snapshot_id"] for row in rows}
 
-    async def try_claim_pass(self, conn: Any, *, every: timedelta) -> bool:
-        """True when this replica may run the pass now: nobody ran one within `every`.
+    @asynccontextmanager
+    async def pass_claim(self, *, every: timedelta) -> AsyncIterator[bool]:
+        """True while this replica may run the automatic pass: it holds the pass's advisory
+        lock (on one connection kept for the pass) and nobody ran a pass within `every`.
 
-        Called while holding the pass's advisory lock, so two replicas never claim together.
+        The claim is made under the lock, so two replicas never claim together.
         """
-        claimed = await conn.fetchval(CLAIM_RUN.format(schema=self._schema), every)
-        return claimed is not None
+        key = pass_lock_key(self._schema)
+        async with self._pool.acquire() as conn:
+            if not await conn.fetchval(TRY_LOCK, key):
+                yield False
+                return
+            try:
+                claimed = await conn.fetchval(CLAIM_RUN.format(schema=self._schema), every)
+                yield claimed is not None
+            finally:
+                await conn.fetchval(UNLOCK, key)
 
 
 def _config(row: Any) -> RetentionConfig:

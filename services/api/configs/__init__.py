@@ -1,4 +1,4 @@
-"""Backup configurations: the model, database selection, timing, the scheduler."""
+"""Backup configurations: the model, database selection and timing."""
 
 from services.api.configs.model import (
     BackupConfig,

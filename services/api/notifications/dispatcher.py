@@ -7,10 +7,10 @@ only delays its own rows; a backup never waits for a notification.
 
 import asyncio
 
+from services.api.adapters.channels import DeliveryQueue, DueDelivery
 from services.api.notifications.rules import backoff
 from services.api.notifications.senders import SendError, send
 from services.api.notifications.settings import NotificationSettings
-from services.api.notifications.store import DeliveryQueue, DueDelivery
 from services.api.vault import Vault, VaultError
 from shared.events import utc_now
 from shared.logging import get_logger

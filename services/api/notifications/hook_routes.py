@@ -1,22 +1,11 @@
 """/api/v1/hooks: the hooks the operator defined, for configurations to pick by name."""
 
-from typing import Annotated
+from fastapi import APIRouter
 
-from fastapi import APIRouter, Depends, Request
-
-from services.api.deps import Authenticated
-from services.api.notifications.hook_catalog import HookCatalog, HookPublic
+from services.api.deps import Authenticated, Hooks
+from services.api.notifications.hook_catalog import HookPublic
 
 router = APIRouter(prefix="/api/v1/hooks", tags=["notifications"], dependencies=[Authenticated])
-
-
-def get_hooks(request: Request) -> HookCatalog:
-    found: HookCatalog = request.app.state.hooks
-    return found
-
-
-Hooks = Annotated[HookCatalog, Depends(get_hooks)]
-"""The routes' dependency: the operator's hooks, read from API_HOOKS_FILE at start-up."""
 
 
 @router.get("")

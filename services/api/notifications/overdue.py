@@ -13,16 +13,15 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from asyncpg import Pool
 from prometheus_client import CollectorRegistry, Gauge
 
+from services.api.adapters import overdue as store
+from services.api.adapters.notification_configs import ConfigFacts, fired_databases, rpo_configs
 from services.api.asking import ask
 from services.api.errors import UnavailableError
-from services.api.notifications import overdue_store as store
-from services.api.notifications.configs import ConfigFacts, fired_databases, rpo_configs
 from services.api.notifications.ports import CatalogAsker
 from services.api.notifications.triggers import queue_notification
-from shared.database import Conn
+from shared.database import Conn, Pool
 from shared.events import utc_now
 from shared.logging import get_logger
 from shared.queries import ListSnapshots

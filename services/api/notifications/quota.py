@@ -1,15 +1,12 @@
-"""The volume-over-quota notification, called where quotas are enforced (engineer C2)."""
+"""The volume-over-quota notification, called where quotas are enforced."""
 
 from collections.abc import Callable
-from typing import Annotated
 from uuid import UUID
 
-from asyncpg import Pool
-from fastapi import Depends, Request
-
-from services.api.notifications import configs
+from services.api.adapters import notification_configs as configs
 from services.api.notifications.triggers import queue_notification
 from services.api.quotas import OverQuota, OverQuotaHook, log_over_quota
+from shared.database import Pool
 from shared.events import utc_now
 
 
@@ -92,12 +89,3 @@ def quota_hooks(pool: Pool, schema: str) -> QuotaHooks:
         return over_quota_hook(pool, schema, config_id=config_id)
 
     return for_config
-
-
-def get_quota_hooks(request: Request) -> QuotaHooks:
-    state = request.app.state
-    return quota_hooks(state.runtime.pool, state.settings.schema_name)
-
-
-OverQuotaHooks = Annotated[QuotaHooks, Depends(get_quota_hooks)]
-"""The routes' dependency: notifying over-quota hooks."""

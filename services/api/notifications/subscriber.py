@@ -1,6 +1,4 @@
-"""The api's notification consumer and background loops, wired by the composition root."""
-
-import asyncio
+"""The api's notification consumer, wired by the composition root."""
 
 from faststream import AckPolicy
 from faststream.rabbit import RabbitBroker, RabbitRouter
@@ -8,15 +6,11 @@ from prometheus_client import CollectorRegistry
 
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.outbox import Outbox
-from services.api.notifications.dispatcher import Dispatcher
 from services.api.notifications.hook_catalog import HookCatalog
 from services.api.notifications.hooks import HookRunner
-from services.api.notifications.isolation import make_undumpable
-from services.api.notifications.overdue import OverdueChecker, last_success_gauge
+from services.api.notifications.overdue import last_success_gauge
 from services.api.notifications.settings import NotificationSettings
-from services.api.notifications.store import DeliveryQueue
 from services.api.notifications.triggers import Notifier
-from services.api.vault import Vault
 from shared.events import (
     RestoreFailed,
     RestoreFinished,
@@ -91,24 +85,6 @@ class Notifications:
             await self.notifier().on_restore_end(event)
 
         broker.include_router(router)
-
-    def start(self, vault: Vault) -> list[asyncio.Task[None]]:
-        """The dispatcher and the RPO checker, on every replica (each pass is safe to share)."""
-        if self.hooks.catalog.hooks and make_undumpable():
-            log.info("hooks_defined", hooks=sorted(self.hooks.catalog.hooks), undumpable=True)
-        queue = DeliveryQueue(self.runtime.pool, self.schema)
-        dispatcher = Dispatcher(queue, vault, self.settings, outbound=self.outbound)
-        checker = OverdueChecker(
-            self.runtime.pool,
-            self.schema,
-            self.link,
-            self.gauge,
-            interval=self.settings.overdue_interval,
-        )
-        return [
-            asyncio.create_task(dispatcher.run(), name="notification-dispatcher"),
-            asyncio.create_task(checker.run(), name="overdue-checker"),
-        ]
 
     async def close(self) -> None:
         await self.hooks.close()

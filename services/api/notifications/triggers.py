@@ -11,27 +11,21 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from asyncpg import Pool
-
+from services.api.adapters import notification_configs as configs
+from services.api.adapters.channels import enqueue
+from services.api.adapters.overdue import clear_overdue
 from services.api.asking import ask
 from services.api.errors import RefusedError, UnavailableError
-from services.api.notifications import configs, messages, rules
+from services.api.notifications import messages, rules
 from services.api.notifications.hooks import HookRunner
-from services.api.notifications.overdue_store import clear_overdue
 from services.api.notifications.ports import CatalogAsker
-from services.api.notifications.store import enqueue
 from shared.adapters.idempotency import handle_once
-from shared.database import Conn
+from shared.database import Conn, Pool
 from shared.events import Event, RestoreFailed, RestoreFinished, SnapshotStatusChanged
 from shared.logging import get_logger
 from shared.queries import GetSnapshot
 
 log = get_logger(__name__)
-SELECT_RESTORE_TARGET = """
-SELECT r.database, s.name AS server_name
-FROM {schema}.restores_requested r LEFT JOIN {schema}.servers s ON s.id = r.server_id
-WHERE r.id = $1
-"""
 SNAPSHOT_FACTS = ("server_name", "database", "path", "size", "volume_id", "finished_at")
 
 
@@ -108,16 +102,14 @@ class Notifier:
         kind = rules.restore_kind(mode=event.mode, finished=finished, verify_ok=verify_ok)
         async with self.pool.acquire() as conn:
             request, config = await self._request_and_config(conn, event.snapshot_id)
-            target = await conn.fetchrow(
-                SELECT_RESTORE_TARGET.format(schema=self.schema), event.restore_id
-            )
+            target = await configs.restore_target(conn, self.schema, event.restore_id)
         facts: dict[str, Any] = {
             "snapshot_id": str(event.snapshot_id),
             "restore_id": str(event.restore_id),
             "mode": event.mode,
             "status": "completed" if finished and verify_ok is not False else "failed",
-            "server": target and target["server_name"],
-            "database": target and target["database"],
+            "server": target and target.server_name,
+            "database": target and target.database,
             "source_server": request and request.server_name,
             "source_database": request and request.database,
             "error": _restore_error(event),

@@ -2,27 +2,22 @@
 
 from fastapi import APIRouter, status
 
-from services.api.backups import plan_backups, sealed_connection, user_databases
 from services.api.deps import (
     Authenticated,
     Link,
     Lists,
+    OverQuotaHooks,
     Relay,
     Requests,
     SecretKeys,
     Servers,
     Volumes,
 )
-from services.api.errors import InvalidRequestError, NotFoundError
-from services.api.notifications.quota import OverQuotaHooks
-from services.api.questions import check_database, last_snapshot_sizes, list_databases
-from services.api.quotas import check_quotas
-from services.api.schemas import BackupAccepted, BackupCreate, SnapshotAccepted
+from services.api.schemas import BackupAccepted, BackupCreate
+from services.api.usecases.backups import BackupTools, manual_order, request_backups
 from shared.events import utc_now
-from shared.logging import get_logger
 
 router = APIRouter(prefix="/api/v1/backups", tags=["backups"], dependencies=[Authenticated])
-log = get_logger(__name__)
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED)
@@ -45,43 +40,8 @@ async def request_backup(
     pending snapshot per database; the events reach the dumper through the outbox, even when
     the broker comes back only later (then the database name is checked by the dumper).
     """
-    server = await servers.get(body.server_id)
-    if server is None:
-        raise NotFoundError(f"server {body.server_id} does not exist")
-    chosen = []
-    for volume_id in body.volumes:
-        volume = await volumes.get(volume_id)
-        if volume is None:
-            raise NotFoundError(f"volume {volume_id} does not exist")
-        chosen.append(volume)
-    connection = sealed_connection(server, vault=keys.vault, sealer=keys.sealer)
-    if body.database is not None:
-        await check_database(server, body.database, connection, link, lists=lists)
-        databases = [body.database]
-    else:
-        databases = user_databases(await list_databases(server, connection, link, lists=lists))
-        if not databases:
-            raise InvalidRequestError(f"server {server.name!r} has no database to back up")
-    await check_quotas(
-        chosen, link=link, on_over_quota=over_quota(None)
-    )  # 422 for a full volume that refuses
-    planned = plan_backups(
-        server,
-        chosen,
-        databases,
-        compression=body.compression,
-        encrypted=body.encrypt,
-        now=utc_now(),
-        vault=keys.vault,
-        sealer=keys.sealer,
-        expected_sizes=await last_snapshot_sizes(server.id, databases, link),
+    tools = BackupTools(servers, volumes, link, lists, keys, over_quota=over_quota)
+    accepted = await request_backups(
+        manual_order(body), tools, requests=requests, relay=relay, now=utc_now()
     )
-    await requests.accept(planned)
-    relay.wake()
-    for request, _ in planned:
-        log.info("backup_accepted", snapshot_id=str(request.id), database=request.database)
-    return BackupAccepted(
-        snapshots=[
-            SnapshotAccepted(id=request.id, database=request.database) for request, _ in planned
-        ]
-    )
+    return BackupAccepted.of(accepted)

@@ -1,13 +1,11 @@
 """Locks, pruning and volume usage: /snapshots/{id}/lock|unlock,
 /backup-configs/{id}/prune, /volumes/{id}/usage."""
 
-from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
-from services.api.adapters.retention import RetentionConfigs
 from services.api.deps import (
     Authenticated,
     Link,
@@ -15,79 +13,73 @@ from services.api.deps import (
     OutboxTable,
     Relay,
     Requests,
+    RetentionConfigList,
     SecretKeys,
     Servers,
     Settings,
     Volumes,
-    get_settings,
 )
-from services.api.errors import ConflictError, NotFoundError
-from services.api.pruning import PrunePlan, PruneTools, delete_pruned, plan_pruning
 from services.api.quotas import volume_report
-from services.api.retention import SnapshotFacts
-from services.api.routes.snapshots import find_snapshot
-from services.api.schemas.retention import (
-    PrunedSnapshot,
-    PruneResult,
-    SnapshotLockPublic,
-    VolumeUsageReport,
-)
-from shared.events import SnapshotLockChanged, utc_now
-from shared.logging import get_logger
+from services.api.schemas.retention import PruneResult, SnapshotLockPublic, VolumeUsageReport
+from services.api.usecases.pruning import PruneTools
+from services.api.usecases.pruning import prune_config as prune_config_now
+from services.api.usecases.snapshots import change_lock
+from services.api.usecases.volumes import find_volume
 
 router = APIRouter(prefix="/api/v1", dependencies=[Authenticated])
-log = get_logger(__name__)
-
-
-def get_retention_configs(request: Request) -> RetentionConfigs:
-    return RetentionConfigs(request.app.state.runtime.pool, get_settings(request).schema_name)
-
-
-Configs = Annotated[RetentionConfigs, Depends(get_retention_configs)]
-
-
-@dataclass(frozen=True)
-class LockChanges:
-    """What locking and unlocking need; FastAPI fills the fields as dependencies."""
-
-    link: Link
-    requests: Requests
-    servers: Servers
-    locks: Locks
-    relay: Relay
-
-    async def change(self, snapshot_id: UUID, *, locked: bool) -> SnapshotLockPublic:
-        snapshot = await find_snapshot(
-            snapshot_id, link=self.link, requests=self.requests, servers=self.servers
-        )
-        if snapshot.status == "deleted":
-            raise ConflictError(f"snapshot {snapshot_id} is deleted; there is nothing to lock")
-        await self.locks.change(SnapshotLockChanged(snapshot_id=snapshot_id, locked=locked))
-        self.relay.wake()
-        log.info("snapshot_lock_changed", snapshot_id=str(snapshot_id), locked=locked)
-        return SnapshotLockPublic(id=snapshot_id, locked=locked)
-
-
-LockChanger = Annotated[LockChanges, Depends()]
 
 
 @router.post("/snapshots/{snapshot_id}/lock", tags=["snapshots"])
-async def lock_snapshot(snapshot_id: UUID, changes: LockChanger) -> SnapshotLockPublic:
+async def lock_snapshot(
+    snapshot_id: UUID,
+    *,
+    link: Link,
+    requests: Requests,
+    servers: Servers,
+    locks: Locks,
+    relay: Relay,
+) -> SnapshotLockPublic:
     """Lock a snapshot: retention never prunes it, and DELETE refuses it (409) until unlocked."""
-    return await changes.change(snapshot_id, locked=True)
+    await change_lock(
+        snapshot_id,
+        locked=True,
+        link=link,
+        requests=requests,
+        servers=servers,
+        locks=locks,
+        relay=relay,
+    )
+    return SnapshotLockPublic(id=snapshot_id, locked=True)
 
 
 @router.post("/snapshots/{snapshot_id}/unlock", tags=["snapshots"])
-async def unlock_snapshot(snapshot_id: UUID, changes: LockChanger) -> SnapshotLockPublic:
+async def unlock_snapshot(
+    snapshot_id: UUID,
+    *,
+    link: Link,
+    requests: Requests,
+    servers: Servers,
+    locks: Locks,
+    relay: Relay,
+) -> SnapshotLockPublic:
     """Unlock a snapshot: retention and DELETE may remove it again."""
-    return await changes.change(snapshot_id, locked=False)
+    await change_lock(
+        snapshot_id,
+        locked=False,
+        link=link,
+        requests=requests,
+        servers=servers,
+        locks=locks,
+        relay=relay,
+    )
+    return SnapshotLockPublic(id=snapshot_id, locked=False)
 
 
 @router.post("/backup-configs/{config_id}/prune", tags=["backup-configs"])
 async def prune_config(
     config_id: UUID,
     *,
-    configs: Configs,
+    configs: RetentionConfigList,
     link: Link,
     locks: Locks,
     volumes: Volumes,
@@ -102,35 +94,8 @@ async def prune_config(
     snapshot's artifact and manifest are removed from each volume holding a copy, then its
     record becomes `deleted`, as DELETE /snapshots/{id} does. The newest completed snapshot of
     each database and every locked one are always kept."""
-    config = await configs.get(config_id)
-    if config is None:
-        raise NotFoundError(f"backup configuration {config_id} does not exist")
     tools = PruneTools(link, locks, volumes, keys, outbox, relay, configs)
-    plan = await plan_pruning(config, tools, now=utc_now())
-    deleted = plan.decision.delete
-    if not dry_run:
-        requested = set(await delete_pruned(plan, tools))
-        deleted = [s for s in deleted if s.id in requested]
-        log.info("config_pruned", config_id=str(config_id), deleted=len(deleted))
-    return PruneResult(
-        dry_run=dry_run,
-        delete=[_summary(plan, s) for s in deleted],
-        keep=[_summary(plan, s) for s in plan.decision.keep],
-    )
-
-
-def _summary(plan: PrunePlan, snapshot: SnapshotFacts) -> PrunedSnapshot:
-    item = plan.snapshots[snapshot.id]
-    return PrunedSnapshot(
-        id=snapshot.id,
-        server_id=snapshot.server_id,
-        server_name=item.get("server_name"),
-        database=snapshot.database,
-        created_at=snapshot.created_at,
-        size=item.get("size"),
-        locked=snapshot.locked,
-        reasons=plan.decision.reasons.get(snapshot.id, []),
-    )
+    return await prune_config_now(config_id, tools, dry_run=dry_run)
 
 
 @router.get("/volumes/{volume_id}/usage", tags=["volumes"])
@@ -140,7 +105,5 @@ async def get_volume_usage(
     """Bytes used by the volume's completed snapshots (catalog), free bytes where the backend
     tells it (local disks; null for S3 and when the uploader does not answer in time), and
     its quota."""
-    volume = await volumes.get(volume_id)
-    if volume is None:
-        raise NotFoundError(f"volume {volume_id} does not exist")
+    volume = await find_volume(volume_id, volumes)
     return await volume_report(volume, link=link, keys=keys, wait=settings.usage_timeout)

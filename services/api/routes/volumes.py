@@ -1,56 +1,16 @@
 """/api/v1/volumes: where backups are stored, a local directory or an S3 bucket."""
 
-import asyncio
 from typing import Annotated
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from fastapi import APIRouter, Body, Response, status
 
-from services.api.asking import ask
-from services.api.deps import Authenticated, Link, SecretKeys, Settings, Volumes
-from services.api.errors import ConflictError, InvalidRequestError, NotFoundError
-from services.api.models import Volume
-from services.api.questions import test_volume, volume_usage
-from services.api.quotas import quota_change
-from services.api.routes.backup_configs import Configs
+from services.api.deps import Authenticated, Configs, Link, SecretKeys, Settings, Volumes
 from services.api.schemas import VolumeCreate, VolumePublic, VolumeUpdate
 from services.api.schemas.servers import CheckReport
-from services.api.schemas.volumes import LocalVolumeCreate, S3VolumeCreate, public_config
-from services.api.settings import ApiSettings
-from services.api.volume_paths import check_local_path
-from services.api.volumes import changed_volume, endpoint_host, spec_of, volume_spec
-from shared.events import utc_now
-from shared.logging import get_logger
-from shared.outbound import OutboundRefusedError
-from shared.queries import VolumeActivity
+from services.api.usecases import volumes as usecases
 
 router = APIRouter(prefix="/api/v1/volumes", tags=["volumes"], dependencies=[Authenticated])
-log = get_logger(__name__)
-
-
-async def _volume(volume_id: UUID, volumes: Volumes) -> Volume:
-    volume = await volumes.get(volume_id)
-    if volume is None:
-        raise NotFoundError(f"volume {volume_id} does not exist")
-    return volume
-
-
-async def _public(volume: Volume, link: Link, keys: SecretKeys, settings: Settings) -> VolumePublic:
-    sealed = keys.sealer.seal(volume_spec(volume, vault=keys.vault))
-    usage = await volume_usage(volume.id, sealed, link, wait=settings.usage_timeout)
-    return VolumePublic(**volume.model_dump(exclude={"spec_sealed"}), usage=usage)
-
-
-def _check_target(volume: LocalVolumeCreate | S3VolumeCreate, settings: ApiSettings) -> None:
-    if isinstance(volume, LocalVolumeCreate):
-        staging = settings.staging.path if settings.staging.kind == "local" else None
-        check_local_path(volume.config.path, roots=settings.local_volume_roots, staging=staging)
-        return
-    host = endpoint_host(volume.config.endpoint)
-    try:
-        settings.outbound.policy().check_host(host)
-    except OutboundRefusedError as exc:
-        raise InvalidRequestError(f"endpoint: {exc}") from None
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -63,19 +23,7 @@ async def create_volume(
     clear of the staging area; an S3 endpoint must not be a link-local or cloud metadata
     address unless `OUTBOUND_ALLOW` allows it (422 otherwise).
     """
-    _check_target(body, settings)
-    volume = Volume(
-        id=uuid4(),
-        name=body.name,
-        type=body.type,
-        config=public_config(body),
-        spec_sealed=keys.vault.seal(spec_of(body)),
-        created_at=utc_now(),
-        quota_bytes=body.quota_bytes,
-        quota_action=body.quota_action,
-    )
-    created = await volumes.add(volume)
-    log.info("volume_registered", volume_id=str(created.id), volume_type=created.type)
+    created = await usecases.register_volume(body, volumes=volumes, keys=keys, settings=settings)
     return VolumePublic(**created.model_dump(exclude={"spec_sealed"}))
 
 
@@ -84,8 +32,7 @@ async def list_volumes(
     volumes: Volumes, link: Link, keys: SecretKeys, settings: Settings
 ) -> list[VolumePublic]:
     """Every registered volume, by name, with its usage (null where not known in time)."""
-    found = await volumes.list()
-    return list(await asyncio.gather(*(_public(v, link, keys, settings) for v in found)))
+    return await usecases.list_volumes(volumes, link=link, keys=keys, settings=settings)
 
 
 @router.get("/{volume_id}")
@@ -93,7 +40,8 @@ async def get_volume(
     volume_id: UUID, volumes: Volumes, link: Link, keys: SecretKeys, settings: Settings
 ) -> VolumePublic:
     """One registered volume, with its usage (null where not known in time)."""
-    return await _public(await _volume(volume_id, volumes), link, keys, settings)
+    volume = await usecases.find_volume(volume_id, volumes)
+    return await usecases.with_usage(volume, link=link, keys=keys, settings=settings)
 
 
 @router.patch("/{volume_id}")
@@ -111,30 +59,9 @@ async def update_volume(
     The type cannot change (409) once the volume holds snapshots. A new S3 endpoint needs the
     secret key again, and a local path the same roots as a new volume (422).
     """
-    volume = await _volume(volume_id, volumes)
-    changed = changed_volume(volume, body, vault=keys.vault)
-    if changed.type != volume.type or public_config(changed) != volume.config:
-        _check_target(changed, settings)  # a volume registered before the rules may be renamed
-    if changed.type != volume.type:
-        held = (await ask(link, VolumeActivity(volume_id=volume_id))).snapshots
-        if held:
-            raise ConflictError(
-                f"volume {volume.name!r} holds {held} snapshot(s); its type cannot change"
-            )
-    updated = await volumes.update(
-        volume.model_copy(
-            update={
-                "name": changed.name,
-                "type": changed.type,
-                "config": public_config(changed),
-                "spec_sealed": keys.vault.seal(spec_of(changed)),
-                **quota_change(body),
-            }
-        )
+    updated = await usecases.update_volume(
+        volume_id, body, volumes=volumes, link=link, keys=keys, settings=settings
     )
-    if updated is None:
-        raise NotFoundError(f"volume {volume_id} does not exist")
-    log.info("volume_updated", volume_id=str(volume_id), fields=sorted(body.model_fields_set))
     return VolumePublic(**updated.model_dump(exclude={"spec_sealed"}))
 
 
@@ -144,19 +71,7 @@ async def delete_volume(
 ) -> Response:
     """Forget a volume. Refused (409) while it holds snapshots (delete them first) or while
     a backup configuration writes to it (change or delete the configuration first)."""
-    volume = await _volume(volume_id, volumes)
-    users = await configs.names_using_volume(volume_id)
-    if users:
-        raise ConflictError(
-            f"volume {volume.name!r} is used by backup configuration(s) "
-            f"{', '.join(repr(n) for n in users)}; change or delete them first"
-        )
-    held = (await ask(link, VolumeActivity(volume_id=volume_id))).snapshots
-    if held:
-        raise ConflictError(f"volume {volume.name!r} holds {held} snapshot(s); delete them first")
-    if not await volumes.delete(volume_id):
-        raise NotFoundError(f"volume {volume_id} does not exist")
-    log.info("volume_deleted", volume_id=str(volume_id))
+    await usecases.delete_volume(volume_id, volumes=volumes, link=link, configs=configs)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -166,8 +81,7 @@ async def test_volume_route(
 ) -> CheckReport:
     """Have the uploader write, read back and delete a probe object on the volume, and
     report each step as a check. Answers 503 with a sentence when the uploader does not."""
-    volume = await _volume(volume_id, volumes)
-    sealed = keys.sealer.seal(volume_spec(volume, vault=keys.vault))
-    checks = await test_volume(volume.name, sealed, link, wait=settings.test_timeout)
-    log.info("volume_tested", volume_id=str(volume_id), ok=all(c.ok for c in checks))
+    checks = await usecases.check_volume(
+        volume_id, volumes=volumes, link=link, keys=keys, wait=settings.test_timeout
+    )
     return CheckReport(checks=checks)

@@ -6,6 +6,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from services.api.configs.model import BackupConfig, BackupSettings, refuse_commands
+from services.api.configs.timing import next_slot
 from services.api.errors import InvalidRequestError
 
 
@@ -57,6 +58,13 @@ class BackupConfigPublic(BackupConfig):
     next_run_at: datetime | None = Field(
         default=None, description="The next slot of its schedule; null when disabled or manual."
     )
+
+    @classmethod
+    def of(cls, config: BackupConfig, *, now: datetime) -> "BackupConfigPublic":
+        upcoming = None
+        if config.enabled and config.schedule is not None:
+            upcoming = next_slot(config.schedule, config.timezone, now)
+        return cls(**config.model_dump(), next_run_at=upcoming)
 
 
 def sentence(exc: ValidationError) -> str:

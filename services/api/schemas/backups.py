@@ -1,10 +1,12 @@
 """Bodies of /api/v1/backups."""
 
+from collections.abc import Sequence
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from services.api.models import BackupRequest
 from services.api.schemas._text import Text
 from shared.events import Compression
 
@@ -57,3 +59,7 @@ class BackupAccepted(BaseModel):
     """The answer to a backup request: one snapshot per database."""
 
     snapshots: list[SnapshotAccepted]
+
+    @classmethod
+    def of(cls, requests: Sequence[BackupRequest]) -> "BackupAccepted":
+        return cls(snapshots=[SnapshotAccepted(id=r.id, database=r.database) for r in requests])

@@ -8,9 +8,9 @@ import getpass
 import sys
 from pathlib import Path
 
+from services.api.adapters.ui_sessions import UiStore
 from services.api.settings import ApiSettings
 from services.api.ui.passwords import hash_password
-from services.api.ui.store import UiStore
 from shared.database import create_pool
 from shared.logging import get_logger
 from shared.migrations import migrate

@@ -15,9 +15,9 @@ from fastapi import Depends, Request, Response
 from fastapi.responses import RedirectResponse
 from fastapi.routing import APIRoute
 
+from services.api.adapters.ui_sessions import UiSession, UiStore
 from services.api.deps import get_settings
 from services.api.ui.rendering import render
-from services.api.ui.store import UiSession, UiStore
 
 SESSION_COOKIE = "dbm_session"
 LOGIN_CSRF_COOKIE = "dbm_login_csrf"

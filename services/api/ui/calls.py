@@ -1,5 +1,5 @@
-"""The api's own route functions, called in-process: the UI shows what the JSON API does
-and enforces no rule of its own."""
+"""The api's ports, gathered once per UI request, and the use cases the pages show: the UI
+shows what the JSON API does and enforces no rule of its own."""
 
 import asyncio
 from dataclasses import dataclass
@@ -15,15 +15,23 @@ from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
 from services.api.adapters.restores import RestoreRequests
+from services.api.adapters.retention import RetentionConfigs
+from services.api.configs.model import BackupConfig
 from services.api.databases import DatabaseLists
-from services.api.notifications.quota import QuotaHooks, get_quota_hooks
-from services.api.relay import OutboxRelay
-from services.api.routes import servers as server_routes
-from services.api.routes import snapshots as snapshot_routes
-from services.api.routes import volumes as volume_routes
-from services.api.routes.backup_configs import get_configs
+from services.api.keys import Keys
+from services.api.notifications.quota import QuotaHooks
 from services.api.schemas import ServerPublic, SnapshotPage, SnapshotPublic, VolumePublic
+from services.api.schemas.backup_configs import BackupConfigPublic
 from services.api.settings import ApiSettings
+from services.api.usecases import servers as server_usecases
+from services.api.usecases import snapshots as snapshot_usecases
+from services.api.usecases import volumes as volume_usecases
+from services.api.usecases.backups import BackupTools
+from services.api.usecases.configs import find_config
+from services.api.usecases.pruning import PruneTools
+from services.api.usecases.restores import RestoreTools
+from services.api.workers.relay import OutboxRelay
+from shared.events import utc_now
 
 
 @dataclass(frozen=True)
@@ -38,15 +46,48 @@ class ApiParts:
     restores: RestoreRequests
     link: BrokerLink
     relay: OutboxRelay
-    keys: deps.Keys
+    keys: Keys
     lists: DatabaseLists
     over_quota: QuotaHooks
     configs: BackupConfigRepository
+    retention: RetentionConfigs
     locks: SnapshotLocks
 
     @property
     def snapshot_deps(self) -> dict[str, Any]:
         return {"link": self.link, "requests": self.requests, "servers": self.servers}
+
+    @property
+    def backup_tools(self) -> BackupTools:
+        return BackupTools(
+            self.servers, self.volumes, self.link, self.lists, self.keys, self.over_quota
+        )
+
+    @property
+    def restore_tools(self) -> RestoreTools:
+        return RestoreTools(
+            self.settings,
+            self.link,
+            self.lists,
+            self.servers,
+            self.volumes,
+            self.requests,
+            self.restores,
+            self.relay,
+            self.keys,
+        )
+
+    @property
+    def prune_tools(self) -> PruneTools:
+        return PruneTools(
+            self.link,
+            self.locks,
+            self.volumes,
+            self.keys,
+            self.outbox,
+            self.relay,
+            self.retention,
+        )
 
 
 def api_parts(request: Request) -> ApiParts:
@@ -61,8 +102,9 @@ def api_parts(request: Request) -> ApiParts:
         relay=deps.get_relay(request),
         keys=deps.get_keys(request),
         lists=deps.get_database_lists(request),
-        over_quota=get_quota_hooks(request),
-        configs=get_configs(request),
+        over_quota=deps.get_quota_hooks(request),
+        configs=deps.get_configs(request),
+        retention=deps.get_retention_configs(request),
         locks=deps.get_locks(request),
     )
 
@@ -71,11 +113,13 @@ Parts = Annotated[ApiParts, Depends(api_parts)]
 
 
 async def list_servers(api: ApiParts) -> list[ServerPublic]:
-    return await server_routes.list_servers(api.servers)
+    return [ServerPublic.of(server) for server in await server_usecases.list_servers(api.servers)]
 
 
 async def list_volumes(api: ApiParts) -> list[VolumePublic]:
-    return await volume_routes.list_volumes(api.volumes, api.link, api.keys, api.settings)
+    return await volume_usecases.list_volumes(
+        api.volumes, link=api.link, keys=api.keys, settings=api.settings
+    )
 
 
 async def volume_names(api: ApiParts) -> dict[UUID, str]:
@@ -84,7 +128,7 @@ async def volume_names(api: ApiParts) -> dict[UUID, str]:
 
 
 async def list_snapshots(api: ApiParts, **filters: Any) -> SnapshotPage:
-    return await snapshot_routes.list_snapshots(**api.snapshot_deps, **filters)
+    return await snapshot_usecases.list_snapshots(**api.snapshot_deps, **filters)
 
 
 async def last_snapshots(api: ApiParts, servers: list[ServerPublic]) -> dict[UUID, SnapshotPublic]:
@@ -95,3 +139,12 @@ async def last_snapshots(api: ApiParts, servers: list[ServerPublic]) -> dict[UUI
     return {
         server.id: page.items[0] for server, page in zip(servers, pages, strict=True) if page.items
     }
+
+
+async def shown_config(api: ApiParts, config_id: UUID) -> BackupConfigPublic:
+    """A configuration as the API shows it, with its next slot (NotFoundError when gone)."""
+    return public_config(await find_config(config_id, api.configs))
+
+
+def public_config(config: BackupConfig) -> BackupConfigPublic:
+    return BackupConfigPublic.of(config, now=utc_now())

@@ -22,6 +22,7 @@ from cryptography.fernet import Fernet
 from prometheus_client import CollectorRegistry
 from pydantic import SecretStr
 
+from services.api.adapters.channels import Channel, ChannelRepository, DeliveryQueue
 from services.api.notifications import messages
 from services.api.notifications.dispatcher import Dispatcher
 from services.api.notifications.hook_catalog import HookCatalog
@@ -29,7 +30,6 @@ from services.api.notifications.hooks import HookRunner
 from services.api.notifications.overdue import OverdueChecker, last_success_gauge
 from services.api.notifications.quota import notify_volume_over_quota, over_quota_hook
 from services.api.notifications.settings import NotificationSettings
-from services.api.notifications.store import Channel, ChannelRepository, DeliveryQueue
 from services.api.notifications.triggers import Notifier
 from services.api.quotas import OverQuota
 from services.api.vault import Vault

@@ -11,7 +11,8 @@ from uuid import UUID, uuid4
 import asyncpg
 import pytest
 
-from services.api.retention_pass import RetentionPass
+from services.api.adapters.retention import RetentionConfigs
+from services.api.workers.retention import RetentionPass
 from shared.events import BackupStored
 from tests.integration.api.conftest import register
 from tests.integration.api.test_snapshots import pipeline
@@ -158,7 +159,11 @@ class TestAutomaticPassClaim:
         pool = await asyncpg.create_pool(pg_database, min_size=2, max_size=4)
         try:
             replicas = [
-                RetentionPass(pool, "api", lambda: pytest.fail("no config to prune"), interval=60)
+                RetentionPass(
+                    RetentionConfigs(pool, "api"),
+                    lambda: pytest.fail("no config to prune"),
+                    interval=60,
+                )
                 for _ in range(2)
             ]
             results = await asyncio.gather(*(r.tick() for r in replicas))

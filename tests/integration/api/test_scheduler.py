@@ -20,12 +20,12 @@ from services.api.adapters.broker import BrokerLink
 from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.outbox import BackupRequests
-from services.api.configs.firing import FiringTools
-from services.api.configs.scheduler import Scheduler
 from services.api.databases import DatabaseLists
-from services.api.deps import Keys
+from services.api.keys import Keys
 from services.api.settings import DEV_CREDENTIALS_KEY
+from services.api.usecases.backups import BackupTools
 from services.api.vault import Vault
+from services.api.workers.scheduler import Scheduler
 from shared.sealing import Sealer
 from shared.settings import DEV_SEAL_KEY
 from shared.topology import Topology
@@ -69,7 +69,7 @@ async def schedulers(
             keys = Keys(
                 vault=Vault(SecretStr(DEV_CREDENTIALS_KEY)), sealer=Sealer(SecretStr(DEV_SEAL_KEY))
             )
-            tools = FiringTools(
+            tools = BackupTools(
                 servers=ServerRepository(pool, "api"),
                 volumes=VolumeRepository(pool, "api"),
                 link=link,

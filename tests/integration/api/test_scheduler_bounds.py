@@ -123,7 +123,7 @@ class TestTheSlotIsClaimedFirst:
         async def broken_plan(*_args, **_kwargs):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr("services.api.configs.scheduler.plan_config", broken_plan)
+        monkeypatch.setattr("services.api.workers.scheduler.plan_backup_order", broken_plan)
         clock = Clock(LEAP_DAY)
         async with schedulers(pg_database, rabbit_url, namespace, clock, count=1) as (one, _):
             await one[0].tick()

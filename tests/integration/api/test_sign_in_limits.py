@@ -11,9 +11,9 @@ import httpx
 import pytest
 from structlog.testing import capture_logs
 
+from services.api.adapters.ui_sessions import UiStore
 from services.api.sign_in_settings import SignInSettings
 from services.api.ui.passwords import hash_password
-from services.api.ui.store import UiStore
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("admin")]
 

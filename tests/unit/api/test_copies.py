@@ -5,7 +5,7 @@ from uuid import uuid4
 
 from services.api.copies import stored_copies
 from services.api.schemas import SnapshotDetail
-from services.api.snapshot_deletion import _copies
+from services.api.usecases.snapshot_deletion import _copies
 
 PRIMARY, SECOND, THIRD = uuid4(), uuid4(), uuid4()
 

@@ -1,6 +1,6 @@
 """Which stored copies of a snapshot a master-key rotation asks the dumper to re-wrap."""
 
-from services.api.routes.encryption import stored_copies
+from services.api.usecases.encryption import stored_copies
 
 PATH = "pg/shop/20261125T030000Z_5f1d2c3b.sql.gz.enc"
 MANIFEST = "pg/shop/20261125T030000Z_5f1d2c3b.manifest.json"

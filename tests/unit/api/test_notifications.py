@@ -8,9 +8,9 @@ from uuid import uuid4
 
 import pytest
 
+from services.api.adapters.notification_configs import config_facts
 from services.api.notifications import messages, rules
 from services.api.notifications.channels import public_view, split_config
-from services.api.notifications.configs import config_facts
 from services.api.notifications.overdue import due_by
 from services.api.notifications.schemas import EmailConfig, SlackConfig, WebhookConfig
 from services.api.notifications.signing import is_valid, signature, signed_headers

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 from services.api.models import BackupRequest
-from services.api.relay import OutboxRelay
 from services.api.snapshots import merge_pending
+from services.api.workers.relay import OutboxRelay
 
 
 class FakeOutbox:

@@ -13,19 +13,19 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
+from services.api.deps import get_hooks
 from services.api.errors import ApiError
 from services.api.models import Volume
-from services.api.notifications.hook_routes import get_hooks
-from services.api.routes import backup_configs as config_routes
 from services.api.schemas.backup_configs import (
     BackupConfigCreate,
     BackupConfigPublic,
     BackupConfigUpdate,
 )
 from services.api.ui.auth import Posted, SignedIn, UiRoute
-from services.api.ui.calls import ApiParts, Parts, list_servers
+from services.api.ui.calls import ApiParts, Parts, list_servers, shown_config
 from services.api.ui.forms import field_errors, form_values, tags_of
 from services.api.ui.rendering import render
+from services.api.usecases import configs as config_usecases
 
 router = APIRouter(prefix="/ui/configs", route_class=UiRoute, include_in_schema=False)
 GFS = ("daily", "weekly", "monthly")
@@ -139,9 +139,9 @@ async def add_config(request: Request, _: Posted, api: Parts) -> Response:
     values, chosen = form_values(form), _volumes_of(form)
     try:
         body = BackupConfigCreate.model_validate(config_body(values, chosen))
-        await config_routes.create_config(
+        await config_usecases.create_config(
             body,
-            configs=config_routes.get_configs(request),
+            configs=api.configs,
             servers=api.servers,
             volumes=api.volumes,
             hooks=get_hooks(request),
@@ -156,7 +156,7 @@ async def add_config(request: Request, _: Posted, api: Parts) -> Response:
 @router.get("/{config_id}/edit")
 async def edit_config_page(request: Request, config_id: UUID, _: SignedIn, api: Parts) -> Response:
     try:
-        config = await config_routes.get_config(config_id, config_routes.get_configs(request))
+        config = await shown_config(api, config_id)
     except ApiError as exc:
         return render(request, "refused.html", {"message": str(exc)}, status_code=404)
     chosen = [str(v) for v in config.volume_ids]
@@ -167,17 +167,16 @@ async def edit_config_page(request: Request, config_id: UUID, _: SignedIn, api: 
 async def update_config(request: Request, config_id: UUID, _: Posted, api: Parts) -> Response:
     form = await request.form()
     values, chosen = form_values(form), _volumes_of(form)
-    configs = config_routes.get_configs(request)
     try:
-        config = await config_routes.get_config(config_id, configs)
+        config = await shown_config(api, config_id)
     except ApiError as exc:
         return render(request, "refused.html", {"message": str(exc)}, status_code=404)
     try:
         body = BackupConfigUpdate.model_validate(config_body(values, chosen))
-        await config_routes.update_config(
+        await config_usecases.update_config(
             config_id,
             body,
-            configs=configs,
+            configs=api.configs,
             servers=api.servers,
             volumes=api.volumes,
             hooks=get_hooks(request),
@@ -190,9 +189,9 @@ async def update_config(request: Request, config_id: UUID, _: Posted, api: Parts
 
 
 @router.post("/{config_id}/delete")
-async def delete_config(request: Request, config_id: UUID, _: Posted) -> Response:
+async def delete_config(request: Request, config_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await config_routes.delete_config(config_id, config_routes.get_configs(request))
+        await config_usecases.delete_config(config_id, api.configs)
     except ApiError as exc:
         return render(request, "_error.html", {"error": str(exc)})
     return Response(headers={"HX-Redirect": "/ui/configs"})

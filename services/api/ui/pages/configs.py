@@ -10,33 +10,24 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from services.api.adapters.configs import BackupConfigRepository
-from services.api.adapters.retention import RetentionConfigs
+from services.api.deps import get_hooks
 from services.api.errors import ApiError
-from services.api.notifications import routes as notification_routes
-from services.api.notifications.hook_routes import get_hooks
 from services.api.notifications.schemas import OverdueEntry
-from services.api.routes import backup_configs as config_routes
-from services.api.routes import retention as retention_routes
+from services.api.schemas import BackupAccepted
 from services.api.schemas.backup_configs import BackupConfigPublic, BackupConfigUpdate
 from services.api.ui.auth import Posted, SignedIn, UiRoute
-from services.api.ui.calls import ApiParts, Parts, volume_names
+from services.api.ui.calls import ApiParts, Parts, public_config, shown_config, volume_names
 from services.api.ui.forms import form_values
 from services.api.ui.rendering import render
+from services.api.usecases import configs as config_usecases
+from services.api.usecases.overdue import overdue_entries
+from services.api.usecases.pruning import prune_config
 from services.api.vault import VaultError
 from shared.volumes import VolumeError
 
 router = APIRouter(prefix="/ui/configs", route_class=UiRoute, include_in_schema=False)
 SENTENCE_ERRORS = (ApiError, VaultError, VolumeError)
 FIRINGS_SHOWN = 20
-
-
-def _configs(request: Request) -> BackupConfigRepository:
-    return config_routes.get_configs(request)
-
-
-def _retention(request: Request) -> RetentionConfigs:
-    return retention_routes.get_retention_configs(request)
 
 
 def databases_text(config: BackupConfigPublic) -> str:
@@ -69,7 +60,8 @@ def retention_text(config: BackupConfigPublic) -> str:
 async def _row_context(request: Request, api: ApiParts) -> dict[str, Any]:
     """What every row needs: names by id and each configuration's overdue databases."""
     overdue: dict[UUID, list[OverdueEntry]] = defaultdict(list)
-    for entry in await notification_routes.get_overdue(request, api.settings):
+    pool = request.app.state.runtime.pool
+    for entry in await overdue_entries(pool, api.settings.schema_name):
         overdue[entry.config_id].append(entry)
     servers = {server.id: server.name for server in await api.servers.list()}
     return {
@@ -83,7 +75,7 @@ async def _row_context(request: Request, api: ApiParts) -> dict[str, Any]:
 
 @router.get("")
 async def configs_page(request: Request, _: SignedIn, api: Parts) -> Response:
-    configs = await config_routes.list_configs(_configs(request))
+    configs = [public_config(config) for config in await api.configs.list(server_id=None)]
     context = await _row_context(request, api)
     return render(request, "configs.html", {"configs": configs, **context})
 
@@ -93,10 +85,10 @@ async def set_enabled(request: Request, config_id: UUID, _: Posted, api: Parts) 
     """Enable or disable, then the row again (the schedule is re-armed by the API)."""
     enabled = form_values(await request.form()).get("enabled") == "true"
     try:
-        config = await config_routes.update_config(
+        changed = await config_usecases.update_config(
             config_id,
             BackupConfigUpdate(enabled=enabled),
-            configs=_configs(request),
+            configs=api.configs,
             servers=api.servers,
             volumes=api.volumes,
             hooks=get_hooks(request),
@@ -104,64 +96,47 @@ async def set_enabled(request: Request, config_id: UUID, _: Posted, api: Parts) 
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)}, status_code=200)
     context = await _row_context(request, api)
-    return render(request, "_config_row.html", {"c": config, **context})
+    return render(request, "_config_row.html", {"c": public_config(changed), **context})
 
 
 @router.post("/{config_id}/run")
 async def run_now(request: Request, config_id: UUID, _: Posted, api: Parts) -> Response:
-    configs = _configs(request)
     try:
-        config = await config_routes.get_config(config_id, configs)
-        accepted = await config_routes.run_config(
+        config = await shown_config(api, config_id)
+        accepted = await config_usecases.run_config(
             config_id,
-            configs=configs,
-            servers=api.servers,
-            volumes=api.volumes,
+            configs=api.configs,
+            tools=api.backup_tools,
             requests=api.requests,
-            link=api.link,
-            lists=api.lists,
-            keys=api.keys,
             relay=api.relay,
-            over_quota=api.over_quota,
         )
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
-    context = {"snapshots": accepted.snapshots, "server_id": config.server_id}
+    context = {"snapshots": BackupAccepted.of(accepted).snapshots, "server_id": config.server_id}
     return render(request, "_backup_queued.html", context)
 
 
 @router.get("/{config_id}/firings")
-async def firings_dialog(request: Request, config_id: UUID, _: SignedIn) -> Response:
+async def firings_dialog(request: Request, config_id: UUID, _: SignedIn, api: Parts) -> Response:
     """The scheduled firings, newest first, with what each requested or why it could not."""
-    configs = _configs(request)
     try:
-        config = await config_routes.get_config(config_id, configs)
-        firings = await config_routes.list_firings(config_id, configs, limit=FIRINGS_SHOWN)
+        config = await shown_config(api, config_id)
+        firings = await api.configs.firings(config_id, limit=FIRINGS_SHOWN)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     return render(request, "firings_dialog.html", {"c": config, "firings": firings})
 
 
-async def _prune(request: Request, api: ApiParts, config_id: UUID, *, dry_run: bool) -> Any:
-    return await retention_routes.prune_config(
-        config_id,
-        configs=_retention(request),
-        link=api.link,
-        locks=api.locks,
-        volumes=api.volumes,
-        keys=api.keys,
-        outbox=api.outbox,
-        relay=api.relay,
-        dry_run=dry_run,
-    )
+async def _prune(api: ApiParts, config_id: UUID, *, dry_run: bool) -> Any:
+    return await prune_config(config_id, api.prune_tools, dry_run=dry_run)
 
 
 @router.post("/{config_id}/prune")
 async def prune_dry_run(request: Request, config_id: UUID, _: Posted, api: Parts) -> Response:
     """What the retention policy would delete now, and why the rest is kept: nothing goes."""
     try:
-        config = await config_routes.get_config(config_id, _configs(request))
-        plan = await _prune(request, api, config_id, dry_run=True)
+        config = await shown_config(api, config_id)
+        plan = await _prune(api, config_id, dry_run=True)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     return render(request, "prune_dialog.html", {"c": config, "plan": plan})
@@ -171,7 +146,7 @@ async def prune_dry_run(request: Request, config_id: UUID, _: Posted, api: Parts
 async def prune_apply(request: Request, config_id: UUID, _: Posted, api: Parts) -> Response:
     """Prune for real: the policy is decided again now, as the API does."""
     try:
-        result = await _prune(request, api, config_id, dry_run=False)
+        result = await _prune(api, config_id, dry_run=False)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     return render(request, "_prune_applied.html", {"result": result})

@@ -9,11 +9,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from services.api.errors import ApiError
-from services.api.notifications.overdue_store import list_overdue
 from services.api.schemas import SnapshotPublic
 from services.api.ui.auth import HOME_PATH, SignedIn, UiRoute
 from services.api.ui.calls import Parts, last_snapshots, list_servers, list_snapshots, list_volumes
 from services.api.ui.rendering import render
+from services.api.usecases.overdue import overdue_entries
 
 router = APIRouter(route_class=UiRoute, include_in_schema=False)
 COUNTED = ("pending", "in_progress", "completed", "failed")
@@ -69,7 +69,7 @@ async def dashboard(request: Request, _: SignedIn, api: Parts) -> Response:
         "tallest": max([sum(b.values()) for b in buckets] + [1]),
         "volumes": volumes,
         "servers": servers,
-        "overdue": await list_overdue(request.app.state.runtime.pool, api.settings.schema_name),
+        "overdue": await overdue_entries(request.app.state.runtime.pool, api.settings.schema_name),
         "failing": [
             (s, last[s.id]) for s in servers if s.id in last and last[s.id].status == "failed"
         ],

@@ -9,14 +9,21 @@ from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
 
 from services.api.errors import ApiError
-from services.api.routes import backups as backup_routes
-from services.api.routes import servers as server_routes
-from services.api.schemas import BackupCreate, ServerCreate, ServerUpdate
+from services.api.schemas import (
+    BackupAccepted,
+    BackupCreate,
+    ServerCreate,
+    ServerPublic,
+    ServerUpdate,
+)
 from services.api.ui.auth import Posted, SignedIn, UiRoute
 from services.api.ui.calls import Parts, last_snapshots, list_servers
 from services.api.ui.forms import blank_to_none, field_errors, form_values, tags_of
 from services.api.ui.rendering import render
+from services.api.usecases import servers as server_usecases
+from services.api.usecases.backups import manual_order, request_backups
 from services.api.vault import VaultError
+from shared.events import utc_now
 from shared.volumes import VolumeError
 
 router = APIRouter(prefix="/ui/servers", route_class=UiRoute, include_in_schema=False)
@@ -62,7 +69,9 @@ async def add_server(request: Request, _: Posted, api: Parts) -> Response:
     values = form_values(await request.form())
     try:
         body = ServerCreate.model_validate(_server_body(values, editing=False))
-        created = await server_routes.create_server(body, api.servers, api.keys)
+        created = await server_usecases.register_server(
+            body, servers=api.servers, vault=api.keys.vault
+        )
     except ValidationError as exc:
         return _form_again(request, None, values, field_errors(exc))
     except SENTENCE_ERRORS as exc:
@@ -83,7 +92,7 @@ async def edit_server_page(
     request: Request, server_id: UUID, _: SignedIn, api: Parts, added: bool = False
 ) -> Response:
     try:
-        server = await server_routes.get_server(server_id, api.servers)
+        server = ServerPublic.of(await server_usecases.find_server(server_id, api.servers))
     except ApiError as exc:
         return render(request, "refused.html", {"message": str(exc)}, status_code=404)
     values = server.model_dump(mode="json", exclude={"tls", "tags"})
@@ -99,7 +108,9 @@ async def update_server(request: Request, server_id: UUID, _: Posted, api: Parts
     server = await api.servers.get(server_id)
     try:
         body = ServerUpdate.model_validate(_server_body(values, editing=True))
-        await server_routes.update_server(server_id, body, api.servers, api.keys, api.lists)
+        await server_usecases.update_server(
+            server_id, body, servers=api.servers, vault=api.keys.vault, lists=api.lists
+        )
     except ValidationError as exc:
         return _form_again(request, server, values, field_errors(exc))
     except SENTENCE_ERRORS as exc:
@@ -110,7 +121,9 @@ async def update_server(request: Request, server_id: UUID, _: Posted, api: Parts
 @router.post("/{server_id}/delete")
 async def delete_server(request: Request, server_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await server_routes.delete_server(server_id, api.servers, api.link, api.lists, api.configs)
+        await server_usecases.delete_server(
+            server_id, servers=api.servers, link=api.link, lists=api.lists, configs=api.configs
+        )
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     return Response(headers={"HX-Redirect": "/ui/servers"})
@@ -119,27 +132,30 @@ async def delete_server(request: Request, server_id: UUID, _: Posted, api: Parts
 @router.post("/{server_id}/test")
 async def check_server(request: Request, server_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        report = await server_routes.test_server(
-            server_id, api.servers, api.link, api.keys, api.settings
+        checks = await server_usecases.test_server(
+            server_id,
+            servers=api.servers,
+            link=api.link,
+            keys=api.keys,
+            wait=api.settings.test_timeout,
         )
     except SENTENCE_ERRORS as exc:
         return render(request, "_checks.html", {"checks": [], "error": str(exc)})
-    return render(request, "_checks.html", {"checks": report.checks, "error": None})
+    return render(request, "_checks.html", {"checks": checks, "error": None})
 
 
 @router.get("/{server_id}/backup")
 async def backup_dialog(request: Request, server_id: UUID, _: SignedIn, api: Parts) -> Response:
     try:
-        server = await server_routes.get_server(server_id, api.servers)
+        server = ServerPublic.of(await server_usecases.find_server(server_id, api.servers))
     except ApiError as exc:
         return render(request, "_error.html", {"error": str(exc)})
     databases: list[str] = []
     database_error = None
     try:
-        listed = await server_routes.list_server_databases(
-            server_id, api.servers, api.link, api.keys, api.lists
+        databases = await server_usecases.server_databases(
+            server_id, servers=api.servers, link=api.link, keys=api.keys, lists=api.lists
         )
-        databases = listed.databases
     except SENTENCE_ERRORS as exc:
         database_error = str(exc)
     context = {
@@ -164,16 +180,12 @@ async def start_backup(request: Request, server_id: UUID, _: Posted, api: Parts)
     body["volume_ids"] = [v for v in form.getlist("volume_ids") if isinstance(v, str) and v]
     body["encrypt"] = values.get("encrypt") == "on"
     try:
-        accepted = await backup_routes.request_backup(
-            BackupCreate.model_validate(body),
-            servers=api.servers,
-            volumes=api.volumes,
+        accepted = await request_backups(
+            manual_order(BackupCreate.model_validate(body)),
+            api.backup_tools,
             requests=api.requests,
-            link=api.link,
             relay=api.relay,
-            keys=api.keys,
-            lists=api.lists,
-            over_quota=api.over_quota,
+            now=utc_now(),
         )
     except ValidationError as exc:
         errors = field_errors(exc)
@@ -182,5 +194,5 @@ async def start_backup(request: Request, server_id: UUID, _: Posted, api: Parts)
         return render(request, "_error.html", {"error": "; ".join(errors.values())})
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
-    context = {"snapshots": accepted.snapshots, "server_id": server_id}
+    context = {"snapshots": BackupAccepted.of(accepted).snapshots, "server_id": server_id}
     return render(request, "_backup_queued.html", context)

@@ -6,15 +6,15 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import ValidationError
 
+from services.api.download_response import download_response
 from services.api.errors import ApiError
-from services.api.routes import downloads as download_routes
-from services.api.routes import retention as retention_routes
-from services.api.routes import snapshots as snapshot_routes
 from services.api.ui.auth import Posted, SignedIn, UiRoute
 from services.api.ui.calls import ApiParts, Parts, list_servers
 from services.api.ui.forms import field_errors, form_values
 from services.api.ui.rendering import render
 from services.api.ui.restores import request_restore, request_verify
+from services.api.usecases import snapshots as snapshot_usecases
+from services.api.usecases.downloads import download_snapshot
 from services.api.vault import VaultError
 from shared.volumes import VolumeError
 
@@ -25,14 +25,10 @@ SENTENCE_ERRORS = (ApiError, VaultError, VolumeError)
 @router.get("/{snapshot_id}/download", response_model=None)
 async def download(request: Request, snapshot_id: UUID, _: SignedIn, api: Parts) -> Response:
     try:
-        return await download_routes.download_snapshot(
-            snapshot_id,
-            link=api.link,
-            requests=api.requests,
-            servers=api.servers,
-            volumes=api.volumes,
-            keys=api.keys,
+        download = await download_snapshot(
+            snapshot_id, **api.snapshot_deps, volumes=api.volumes, keys=api.keys
         )
+        return download_response(download)
     except SENTENCE_ERRORS as exc:
         return render(request, "refused.html", {"message": str(exc)}, status_code=409)
 
@@ -40,7 +36,7 @@ async def download(request: Request, snapshot_id: UUID, _: SignedIn, api: Parts)
 @router.post("/{snapshot_id}/cancel")
 async def cancel(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await snapshot_routes.cancel_snapshot(
+        await snapshot_usecases.cancel_snapshot(
             snapshot_id, **api.snapshot_deps, outbox=api.outbox, relay=api.relay
         )
     except SENTENCE_ERRORS as exc:
@@ -52,7 +48,7 @@ async def cancel(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> 
 @router.get("/{snapshot_id}/delete")
 async def delete_dialog(request: Request, snapshot_id: UUID, _: SignedIn, api: Parts) -> Response:
     try:
-        snapshot = await snapshot_routes.get_snapshot(snapshot_id, **api.snapshot_deps)
+        snapshot = await snapshot_usecases.find_snapshot(snapshot_id, **api.snapshot_deps)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     locked = await api.locks.is_locked(snapshot_id, catalog_says=snapshot.locked)
@@ -62,7 +58,7 @@ async def delete_dialog(request: Request, snapshot_id: UUID, _: SignedIn, api: P
 @router.post("/{snapshot_id}/delete")
 async def delete(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await snapshot_routes.delete_snapshot(
+        await snapshot_usecases.delete_snapshot(
             snapshot_id,
             **api.snapshot_deps,
             volumes=api.volumes,
@@ -77,16 +73,16 @@ async def delete(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> 
     return _changed(render(request, "_notice.html", {"message": message}))
 
 
-def _lock_changes(api: ApiParts) -> retention_routes.LockChanges:
-    return retention_routes.LockChanges(
-        link=api.link, requests=api.requests, servers=api.servers, locks=api.locks, relay=api.relay
+async def _change_lock(api: ApiParts, snapshot_id: UUID, *, locked: bool) -> None:
+    await snapshot_usecases.change_lock(
+        snapshot_id, locked=locked, **api.snapshot_deps, locks=api.locks, relay=api.relay
     )
 
 
 @router.post("/{snapshot_id}/lock")
 async def lock(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await retention_routes.lock_snapshot(snapshot_id, _lock_changes(api))
+        await _change_lock(api, snapshot_id, locked=True)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     message = "Locked: retention never prunes it, and it cannot be deleted until unlocked."
@@ -96,7 +92,7 @@ async def lock(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Re
 @router.post("/{snapshot_id}/unlock")
 async def unlock(request: Request, snapshot_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await retention_routes.unlock_snapshot(snapshot_id, _lock_changes(api))
+        await _change_lock(api, snapshot_id, locked=False)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     message = "Unlocked: retention and Delete may remove it again."
@@ -117,7 +113,7 @@ def _suggested_name(database: str | None) -> str:
 @router.get("/{snapshot_id}/restore")
 async def restore_dialog(request: Request, snapshot_id: UUID, _: SignedIn, api: Parts) -> Response:
     try:
-        snapshot = await snapshot_routes.get_snapshot(snapshot_id, **api.snapshot_deps)
+        snapshot = await snapshot_usecases.find_snapshot(snapshot_id, **api.snapshot_deps)
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     context = {

@@ -7,13 +7,13 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 
 from services.api.errors import ApiError
-from services.api.routes import snapshots as snapshot_routes
 from services.api.schemas import SnapshotPublic
 from services.api.ui.auth import SignedIn, UiRoute
 from services.api.ui.calls import ApiParts, Parts, list_servers, list_snapshots, volume_names
 from services.api.ui.listing import RUNNING, SnapshotFilters, poll_every, share
 from services.api.ui.rendering import render
 from services.api.ui.restores import restores_of
+from services.api.usecases.snapshots import find_snapshot
 
 router = APIRouter(prefix="/ui/snapshots", route_class=UiRoute, include_in_schema=False)
 
@@ -71,7 +71,7 @@ async def snapshot_rows(request: Request, _: SignedIn, api: Parts) -> Response:
 
 
 async def _detail_context(api: ApiParts, snapshot_id: UUID) -> dict[str, Any]:
-    snapshot = await snapshot_routes.get_snapshot(snapshot_id, **api.snapshot_deps)
+    snapshot = await find_snapshot(snapshot_id, **api.snapshot_deps)
     restores = await restores_of(api, snapshot)
     names = await volume_names(api)
     running = snapshot.status in RUNNING or any(r.get("status") in RUNNING for r in restores)

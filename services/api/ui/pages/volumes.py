@@ -8,12 +8,12 @@ from fastapi.responses import RedirectResponse
 from pydantic import TypeAdapter, ValidationError
 
 from services.api.errors import ApiError
-from services.api.routes import volumes as volume_routes
 from services.api.schemas import VolumeCreate, VolumeUpdate
 from services.api.ui.auth import Posted, SignedIn, UiRoute
 from services.api.ui.calls import Parts, list_volumes
 from services.api.ui.forms import field_errors, form_values
 from services.api.ui.rendering import render
+from services.api.usecases import volumes as volume_usecases
 from services.api.vault import VaultError
 from shared.volumes import VolumeError
 
@@ -70,7 +70,9 @@ async def add_volume(request: Request, _: Posted, api: Parts) -> Response:
     body |= _quota(values)
     try:
         volume = _create.validate_python(body | {"config": _config(values, editing=False)})
-        created = await volume_routes.create_volume(volume, api.volumes, api.keys, api.settings)
+        created = await volume_usecases.register_volume(
+            volume, volumes=api.volumes, keys=api.keys, settings=api.settings
+        )
     except ValidationError as exc:
         return _form_again(request, None, values, field_errors(exc))
     except SENTENCE_ERRORS as exc:
@@ -106,8 +108,13 @@ async def update_volume(request: Request, volume_id: UUID, _: Posted, api: Parts
                 **_quota(values),
             }
         )
-        await volume_routes.update_volume(
-            volume_id, body, api.volumes, api.link, api.keys, settings=api.settings
+        await volume_usecases.update_volume(
+            volume_id,
+            body,
+            volumes=api.volumes,
+            link=api.link,
+            keys=api.keys,
+            settings=api.settings,
         )
     except ValidationError as exc:
         return _form_again(request, volume, values, field_errors(exc))
@@ -119,7 +126,9 @@ async def update_volume(request: Request, volume_id: UUID, _: Posted, api: Parts
 @router.post("/{volume_id}/delete")
 async def delete_volume(request: Request, volume_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        await volume_routes.delete_volume(volume_id, api.volumes, api.link, api.configs)
+        await volume_usecases.delete_volume(
+            volume_id, volumes=api.volumes, link=api.link, configs=api.configs
+        )
     except SENTENCE_ERRORS as exc:
         return render(request, "_error.html", {"error": str(exc)})
     return Response(headers={"HX-Redirect": "/ui/volumes"})
@@ -128,9 +137,13 @@ async def delete_volume(request: Request, volume_id: UUID, _: Posted, api: Parts
 @router.post("/{volume_id}/test")
 async def check_volume(request: Request, volume_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        report = await volume_routes.test_volume_route(
-            volume_id, api.volumes, api.link, api.keys, api.settings
+        checks = await volume_usecases.check_volume(
+            volume_id,
+            volumes=api.volumes,
+            link=api.link,
+            keys=api.keys,
+            wait=api.settings.test_timeout,
         )
     except SENTENCE_ERRORS as exc:
         return render(request, "_checks.html", {"checks": [], "error": str(exc)})
-    return render(request, "_checks.html", {"checks": report.checks, "error": None})
+    return render(request, "_checks.html", {"checks": checks, "error": None})

@@ -9,8 +9,8 @@ from uuid import UUID
 
 from services.api.adapters.db import VolumeRepository
 from services.api.copies import stored_copies
-from services.api.deps import Keys
 from services.api.errors import ConflictError
+from services.api.keys import Keys
 from services.api.schemas import SnapshotDetail
 from services.api.volumes import volume_spec
 from shared.events import SnapshotDeleteRequested

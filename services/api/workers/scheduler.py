@@ -17,10 +17,10 @@ from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from services.api.adapters.configs import BackupConfigRepository
 from services.api.adapters.outbox import BackupRequests
-from services.api.configs.firing import FiringTools, Planned, plan_config
 from services.api.configs.model import BackupConfig
 from services.api.configs.timing import due_slot, next_slot
 from services.api.errors import InvalidRequestError, NotFoundError, UnavailableError
+from services.api.usecases.backups import BackupTools, Planned, config_order, plan_backup_order
 from shared.database import Conn
 from shared.events import utc_now
 from shared.logging import get_logger
@@ -37,7 +37,7 @@ class Scheduler:
         self,
         configs: BackupConfigRepository,
         requests: BackupRequests,
-        tools: FiringTools,
+        tools: BackupTools,
         *,
         interval: float,
         registry: CollectorRegistry,
@@ -122,7 +122,7 @@ class Scheduler:
         planned: Planned = []
         error: str | None = None
         try:
-            planned = await plan_config(config, self._tools, now=now)
+            planned = await plan_backup_order(config_order(config), self._tools, now=now)
         except UnavailableError as exc:
             log.warning("scheduled_firing_postponed", config_id=str(config.id), reason=str(exc))
             await self._configs.release(config.id, slot)

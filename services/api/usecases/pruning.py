@@ -18,12 +18,14 @@ from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import Outbox
 from services.api.adapters.retention import RetentionConfig, RetentionConfigs
 from services.api.asking import ask
-from services.api.deps import Keys
-from services.api.errors import ConflictError
-from services.api.relay import OutboxRelay
+from services.api.errors import ConflictError, NotFoundError
+from services.api.keys import Keys
 from services.api.retention import RetentionDecision, SnapshotFacts, decide_retention
 from services.api.schemas import SnapshotDetail
-from services.api.snapshot_deletion import deletion_events
+from services.api.schemas.retention import PrunedSnapshot, PruneResult
+from services.api.usecases.snapshot_deletion import deletion_events
+from services.api.workers.relay import OutboxRelay
+from shared.events import utc_now
 from shared.logging import get_logger
 from shared.queries import GetSnapshot, RetentionCandidates
 
@@ -129,3 +131,36 @@ def _not_prunable(snapshot: SnapshotDetail, *, locked: bool) -> str | None:
     if any(restore.status in RUNNING for restore in snapshot.restores):
         return "being restored"
     return None
+
+
+async def prune_config(config_id: UUID, tools: PruneTools, *, dry_run: bool) -> PruneResult:
+    """Apply the configuration's retention policy now: what it deletes and what it keeps,
+    and with `dry_run` false, the deletion of every pruned snapshot requested."""
+    config = await tools.configs.get(config_id)
+    if config is None:
+        raise NotFoundError(f"backup configuration {config_id} does not exist")
+    plan = await plan_pruning(config, tools, now=utc_now())
+    deleted = plan.decision.delete
+    if not dry_run:
+        requested = set(await delete_pruned(plan, tools))
+        deleted = [s for s in deleted if s.id in requested]
+        log.info("config_pruned", config_id=str(config_id), deleted=len(deleted))
+    return PruneResult(
+        dry_run=dry_run,
+        delete=[_summary(plan, s) for s in deleted],
+        keep=[_summary(plan, s) for s in plan.decision.keep],
+    )
+
+
+def _summary(plan: PrunePlan, snapshot: SnapshotFacts) -> PrunedSnapshot:
+    item = plan.snapshots[snapshot.id]
+    return PrunedSnapshot(
+        id=snapshot.id,
+        server_id=snapshot.server_id,
+        server_name=item.get("server_name"),
+        database=snapshot.database,
+        created_at=snapshot.created_at,
+        size=item.get("size"),
+        locked=snapshot.locked,
+        reasons=plan.decision.reasons.get(snapshot.id, []),
+    )

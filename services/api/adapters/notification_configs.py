@@ -1,10 +1,10 @@
-"""What notifications, the RPO alarm and hooks read of backup configurations.
+"""What notifications, the RPO alarm and hooks read of backup configurations and requests.
 
-The configurations are engineer C1's tables (`backup_configs`, `snapshots_requested.config_id`,
-api migration 0006). They are read here as JSON rows, so this module depends only on the
-field names of the contract: `name`, `server_id`, `enabled`, `rpo_hours`, `notify`
-{`on`, `channel_ids`}, `post_backup_hook`, `post_restore_hook`, `created_at`. Before
-that migration exists every lookup finds nothing: manual backups never notify.
+The configurations (`backup_configs`, `snapshots_requested.config_id`) are read here as JSON
+rows, so this module depends only on the field names of the contract: `name`, `server_id`,
+`enabled`, `rpo_hours`, `notify` {`on`, `channel_ids`}, `post_backup_hook`,
+`post_restore_hook`, `created_at`. Where those tables are missing every lookup finds nothing:
+manual backups never notify.
 """
 
 import json
@@ -30,6 +30,11 @@ SELECT_ALL_CONFIGS = "SELECT to_jsonb(c) AS row FROM {schema}.backup_configs c"
 SELECT_REQUEST = """
 SELECT r.config_id, r.server_id, r.database, s.name AS server_name
 FROM {schema}.snapshots_requested r LEFT JOIN {schema}.servers s ON s.id = r.server_id
+WHERE r.id = $1
+"""
+SELECT_RESTORE_TARGET = """
+SELECT r.database, s.name AS server_name
+FROM {schema}.restores_requested r LEFT JOIN {schema}.servers s ON s.id = r.server_id
 WHERE r.id = $1
 """
 SELECT_FIRED_DATABASES = """
@@ -64,6 +69,14 @@ class RequestFacts:
 
     config_id: UUID | None
     server_id: UUID
+    server_name: str | None
+    database: str
+
+
+@dataclass(frozen=True)
+class RestoreTarget:
+    """Where an accepted restore writes, as the api recorded it."""
+
     server_name: str | None
     database: str
 
@@ -173,3 +186,11 @@ async def fired_databases(conn: Conn, schema: str, config_id: UUID) -> list[str]
     async with _tolerant(conn):
         rows = await conn.fetch(SELECT_FIRED_DATABASES.format(schema=schema), config_id)
     return [row["database"] for row in rows]
+
+
+async def restore_target(conn: Conn, schema: str, restore_id: UUID) -> RestoreTarget | None:
+    """The server (by name, while it is registered) and database of a restore request."""
+    row = await conn.fetchrow(SELECT_RESTORE_TARGET.format(schema=schema), restore_id)
+    if row is None:
+        return None
+    return RestoreTarget(server_name=row["server_name"], database=row["database"])

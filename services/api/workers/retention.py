@@ -10,16 +10,10 @@ run a second pass.
 import asyncio
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
 from uuid import UUID
 
-from asyncpg import Pool
-
-from services.api.adapters.db import VolumeRepository
-from services.api.adapters.locks import SnapshotLocks
-from services.api.adapters.outbox import Outbox
-from services.api.adapters.retention import TRY_LOCK, UNLOCK, RetentionConfigs, pass_lock_key
-from services.api.pruning import PruneTools, delete_pruned, plan_pruning
+from services.api.adapters.retention import RetentionConfigs
+from services.api.usecases.pruning import PruneTools, delete_pruned, plan_pruning
 from shared.events import utc_now
 from shared.logging import get_logger
 
@@ -33,17 +27,14 @@ class RetentionPass:
 
     def __init__(
         self,
-        pool: Pool,
-        schema: str,
+        configs: RetentionConfigs,
         tools: Callable[[], PruneTools],
         *,
         interval: float,
     ) -> None:
-        self._pool = pool
-        self._configs = RetentionConfigs(pool, schema)
+        self._configs = configs
         self._tools = tools
         self._interval = interval
-        self._key = pass_lock_key(schema)
 
     async def run(self) -> None:
         while True:
@@ -55,16 +46,11 @@ class RetentionPass:
 
     async def tick(self) -> list[UUID] | None:
         """The snapshots whose deletion this pass requested; None when it did not run here."""
-        async with self._pool.acquire() as conn:
-            if not await conn.fetchval(TRY_LOCK, self._key):
+        every = timedelta(seconds=self._interval * SLACK)
+        async with self._configs.pass_claim(every=every) as claimed:
+            if not claimed:
                 return None
-            try:
-                every = timedelta(seconds=self._interval * SLACK)
-                if not await self._configs.try_claim_pass(conn, every=every):
-                    return None
-                return await self._prune_all()
-            finally:
-                await conn.fetchval(UNLOCK, self._key)
+            return await self._prune_all()
 
     async def _prune_all(self) -> list[UUID]:
         pruned: list[UUID] = []
@@ -76,27 +62,3 @@ class RetentionPass:
                 pruned += await delete_pruned(plan, tools)
         log.info("retention_pass_done", pruned=len(pruned))
         return pruned
-
-
-def start_retention_pass(app: Any) -> list[asyncio.Task[None]]:
-    """The pass's task for the api's lifespan; none when API_RETENTION_INTERVAL is 0."""
-    settings = app.state.settings
-    if not settings.retention_interval:
-        return []
-    runtime, schema = app.state.runtime, settings.schema_name
-
-    def tools() -> PruneTools:
-        pool = runtime.pool
-        return PruneTools(
-            link=app.state.link,
-            locks=SnapshotLocks(pool, schema),
-            volumes=VolumeRepository(pool, schema),
-            keys=app.state.keys,
-            outbox=Outbox(pool, schema),
-            relay=app.state.relay,
-            configs=RetentionConfigs(pool, schema),
-        )
-
-    loop = RetentionPass(runtime.pool, schema, tools, interval=settings.retention_interval)
-    app.state.retention_pass = loop
-    return [asyncio.create_task(loop.run(), name="retention-pass")]
