@@ -33,7 +33,7 @@ PUBLIC_FIELDS = (
     "locked",
     "copies",
 )
-"""The snapshot JSON of interfaces.md #9, shared by catalog and api (lists and details)."""
+"""The snapshot JSON shared by catalog and api (lists and details)."""
 
 
 class SnapshotRecord(BaseModel):
