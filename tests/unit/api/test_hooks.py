@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,15 @@ open(sys.argv[1], "w").write(found)
 
 def catalog(**hooks: dict[str, Any]) -> HookCatalog:
     return HookCatalog({n: HookDefinition.model_validate(h) for n, h in hooks.items()}, 30)
+
+
+def not_running(stat: Path) -> bool:
+    """Whether the process of this /proc/<pid>/stat is gone or a zombie."""
+    try:
+        state = stat.read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return True
+    return state == "Z"
 
 
 class Warnings(list[SnapshotWarned]):
@@ -263,8 +273,13 @@ class TestRunning:
         assert warning.exit_code is None
         assert "did not finish within 2 s" in warning.message
         stat = Path(f"/proc/{int(started.read_text())}/stat")
-        # Gone, or a zombie until whoever adopted it reaps it: either way not running.
-        assert not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] == "Z"
+        # SIGKILL is sent, but the child dies when it next runs: wait for it (a `sleep 30`
+        # that was never signalled stays running past the deadline). Gone, or a zombie until
+        # whoever adopted it reaps it: either way not running.
+        deadline = time.monotonic() + 10
+        while not not_running(stat) and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        assert not_running(stat)
 
     async def test_a_missing_program_warns(self) -> None:
         [warning] = await run_hook(catalog(gone={"argv": ["/nonexistent/hook"]}), "gone")
