@@ -8,7 +8,7 @@ from typing import Any, Protocol, overload
 
 from pydantic import ValidationError
 
-from services.api.errors import RefusedError, UnavailableError
+from services.api.errors import InvalidRequestError, RefusedError, UnavailableError
 from shared.queries import (
     CatalogRequest,
     DumperRequest,
@@ -71,3 +71,25 @@ async def ask(link: Any, request: Query[Any], *, wait: float | None = None) -> A
     except ValidationError:
         raise UnavailableError(f"the {who} gave an answer that is not understood") from None
     raise RefusedError(who, refused)
+
+
+async def ask_catalog_for_one(link: CatalogAsker, request: CatalogRequest[ReplyT]) -> ReplyT | None:
+    """The catalog's reply to a question about one record; None when it has no such record
+    (it may not have folded an accepted request yet)."""
+    try:
+        return await ask(link, request)
+    except RefusedError as exc:
+        if exc.not_found:
+            return None
+        raise
+
+
+async def ask_catalog_for_page(link: CatalogAsker, request: CatalogRequest[ReplyT]) -> ReplyT:
+    """The catalog's page of a listing; a listing it refuses as invalid (a bad cursor) is the
+    caller's mistake, a 422 with the catalog's reason."""
+    try:
+        return await ask(link, request)
+    except RefusedError as exc:
+        if exc.invalid:
+            raise InvalidRequestError(f"the catalog refused the listing: {exc.reason}") from None
+        raise

@@ -5,8 +5,8 @@ from uuid import UUID
 
 from services.api.adapters.broker import BrokerLink
 from services.api.adapters.restores import RestoreRequests
-from services.api.asking import ask
-from services.api.errors import InvalidRequestError, NotFoundError, RefusedError
+from services.api.asking import ask_catalog_for_one, ask_catalog_for_page
+from services.api.errors import NotFoundError
 from services.api.restores import pending_restore
 from services.api.schemas.restores import RestorePage, RestorePublic, RestoreStatus
 from services.api.usecases.snapshots import CATALOG_LAG
@@ -19,12 +19,8 @@ async def find_restore(
 ) -> RestorePublic:
     """One restore or verify: its target, status, bytes restored, chunks verified, why it
     failed, and for a verify the tables whose row counts differ."""
-    try:
-        reply = await ask(link, GetRestore(restore_id=restore_id))
-    except RefusedError as exc:
-        if not exc.not_found:
-            raise
-    else:
+    reply = await ask_catalog_for_one(link, GetRestore(restore_id=restore_id))
+    if reply is not None:
         return RestorePublic.model_validate(reply.restore)
     request = await restores.get(restore_id)
     if request is None:
@@ -44,12 +40,7 @@ async def list_restores(
     """Restores and verifies, newest first, one page at a time; only those of `snapshot_id`
     or in `status` when given. Pass `next_cursor` back as `cursor`; it is null on the last."""
     query = ListRestores(snapshot_id=snapshot_id, status=status, limit=limit, cursor=cursor)
-    try:
-        reply = await ask(link, query)
-    except RefusedError as exc:
-        if exc.invalid:
-            raise InvalidRequestError(f"the catalog refused the listing: {exc.reason}") from None
-        raise
+    reply = await ask_catalog_for_page(link, query)
     items = [RestorePublic.model_validate(item) for item in reply.restores]
     next_cursor = reply.next_cursor
     if cursor is None and status is None:

@@ -8,8 +8,8 @@ from services.api.adapters.broker import BrokerLink
 from services.api.adapters.db import ServerRepository, VolumeRepository
 from services.api.adapters.locks import SnapshotLocks
 from services.api.adapters.outbox import BackupRequests, Outbox
-from services.api.asking import ask
-from services.api.errors import ConflictError, InvalidRequestError, NotFoundError, RefusedError
+from services.api.asking import ask_catalog_for_one, ask_catalog_for_page
+from services.api.errors import ConflictError, NotFoundError
 from services.api.keys import Keys
 from services.api.schemas import SnapshotDetail, SnapshotPage
 from services.api.schemas.snapshots import SnapshotSort
@@ -32,12 +32,8 @@ async def find_snapshot(
     snapshot_id: UUID, *, link: BrokerLink, requests: BackupRequests, servers: ServerRepository
 ) -> SnapshotDetail:
     """The catalog's snapshot, or the accepted request it has not recorded yet; else 404."""
-    try:
-        reply = await ask(link, GetSnapshot(snapshot_id=snapshot_id))
-    except RefusedError as exc:
-        if not exc.not_found:
-            raise
-    else:
+    reply = await ask_catalog_for_one(link, GetSnapshot(snapshot_id=snapshot_id))
+    if reply is not None:
         return SnapshotDetail.model_validate(reply.snapshot)
     request = await requests.get(snapshot_id)
     if request is None:
@@ -73,12 +69,7 @@ async def list_snapshots(
         "created_to": _aware(created_to),
     }
     query = ListSnapshots(sort=sort, limit=limit, cursor=cursor, **filters)
-    try:
-        reply = await ask(link, query)
-    except RefusedError as exc:
-        if exc.invalid:
-            raise InvalidRequestError(f"the catalog refused the listing: {exc.reason}") from None
-        raise
+    reply = await ask_catalog_for_page(link, query)
     recent = []
     if cursor is None and sort == DEFAULT_SORT and all(v is None for v in filters.values()):
         # Only the first page of an unfiltered listing shows requests the catalog has not
