@@ -50,10 +50,12 @@ class TestMarks:
         await completed(catalog, sid, None, server_id=uuid4(), t=0)
         await catalog.publish(lock(sid, False, 20))
         await catalog.publish(lock(sid, True, 10))  # older: ignored
-        marker = uuid4()
-        await completed(catalog, marker, None, server_id=uuid4(), t=0)  # both handled by now
-        snapshot = await catalog.snapshot(sid)
-        assert snapshot is not None
+        # The catalog folds events concurrently, so no other event proves these were folded:
+        # wait until both are on the timeline (written in the same transaction as the mark).
+        snapshot = await catalog.wait_for(
+            sid,
+            lambda s: [e["event_type"] for e in s["timeline"]].count("SnapshotLockChanged") == 2,
+        )
         assert snapshot["locked"] is False
 
     async def test_a_lock_that_overtakes_its_backup_request_is_kept(self, catalog):
