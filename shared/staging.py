@@ -105,8 +105,12 @@ class LocalStaging:
 
     async def count(self, prefix: str) -> int:
         folder = self.local_path(prefix)
+        # os.walk skips a folder removed while it is walked (the uploader deletes an attempt's
+        # folder at any moment); rglob raised FileNotFoundError for it.
         return await asyncio.to_thread(
-            lambda: sum(1 for p in folder.rglob("*.chunk")) if folder.is_dir() else 0
+            lambda: sum(
+                name.endswith(".chunk") for _, _, names in os.walk(folder) for name in names
+            )
         )
 
     async def delete_prefix(self, prefix: str) -> int:
