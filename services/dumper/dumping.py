@@ -1,8 +1,13 @@
 """Dump one database for one BackupRequested delivery: a new attempt from scratch each time.
 
 The attempt ends with DumpFinished or DumpFailed published. Anything else (an unexpected
-error, or cancellation when the service stops) discards the attempt's staged chunks and
-propagates, so the message is not acked and comes back for a new attempt.
+error, or cancellation when the service stops) propagates, so the message is not acked and
+comes back for a new attempt.
+
+A staged chunk belongs to the uploader once its ChunkStaged is announced: the uploader may be
+reading it at that very moment, and reads a missing chunk as a lost one. So an attempt that
+ends early removes only the chunks it never announced; the uploader drops the announced ones
+when it hears DumpFailed, or when another attempt of the snapshot is stored.
 """
 
 import asyncio
@@ -126,15 +131,15 @@ class Dumper:
         if cancelled is not None:
             return await self.refuse(request, cancelled)
         attempt_id = uuid4()
-        prefix = attempt_prefix(request.snapshot_id, attempt_id)
+        sink = _AttemptSink(self, request, attempt_id)
         began = time.monotonic()
         with structlog.contextvars.bound_contextvars(attempt_id=str(attempt_id), attempt=attempt):
             try:
                 event: DumpFinished | DumpFailed = await self.cancellations.run(
-                    request.snapshot_id, self._attempt(request, attempt, attempt_id)
+                    request.snapshot_id, self._attempt(request, attempt, sink)
                 )
             except (DumpError, StagingError) as exc:
-                await complete(self._staging.delete_prefix(prefix))
+                await complete(sink.discard_unannounced())
                 event = DumpFailed(
                     snapshot_id=request.snapshot_id,
                     attempt_id=attempt_id,
@@ -147,7 +152,7 @@ class Dumper:
                 # Cancelled (the service stops) or unexpected: no event, no ack; redelivered.
                 # The chunks go even if a second cancel comes meanwhile; the first is raised.
                 with contextlib.suppress(asyncio.CancelledError):
-                    await complete(self._staging.delete_prefix(prefix))
+                    await complete(sink.discard_unannounced())
                 log.warning("dump_abandoned", database=request.database)
                 raise
             await self._publish(event)
@@ -165,8 +170,9 @@ class Dumper:
             return event
 
     async def _attempt(
-        self, request: BackupRequested, attempt: int, attempt_id: UUID
+        self, request: BackupRequested, attempt: int, sink: "_AttemptSink"
     ) -> DumpFinished:
+        attempt_id = sink.attempt_id
         spec = self.unseal(request.connection)
         seal, encryption = self._encryption_of(request)
         async with self._gateway.plan(spec, request.database) as plan:
@@ -185,7 +191,6 @@ class Dumper:
                     part_size=parts.part_size,
                 )
             )
-            sink = _AttemptSink(self, request, attempt_id)
             result = await self._run(plan, sink, spec.type, seal=seal, parts=parts)
         return DumpFinished(
             snapshot_id=request.snapshot_id,
@@ -260,24 +265,29 @@ class Dumper:
 
 
 class _AttemptSink:
-    """Stages one attempt's chunks and announces them."""
+    """Stages one attempt's chunks and announces them; knows which it has not announced."""
 
     def __init__(self, dumper: Dumper, request: BackupRequested, attempt_id: UUID) -> None:
         self._staging = dumper._staging  # noqa: SLF001 - a helper of Dumper
         self._publish = dumper._publish  # noqa: SLF001
         self._request = request
-        self._attempt_id = attempt_id
+        self.attempt_id = attempt_id
         self._prefix = attempt_prefix(request.snapshot_id, attempt_id)
+        self._unannounced: set[str] = set()
         self.compression = request.destination.compression
         self.compression_level = request.compression_level
 
     async def stage(self, chunk: StagedChunk) -> None:
-        key = chunk_key(self._request.snapshot_id, self._attempt_id, chunk.seq)
+        key = chunk_key(self._request.snapshot_id, self.attempt_id, chunk.seq)
+        self._unannounced.add(key)
         await self._staging.put(key, chunk.data)
+        # From here the event may reach the uploader even if publishing fails or is cut
+        # short (a lost confirm), so the chunk is the uploader's to remove.
+        self._unannounced.discard(key)
         await self._publish(
             ChunkStaged(
                 snapshot_id=self._request.snapshot_id,
-                attempt_id=self._attempt_id,
+                attempt_id=self.attempt_id,
                 seq=chunk.seq,
                 raw_size=chunk.raw_size,
                 size=chunk.size,
@@ -291,11 +301,17 @@ class _AttemptSink:
     async def staged_count(self) -> int:
         return await self._staging.count(self._prefix)
 
+    async def discard_unannounced(self) -> None:
+        """Remove the chunks staged but never announced (the uploader never hears of them)."""
+        for key in sorted(self._unannounced):
+            await self._staging.delete(key)
+        self._unannounced.clear()
+
     async def progressed(self, progress: Progress) -> None:
         await self._publish(
             DumpProgressed(
                 snapshot_id=self._request.snapshot_id,
-                attempt_id=self._attempt_id,
+                attempt_id=self.attempt_id,
                 bytes_dumped=progress.bytes_dumped,
                 bytes_compressed=progress.bytes_compressed,
                 chunks_staged=progress.chunks_staged,

@@ -11,6 +11,7 @@ upload (UploadFailed for that volume); the other copies go on.
 
 import asyncio
 import contextlib
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol
@@ -137,15 +138,28 @@ class Assembler:
         await self._release_staging(event.snapshot_id, event.attempt_id, destinations)
 
     async def dump_failed(self, event: DumpFailed) -> None:
-        """Abandon the attempt on every volume: abort its uploads, drop its staged chunks."""
+        """Abandon the snapshot on every volume: abort its uploads, drop its staged chunks.
+
+        The failed attempt goes, and so do earlier attempts still open: a dumper that
+        stopped or died mid-dump left them, its redelivered request made this attempt, and
+        with this one failed nothing will finish them (their multipart uploads would stay).
+        """
         if event.attempt_id is None or event.destination is None:
             log.info("dump_failed_before_staging")
             return
         destinations = every_destination(event)
+        stale: set[UUID] = set()
         for destination in destinations:
             key = UploadKey(event.snapshot_id, event.attempt_id, destination.volume_id)
             await self._close(key, destination, "abandoned", event.reason)
+            stale |= await self._discard_other_attempts(
+                key,
+                f"the snapshot failed: {event.reason}",
+                volume=functools.partial(self.volumes.open, destination),
+            )
         await self._release_staging(event.snapshot_id, event.attempt_id, destinations)
+        for attempt_id in sorted(stale):
+            await self._release_staging(event.snapshot_id, attempt_id, destinations)
 
     # -- steps -----------------------------------------------------------------------------
 
@@ -246,7 +260,9 @@ class Assembler:
             size=finished.size,
             volume_id=str(key.volume_id),
         )
-        await self._discard_other_attempts(volume, key)
+        await self._discard_other_attempts(
+            key, f"superseded by {key.attempt_id}", volume=lambda: volume
+        )
         await self._sweep_temporaries(volume, key.volume_id)
 
     async def _sweep_temporaries(self, volume: Volume, volume_id: UUID) -> None:
@@ -301,16 +317,29 @@ class Assembler:
             else:
                 return
 
-    async def _discard_other_attempts(self, volume: Volume, key: UploadKey) -> None:
-        """A stale attempt's parts and chunks never mix in: drop them once one is stored."""
+    async def _discard_other_attempts(
+        self, key: UploadKey, reason: str, *, volume: Callable[[], Volume]
+    ) -> set[UUID]:
+        """Close the snapshot's other open attempts on this volume and abort their parts.
+
+        A stale attempt's parts and chunks never mix in: they go once one attempt is
+        stored, or once the snapshot failed. Returns the attempts closed.
+        """
+        closed_attempts: set[UUID] = set()
         for other in await self.uploads.other_open_attempts(key):
             closed = await self.uploads.close_upload(
-                other.key, other.artifact_key, "abandoned", f"superseded by {key.attempt_id}"
+                other.key, other.artifact_key, "abandoned", reason
             )
-            if closed is not None and closed.begun:
-                with contextlib.suppress(VolumeError):
-                    await volume.abort(closed.target())
-            log.info("attempt_superseded", stale_attempt_id=str(other.key.attempt_id))
+            if closed is None:
+                continue
+            closed_attempts.add(other.key.attempt_id)
+            if closed.begun:
+                with contextlib.suppress(VolumeError, UnsealError):
+                    await volume().abort(closed.target())
+            log.info(
+                "attempt_superseded", stale_attempt_id=str(other.key.attempt_id), reason=reason
+            )
+        return closed_attempts
 
     @contextlib.asynccontextmanager
     async def _failures_end_upload(

@@ -101,6 +101,10 @@ class DumperStack:
                     return done[0]  # type: ignore[no-any-return]
                 await asyncio.sleep(0.05)
 
+    def announced_files(self, snapshot_id: UUID) -> set[Path]:
+        """Where the snapshot's announced chunks are staged (what the uploader was told)."""
+        return {self.staging.root / e.staged_key for e in self.of(snapshot_id, ChunkStaged)}
+
     def _all_taken(self, finished: DumpFinished) -> bool:
         if not self.take_chunks:
             return True

@@ -111,6 +111,29 @@ class Harness:
     def of(self, kind):
         return [e for e in self.events if isinstance(e, kind)]
 
+    def announced(self) -> set[str]:
+        return {e.staged_key for e in self.of(ChunkStaged)}
+
+    def left_in_staging(self, snapshot_id: uuid.UUID) -> set[str]:
+        """The staged chunks of a snapshot still in the staging area, as keys."""
+        folder = self.staging.root / attempt_prefix(snapshot_id)
+        return {str(p.relative_to(self.staging.root)) for p in folder.rglob("*.chunk")}
+
+
+class StallingStaging(LocalStaging):
+    """Writes chunk `stall_at`, then hangs before the dumper can announce it."""
+
+    def __init__(self, root: Path, stall_at: int) -> None:
+        super().__init__(root)
+        self.stall_at = stall_at
+        self.stalled = asyncio.Event()
+
+    async def put(self, key: str, data: bytes) -> None:
+        await super().put(key, data)
+        if key.endswith(f"{self.stall_at:06d}.chunk"):
+            self.stalled.set()
+            await asyncio.sleep(60)
+
 
 class TestDumpAttempt:
     async def test_a_clean_dump_stages_chunks_and_finishes(self, tmp_path):
@@ -138,8 +161,8 @@ class TestDumpAttempt:
         assert outcome.reason.startswith("python")
         assert "exited with code 3: FATAL: login with [redacted] refused" in outcome.reason
         assert PASSWORD not in outcome.model_dump_json()
-        prefix = attempt_prefix(request.snapshot_id, outcome.attempt_id)
-        assert await harness.staging.count(prefix) == 0
+        # What was announced is the uploader's to drop (on DumpFailed); nothing else is left.
+        assert harness.left_in_staging(request.snapshot_id) == harness.announced()
 
     async def test_an_unreachable_server_fails_before_any_tool_runs(self, tmp_path):
         gateway = FakeGateway("", error="PostgreSQL at h:1 is unreachable: connection refused")
@@ -149,7 +172,7 @@ class TestDumpAttempt:
         assert "unreachable" in outcome.reason
         assert not harness.processes
 
-    async def test_cancellation_kills_the_tool_and_discards_staged_chunks(self, tmp_path):
+    async def test_cancellation_kills_the_tool_and_leaves_only_announced_chunks(self, tmp_path):
         script = (
             "import os, sys, time\n"
             "sys.stdout.buffer.write(os.urandom(8 * 2**20).hex().encode())\n"
@@ -166,6 +189,26 @@ class TestDumpAttempt:
         with pytest.raises(asyncio.CancelledError):
             await task
         assert harness.processes[0]._proc.poll() is not None
-        assert await harness.staging.count(attempt_prefix(request.snapshot_id)) == 0
+        # The uploader may be reading an announced chunk: it stays for the uploader (dropped
+        # once another attempt is stored or the snapshot failed).
+        assert harness.announced()
+        assert harness.left_in_staging(request.snapshot_id) == harness.announced()
         assert not harness.of(DumpFinished)
         assert not harness.of(DumpFailed)
+
+    async def test_an_attempt_cut_short_removes_the_chunk_it_never_announced(self, tmp_path):
+        random_12_mib = "import os, sys\nsys.stdout.buffer.write(os.urandom(12 * 2**20))\n"
+        harness = Harness(tmp_path, FakeGateway(random_12_mib))
+        staging = StallingStaging(tmp_path / "staging", stall_at=1)
+        harness.dumper._staging = staging
+        request = harness.request()
+        task = asyncio.create_task(harness.dumper.dump(request, attempt=1))
+        async with asyncio.timeout(20):
+            await staging.stalled.wait()
+        assert len(harness.left_in_staging(request.snapshot_id)) == 2
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        [announced] = harness.announced()
+        assert announced.endswith("000000.chunk")
+        assert harness.left_in_staging(request.snapshot_id) == {announced}

@@ -219,3 +219,27 @@ class TestDumpFailed:
         assert world.volume(1).parts == {}
         assert await world.staged() == 0
         assert world.published.of(UploadFailed) == []
+
+    async def test_aborts_an_earlier_attempt_left_open_and_drops_its_chunks(self):
+        """A dumper stopped mid-dump left attempt 1 open; its redelivery's attempt 2 failed."""
+        world = World(None, None)
+        first = world.attempt_id
+        await world.assembler.chunk_staged(await world.stage(b"a"))
+        world.attempt_id, world.blobs = uuid4(), []
+        await world.stage(b"b")
+
+        await world.assembler.dump_failed(
+            DumpFailed(
+                snapshot_id=world.snapshot_id,
+                attempt_id=world.attempt_id,
+                reason="the staging area is full",
+                **world.routing,
+            )
+        )
+
+        # Attempt 2 never reached a volume; attempt 1's uploads are aborted on both.
+        assert world.volume(0).aborted == [first]
+        assert world.volume(1).aborted == [first]
+        assert world.volume(0).parts == {}
+        assert await world.staged() == 0
+        assert world.published.of(UploadFailed) == []
