@@ -1,14 +1,21 @@
-"""The last step of `make run`: back up a sample database end to end through the API.
+"""The last step of `make run`: back up a sample database end to end, then say how to go on.
 
 It waits for the four services, creates a small PostgreSQL database `databasement_sample`
 (once), registers the local server and the embedded local volume under ./var/volumes/local
-(once), starts a backup, waits for it, and prints the snapshot and the stored file's path.
-It then stays running, since honcho stops every process when one exits.
+(once), starts a backup and waits for it. It ends with a short block: the web UI and how to
+sign in, the API docs, the sample snapshot (status, size, file), the commands to restore it
+and to see it in full, and how to stop. It then stays running, since honcho stops every
+process when one exits; `--exit` returns instead (for tests and scripts).
+
+SAMPLE_DATABASE, SAMPLE_VOLUME_PATH and SAMPLE_ADMIN change what it backs up, where to, and
+the admin it makes; the services' *_HTTP_PORT and the api's settings (DATABASE_URL...) are
+read as the services read them.
 """
 
+import argparse
 import asyncio
-import json
 import os
+import shlex
 import subprocess
 import sys
 import threading
@@ -22,9 +29,13 @@ import httpx
 PORTS = {"api": 8000, "dumper": 8001, "uploader": 8002, "catalog": 8003}
 READY_TIMEOUT = 90.0
 BACKUP_TIMEOUT = 300.0
-SAMPLE_DB = "databasement_sample"
+SAMPLE_DB = os.environ.get("SAMPLE_DATABASE", "databasement_sample")
 PG_HOST, PG_PORT, PG_USER = "127.0.0.1", 5432, "postgres"
-VOLUME_PATH = Path("var/volumes/local").resolve()
+VOLUME_PATH = Path(os.environ.get("SAMPLE_VOLUME_PATH", "var/volumes/local")).resolve()
+SERVER_NAME = "local-postgres"
+ADMIN = os.environ.get("SAMPLE_ADMIN", "admin")
+CLI = ".venv/bin/databasement"
+API_COMMAND = (sys.executable, "-m", "services.api")
 
 SAMPLE_SQL = """
 CREATE TABLE IF NOT EXISTS authors (id serial PRIMARY KEY, name text NOT NULL);
@@ -94,12 +105,13 @@ def find_or_create(api: httpx.Client, resource: str, body: dict[str, Any]) -> di
     return dict(created.json())
 
 
-def back_up(api: httpx.Client) -> None:
+def back_up(api: httpx.Client) -> dict[str, Any]:
+    """Back the sample database up to the local volume; the snapshot once it has ended."""
     server = find_or_create(
         api,
         "servers",
         {
-            "name": "local-postgres",
+            "name": SERVER_NAME,
             "type": "postgresql",
             "host": PG_HOST,
             "port": PG_PORT,
@@ -118,29 +130,72 @@ def back_up(api: httpx.Client) -> None:
     if response.status_code != 202:
         sys.exit(f"sample: the backup was refused: {response.text}")
     snapshot_id = response.json()["snapshots"][0]["id"]
-    say(f"backup of {SAMPLE_DB} queued as snapshot {snapshot_id}")
+    say(f"backing up {SAMPLE_DB} (snapshot {snapshot_id})")
     deadline = time.monotonic() + BACKUP_TIMEOUT
     last = ""
-    while time.monotonic() < deadline:
-        snapshot = api.get(f"/api/v1/snapshots/{snapshot_id}").json()
+    while True:
+        snapshot: dict[str, Any] = api.get(f"/api/v1/snapshots/{snapshot_id}").json()
         if snapshot["status"] != last:
             last = snapshot["status"]
-            say(f"snapshot {snapshot_id} is {last}")
-        if last in {"completed", "failed"}:
-            break
+            say(f"snapshot is {last}")
+        if last in {"completed", "failed"} or time.monotonic() > deadline:
+            return snapshot
         time.sleep(0.5)
-    print(json.dumps(snapshot, indent=2), flush=True)
-    if snapshot["status"] == "completed":
-        say(f"stored file: {VOLUME_PATH / snapshot['path']}")
-        say(f"restore it with: gunzip -c '{VOLUME_PATH / snapshot['path']}' | psql NEW_DATABASE")
+
+
+def human_size(size: int | None) -> str:
+    if size is None:
+        return "unknown size"
+    value = float(size)
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if value < 1024 or unit == "GiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def summary(snapshot: dict[str, Any], *, url: str, token: str, password: str | None) -> list[str]:
+    """The block `make run` ends with: where things are and what to type next."""
+    if password is not None:
+        sign_in = f"{ADMIN} / {password}  (shown once; a new one: "
+        sign_in += ".venv/bin/python -m services.api create-admin)"
     else:
-        say(f"the backup did not complete: {snapshot.get('error')}")
+        sign_in = f"{ADMIN}, with the password shown by your first `make run` "
+        sign_in += "(a new one: .venv/bin/python -m services.api create-admin)"
+    cli_env = f"export DATABASEMENT_URL={url} DATABASEMENT_TOKEN={token}"
+    lines = [
+        "",
+        "Databasement is running.",
+        "",
+        f"  Web UI     {url}/ui/",
+        f"  Sign in    {sign_in}",
+        f"  API docs   {url}/docs  (once signed in; or send the token below)",
+        f"  CLI        {cli_env}",
+        "",
+    ]
+    snapshot_id = snapshot["id"]
+    if snapshot["status"] == "completed":
+        path = VOLUME_PATH / snapshot["path"]
+        lines += [
+            f"  Sample     {SAMPLE_DB}: completed, {human_size(snapshot.get('size'))}",
+            f"  File       {path}",
+            f"  Restore    {CLI} restore {snapshot_id} --to {SERVER_NAME}",
+            f"  Details    {CLI} snapshots show {snapshot_id} --json",
+        ]
+    else:
+        reason = snapshot.get("error") or f"still {snapshot['status']} after {BACKUP_TIMEOUT:.0f} s"
+        lines += [
+            f"  Sample     {SAMPLE_DB}: {snapshot['status']}: {reason}",
+            f"  Details    {CLI} snapshots show {snapshot_id} --json",
+        ]
+    lines += ["", "  Stop       Ctrl-C here stops every service", ""]
+    return lines
 
 
 def create_token() -> str:
-    """A token made on the api host, as an operator makes the first one."""
+    """A token made on the api host, as an operator makes the first one (one per run)."""
     done = subprocess.run(
-        [sys.executable, "-m", "services.api", "create-token", "--name", "make-run"],
+        [*API_COMMAND, "create-token", "--name", "make-run"],
         capture_output=True,
         check=False,
         timeout=60,
@@ -150,18 +205,37 @@ def create_token() -> str:
     return done.stdout.decode().strip()
 
 
+def create_admin() -> str | None:
+    """The web UI's admin with a generated password, the first time; None if one exists."""
+    done = subprocess.run(
+        [*API_COMMAND, "create-admin", "--name", ADMIN, "--generate", "--if-absent"],
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+    if done.returncode != 0:
+        sys.exit(f"sample: could not create the web UI's admin: {done.stderr.decode().strip()}")
+    return done.stdout.decode().strip() or None
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--exit", action="store_true", help="return after the summary")
+    args = parser.parse_args()
     wait_ready()
     port = int(os.environ.get("API_HTTP_PORT", PORTS["api"]))
-    say(f"every service is ready; the API listens on http://127.0.0.1:{port} (docs at /docs)")
+    url = f"http://127.0.0.1:{port}"
+    say("every service is ready")
     token = create_token()
-    say(f"an API token for you (send it as 'Authorization: Bearer ...'): {token}")
+    password = create_admin()
     asyncio.run(create_sample_database())
     headers = {"Authorization": f"Bearer {token}"}
-    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30, headers=headers) as api:
-        back_up(api)
-    say("the stack keeps running; press Ctrl-C to stop everything")
-    threading.Event().wait()
+    with httpx.Client(base_url=url, timeout=30, headers=headers) as api:
+        snapshot = back_up(api)
+    print("\n".join(summary(snapshot, url=url, token=shlex.quote(token), password=password)))
+    sys.stdout.flush()
+    if not args.exit:
+        threading.Event().wait()
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from services.api.adapters.tokens import TokenRepository
 from services.api.app import build_settings, build_vault, migrations_folder
 from services.api.settings import ApiSettings
 from services.api.tokens import new_token, token_hash
-from services.api.ui.admins import create_admin, read_password
+from services.api.ui.admins import create_admin, generate_password, read_password
 from services.api.vault import Vault, VaultError, parse_keys
 from shared.database import create_pool
 from shared.logging import configure_logging, get_logger
@@ -41,6 +41,16 @@ def run_command(argv: list[str]) -> None:
     admin.add_argument(
         "--password-stdin", action="store_true", help="read the password from stdin's first line"
     )
+    admin.add_argument(
+        "--generate",
+        action="store_true",
+        help="generate a strong password and print it (once: it is stored only as a hash)",
+    )
+    admin.add_argument(
+        "--if-absent",
+        action="store_true",
+        help="leave an existing admin of that name as it is (and print nothing)",
+    )
     rotate = sub.add_parser(
         "rotate-credentials-key", help="re-encrypt every stored secret with a new key"
     )
@@ -58,11 +68,7 @@ def run_command(argv: list[str]) -> None:
     if args.command == "create-token":
         print(asyncio.run(create_token(settings, args.name)))  # noqa: T201 - the command's output
     elif args.command == "create-admin":
-        password = read_password(from_stdin=args.password_stdin)
-        asyncio.run(
-            create_admin(settings, args.name, password, migrations_folder=migrations_folder)
-        )
-        print(f"admin {args.name!r} can now sign in to the web UI at /ui/")  # noqa: T201 - the command's output
+        _create_admin(settings, args)
     else:
         new_key = _new_key(settings, args.new_key_file)
         try:
@@ -72,6 +78,30 @@ def run_command(argv: list[str]) -> None:
         print(  # noqa: T201 - the command's output
             f"re-encrypted {count} stored secret(s); now set API_CREDENTIALS_KEY to the new key"
         )
+
+
+def _create_admin(settings: ApiSettings, args: argparse.Namespace) -> None:
+    """Set the admin's password; with --generate, the one printed on stdout is the only copy."""
+    if args.generate and args.password_stdin:
+        sys.exit("api: give --generate or --password-stdin, not both")
+    password = (
+        generate_password() if args.generate else read_password(from_stdin=args.password_stdin)
+    )
+    created = asyncio.run(
+        create_admin(
+            settings,
+            args.name,
+            password,
+            migrations_folder=migrations_folder,
+            if_absent=args.if_absent,
+        )
+    )
+    if not created:
+        print(f"api: admin {args.name!r} exists; unchanged", file=sys.stderr)  # noqa: T201
+    elif args.generate:
+        print(password)  # noqa: T201 - the command's output, asked for
+    else:
+        print(f"admin {args.name!r} can now sign in to the web UI at /ui/")  # noqa: T201 - the command's output
 
 
 def _new_key(settings: ApiSettings, key_file: Path | None) -> SecretStr:

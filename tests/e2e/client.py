@@ -1,6 +1,7 @@
 """A thin client of the HTTP contract, as a script would use it."""
 
 import asyncio
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -187,3 +188,17 @@ class Api:
                 msg = f"restore {restore_id} still {record['status']} after {timeout}s"
                 raise AssertionError(msg)
             await asyncio.sleep(0.3)
+
+
+def signed_in_client(stack: Any, password: str, *, user: str = "admin") -> httpx.Client:
+    """A plain HTTP client with a web UI session, signed in through the form as a browser
+    would."""
+    client = httpx.Client(base_url=stack.api_url, timeout=30)
+    form = client.get("/ui/login").text
+    found = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert found is not None, form
+    done = client.post(
+        "/ui/login", data={"csrf_token": found.group(1), "username": user, "password": password}
+    )
+    assert done.status_code == 303, done.text
+    return client

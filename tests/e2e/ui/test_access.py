@@ -6,6 +6,7 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
+from tests.e2e.client import signed_in_client
 from tests.e2e.ui.conftest import sign_in
 
 pytestmark = [pytest.mark.e2e]
@@ -21,18 +22,6 @@ PAGES = [
     "/ui/configs",
     "/ui/configs/new",
 ]
-
-
-def signed_in_client(stack, password: str) -> httpx.Client:
-    """A plain HTTP client with a session, signed in through the form as a browser would."""
-    client = httpx.Client(base_url=stack.api_url, timeout=30)
-    form = client.get("/ui/login").text
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
-    done = client.post(
-        "/ui/login", data={"csrf_token": csrf, "username": "admin", "password": password}
-    )
-    assert done.status_code == 303, done.text
-    return client
 
 
 class TestSignIn:

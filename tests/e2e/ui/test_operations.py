@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from playwright.async_api import expect
 
+from tests.e2e.client import signed_in_client
 from tests.e2e.ui.operations import create_config, wait_status
-from tests.e2e.ui.test_access import signed_in_client
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.timeout(600)]
 
