@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 PYTEST_WORKERS ?= 4
 XDIST = $(if $(filter 0,$(PYTEST_WORKERS)),,-n $(PYTEST_WORKERS) --dist worksteal)
 
-.PHONY: help install services test-tools browser env run up down migrate test test-unit test-integration test-e2e lint format docs faults bench scale clean
+.PHONY: help install services test-tools browser env run up down migrate test test-unit test-integration test-e2e lint format docs screenshots faults bench scale clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -96,6 +96,10 @@ lint: install ## ruff format --check, ruff check, mypy
 docs: install ## Regenerate README's configuration tables and docs/asyncapi/*.json (the events)
 	$(BIN)/python scripts/settings_doc.py
 	$(BIN)/python scripts/asyncapi_doc.py
+
+screenshots: install services browser ## Regenerate the docs' screenshots (docs/images) from the browser tests
+	@mkdir -p docs/images
+	DBM_DOC_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/pytest -m doc_screenshots tests/e2e/ui $(PYTEST_ARGS)
 
 format: install ## Format and autofix
 	$(BIN)/ruff format .

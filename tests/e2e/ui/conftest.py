@@ -76,16 +76,26 @@ def admin_password(stack: Stack) -> str:
     return password
 
 
+DOC_SCREENSHOTS = os.environ.get("DBM_DOC_SCREENSHOTS")
+"""Where `make screenshots` wants the docs' images (docs/images); unset in a normal run."""
+
+
 class Shots:
-    """Saves a full-page screenshot per page visited, named by test and step."""
+    """Saves a full-page screenshot per page visited, named by test and step.
+
+    A step given `doc="name"` is also one of the docs' images: with DBM_DOC_SCREENSHOTS set
+    (`make screenshots`) it is saved there as `name.png`, the window as a reader sees it.
+    """
 
     def __init__(self, test_name: str) -> None:
         self.prefix = re.sub(r"[^A-Za-z0-9_]+", "_", test_name)[:60]
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
 
-    async def take(self, page, step: str) -> Path:
+    async def take(self, page, step: str, *, doc: str | None = None) -> Path:
         path = SCREENSHOTS / f"{self.prefix}__{step}.png"
         await page.screenshot(path=str(path), full_page=True)
+        if doc is not None and DOC_SCREENSHOTS:
+            await page.screenshot(path=str(Path(DOC_SCREENSHOTS) / f"{doc}.png"))
         return path
 
 

@@ -112,6 +112,7 @@ async def expect_details(page, snapshot: dict) -> None:
 
 
 class TestBackupFromTheDialog:
+    @pytest.mark.doc_screenshots
     async def test_row_goes_pending_in_progress_completed_without_reloading(
         self, page, api, stack, postgres_url, source, volume_dir, shots
     ):
@@ -152,7 +153,7 @@ class TestBackupFromTheDialog:
             await lock.release()
             await expect(ours).to_have_attribute("data-status", "completed", timeout=60_000)
             await expect(ours.locator("td[data-label=Size]")).to_contain_text("KiB")
-            await shots.take(page, "5_completed")
+            await shots.take(page, "5_completed", doc="snapshots")
         finally:
             await lock.release()
             if dumper_down:
@@ -163,7 +164,7 @@ class TestBackupFromTheDialog:
 
         await ours.locator("a").first.click()
         await expect_details(page, await api.snapshot(snapshot_id))
-        await shots.take(page, "6_details")
+        await shots.take(page, "6_details", doc="snapshot-details")
 
 
 class TestRestoreFromTheDetails:
