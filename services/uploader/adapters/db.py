@@ -38,6 +38,15 @@ LOCK_UPLOAD_IF_FREE = (
     f"SELECT {_COLUMNS} FROM {{schema}}.uploads WHERE {_KEY} FOR UPDATE SKIP LOCKED"
 )
 SHARE_UPLOAD = f"SELECT state FROM {{schema}}.uploads WHERE {_KEY} FOR SHARE"
+# One attempt at a time finalises a snapshot's artifact on a volume (the artifact key is the
+# snapshot's, whichever attempt wrote it); held until the transaction ends.
+LOCK_ARTIFACT_IF_FREE = (
+    "SELECT pg_try_advisory_xact_lock(hashtextextended($1::uuid::text || '/' || $2::uuid::text, 0))"
+)
+OTHER_ATTEMPT_STORED = """
+SELECT 1 FROM {schema}.uploads
+WHERE snapshot_id = $1 AND volume_id = $3 AND attempt_id <> $2 AND state = 'stored'
+"""
 SET_UPLOAD_ID = f"UPDATE {{schema}}.uploads SET upload_id = $4, updated_at = now() WHERE {_KEY}"
 HAS_CHUNK = f"SELECT 1 FROM {{schema}}.upload_chunks WHERE {_KEY} AND seq = $4"
 INSERT_CHUNK = """
@@ -155,8 +164,10 @@ class UploadRepository:
     async def finalising(self, key: UploadKey) -> AsyncIterator[FinalisePlan | None]:
         """Lock a complete open upload for finalising, or yield None.
 
-        None when the upload is not open, the dump has not finished, a chunk is missing, or
-        another replica holds the row (it will see everything this one committed). On a
+        None when the upload is not open, the dump has not finished, a chunk is missing,
+        another replica holds the row (it will see everything this one committed), or
+        another attempt of the snapshot is finalising or stored on the volume (it closes this
+        one once it is stored). On a
         clean exit the upload is marked stored in the same transaction; on an exception
         it stays open.
         """
@@ -172,6 +183,14 @@ class UploadRepository:
             return None
         upload = _upload(row)
         if upload.state != "open" or upload.chunk_count is None:
+            return None
+        # Two attempts complete at once after a dumper was taken over: the first to finalise
+        # wins and closes the other; the other must never overwrite its artifact meanwhile.
+        if not await conn.fetchval(
+            self._sql(LOCK_ARTIFACT_IF_FREE), key.snapshot_id, key.volume_id
+        ):
+            return None
+        if await conn.fetchval(self._sql(OTHER_ATTEMPT_STORED), *_args(key)):
             return None
         chunks = [
             ChunkRecord(r["seq"], r["size"], r["raw_size"], r["sha256"], r["etag"])
