@@ -2,8 +2,10 @@
 
 The rules: RestoreRequested creates a pending record; RestoreStarted and
 RestoreProgressed make it in_progress; RestoreFinished completes it; RestoreFailed fails it.
-A terminal status (completed, failed) is never overwritten. An event that overtakes its
-RestoreRequested makes a placeholder that the RestoreRequested fills in later.
+A terminal status (completed, failed) is never overwritten; a RestoreStarted overtaken by the
+outcome still fills in when the attempt started and whether it created the database. An
+event that overtakes its RestoreRequested makes a placeholder that the RestoreRequested fills
+in later.
 
 A verify's outcome also lands on its snapshot (`verified_at`, `verify_result`): see
 `verification`.
@@ -117,6 +119,15 @@ def apply_restore_event(
     current = current.model_copy(update={"last_event_at": max(now, current.last_event_at)})
     if isinstance(event, RestoreRequested):
         return _requested(current, event)
+    if isinstance(event, RestoreStarted) and current.terminal and current.attempt_id is None:
+        # Overtaken by its outcome: the status stands, the start's facts fill in.
+        return current.model_copy(
+            update={
+                "attempt_id": event.attempt_id,
+                "started_at": event.occurred_at,
+                "created_database": event.created_database,
+            }
+        )
     if current.terminal:
         return current
     if isinstance(event, RestoreFinished):

@@ -66,7 +66,10 @@ class TestThroughTheCatalog:
                     snapshot_id=snapshot_id, restore_id=rid, mode="restore", bytes_restored=42
                 ),
             )
-            done = await wait_restore(api, rid, lambda r: r["status"] == "completed")
+            # The catalog folds events concurrently: the start may land after the outcome.
+            done = await wait_restore(
+                api, rid, lambda r: r["status"] == "completed" and r["created_database"] is not None
+            )
             assert (done["bytes_restored"], done["created_database"]) == (42, True)
             listed = await api.get("/api/v1/restores", params={"snapshot_id": snapshot_id})
             assert [item["id"] for item in listed.json()["items"]] == [rid]

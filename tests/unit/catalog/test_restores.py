@@ -175,6 +175,19 @@ class TestOrder:
             UUID(int=7),
         )
 
+    def test_a_start_after_the_end_fills_in_its_facts_but_keeps_the_status(self):
+        rid, sid, attempt = uuid4(), uuid4(), uuid4()
+        record = fold([requested(rid, sid), finished(rid, sid, 5), started(rid, sid, attempt, 1)])
+        assert (record.status, record.bytes_restored) == ("completed", 9000)
+        assert (record.attempt_id, record.created_database, record.started_at) == (
+            attempt,
+            True,
+            at(1),
+        )
+        # Once known, a later start (an older attempt's) changes nothing.
+        again = apply_restore_event(record, started(rid, sid, uuid4(), 0), now=at(300))
+        assert again.attempt_id == attempt
+
     def test_progress_that_overtook_its_start_still_counts(self):
         rid, sid = uuid4(), uuid4()
         record = fold(
