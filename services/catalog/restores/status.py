@@ -119,17 +119,8 @@ def apply_restore_event(
     current = current.model_copy(update={"last_event_at": max(now, current.last_event_at)})
     if isinstance(event, RestoreRequested):
         return _requested(current, event)
-    if isinstance(event, RestoreStarted) and current.terminal and current.attempt_id is None:
-        # Overtaken by its outcome: the status stands, the start's facts fill in.
-        return current.model_copy(
-            update={
-                "attempt_id": event.attempt_id,
-                "started_at": event.occurred_at,
-                "created_database": event.created_database,
-            }
-        )
     if current.terminal:
-        return current
+        return _after_the_end(current, event)
     if isinstance(event, RestoreFinished):
         return current.model_copy(
             update={
@@ -149,6 +140,19 @@ def apply_restore_event(
     if isinstance(event, RestoreStarted):
         return _started(current, event)
     return _progressed(current, event)
+
+
+def _after_the_end(record: RestoreRecord, event: RestoreEvent) -> RestoreRecord:
+    """An ended record keeps its status; a start overtaken by the outcome fills in its facts."""
+    if isinstance(event, RestoreStarted) and record.attempt_id is None:
+        return record.model_copy(
+            update={
+                "attempt_id": event.attempt_id,
+                "started_at": event.occurred_at,
+                "created_database": event.created_database,
+            }
+        )
+    return record
 
 
 def fail_restore(record: RestoreRecord, reason: str, *, at: datetime) -> RestoreRecord:
