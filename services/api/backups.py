@@ -6,7 +6,7 @@ first volume is the event's `destination`; the others are its `copies`: the dump
 runs once and the uploader writes the same artifact, under the same key, to every volume.
 """
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -71,12 +71,10 @@ def plan_backups(
     config_id: UUID | None = None,
     encrypted: bool = False,
     compression_level: int | None = None,
-    expected_sizes: Mapping[str, int] | None = None,
     connection: str | None = None,
 ) -> list[tuple[BackupRequest, BackupRequested]]:
     """One request row and its event per database; secrets only inside sealed tokens.
 
-    `expected_sizes` are the databases' last snapshot sizes, so the dumper sizes its parts.
     `connection` is the server's sealed connection when the caller holds it already, so the
     password is unsealed once per request.
 
@@ -129,7 +127,6 @@ def plan_backups(
             config_id=config_id,
             encrypted=encrypted,
             compression_level=compression_level,
-            expected_size=(expected_sizes or {}).get(database),
         )
         planned.append((request, event))
     return planned

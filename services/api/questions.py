@@ -18,7 +18,6 @@ from shared.logging import get_logger
 from shared.queries import (
     ChecksReply,
     ListDatabases,
-    ListSnapshots,
     ReplyT,
     TestConnection,
     TestVolume,
@@ -108,27 +107,3 @@ async def _quietly(asked: Awaitable[ReplyT]) -> ReplyT | None:
         return await asked
     except UnavailableError:  # a refusal too
         return None
-
-
-SIZE_HINT_WAIT = 2.0
-"""Seconds the catalog gets to say how big a database's last snapshot was."""
-
-
-async def last_snapshot_sizes(
-    server_id: UUID, databases: list[str], link: BrokerLink
-) -> dict[str, int]:
-    """Compressed bytes of each database's newest completed snapshot, for the dumper to size
-    its parts by. Best effort: a database the catalog has no answer for is left out, and the
-    dumper asks its server for the database's size instead."""
-
-    async def newest_size(database: str) -> int | None:
-        query = ListSnapshots(status="completed", server_id=server_id, database=database, limit=1)
-        reply = await _quietly(ask(link, query, wait=SIZE_HINT_WAIT))
-        snapshots = reply.snapshots if reply else []
-        size = snapshots[0].get("size") if snapshots else None
-        return size if isinstance(size, int) and size > 0 else None
-
-    if not link.ready.is_set():
-        return {}
-    sizes = await asyncio.gather(*(newest_size(database) for database in databases))
-    return {d: size for d, size in zip(databases, sizes, strict=True) if size is not None}

@@ -9,10 +9,12 @@ from faststream.rabbit import RabbitBroker
 
 from services.dumper import handlers
 from services.dumper.adapters.discovery import ToolFinder
+from services.dumper.adapters.dump_sizes import DumpSizes
 from services.dumper.adapters.process import ToolProcess
 from services.dumper.adapters.servers import ServerGateway
 from services.dumper.adapters.targets import TargetGateway
 from services.dumper.dumping import Dumper
+from services.dumper.ports import SizeMemory
 from services.dumper.restoring import Restorer
 from services.dumper.rewrapping import Rewrapper
 from services.dumper.settings import DumperSettings
@@ -33,7 +35,9 @@ def build_settings() -> DumperSettings:
     return settings
 
 
-def build_dumper(settings: DumperSettings, publish: Publish) -> Dumper:
+def build_dumper(
+    settings: DumperSettings, publish: Publish, sizes: SizeMemory | None = None
+) -> Dumper:
     """The dumper's working parts, wired to real tools, staging and the broker."""
     finder = ToolFinder(postgres_glob=settings.postgres_bin_glob, search_dirs=settings.search_dirs)
     return Dumper(
@@ -43,6 +47,7 @@ def build_dumper(settings: DumperSettings, publish: Publish) -> Dumper:
         gateway=ServerGateway(finder, connect_timeout=settings.connect_timeout),
         launch=ToolProcess,
         publish=publish,
+        sizes=sizes,
     )
 
 
@@ -81,7 +86,8 @@ def build_app(settings: DumperSettings, *, replica: str | None = None) -> AsgiFa
         if runtime.publishers is None:
             raise RuntimeError("the dumper's publishers are declared before its subscribers")
         publish = runtime.publishers.publish
-        dumper = build_dumper(settings, publish)
+        sizes = DumpSizes(lambda: runtime.pool, settings.schema_name)
+        dumper = build_dumper(settings, publish, sizes)
         restorer = build_restorer(settings, publish)
         handlers.register(
             broker,

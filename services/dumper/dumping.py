@@ -32,7 +32,7 @@ from services.dumper.pipeline import (
     Seal,
     StagedChunk,
 )
-from services.dumper.ports import Gateway, Launch, Publish
+from services.dumper.ports import Gateway, Launch, Publish, SizeMemory
 from services.dumper.rowcount import row_counter
 from services.dumper.settings import DumperSettings
 from services.dumper.stderr import tool_failure
@@ -69,8 +69,10 @@ class Dumper:
         gateway: Gateway,
         launch: Launch,
         publish: Publish,
+        sizes: SizeMemory | None = None,
     ) -> None:
         self._settings = settings
+        self._sizes = sizes
         self._sealer = sealer
         self._staging = staging
         self._gateway = gateway
@@ -157,6 +159,8 @@ class Dumper:
                 raise
             await self._publish(event)
             seconds = round(time.monotonic() - began, 3)
+            if isinstance(event, DumpFinished) and self._sizes is not None:
+                await self._sizes.remember(request.server_id, request.database, event.size)
             if isinstance(event, DumpFinished):
                 log.info(
                     "dump_finished",
@@ -175,9 +179,16 @@ class Dumper:
         attempt_id = sink.attempt_id
         spec = self.unseal(request.connection)
         seal, encryption = self._encryption_of(request)
+        last_size = None
+        if request.expected_size is None and self._sizes is not None:
+            last_size = await self._sizes.last(request.server_id, request.database)
         async with self._gateway.plan(spec, request.database) as plan:
             parts = plan_backup_parts(
-                request, plan.database_size, settings=self._settings, sealer=self._sealer
+                request,
+                plan.database_size,
+                last_size=last_size,
+                settings=self._settings,
+                sealer=self._sealer,
             )
             started_at = utc_now()
             await self._publish(

@@ -2,8 +2,8 @@
 
 Chunk `seq` becomes S3 multipart part `seq + 1`, and S3 allows 10,000 parts. A fixed chunk
 size caps the artifact (8 MiB x 10,000 is about 78 GiB), so the size of a backup's chunks
-grows with what the backup is expected to weigh: the last snapshot of the database, or the
-database's size on its server. Local volumes have no part limit but use the same chunks.
+grows with what the backup is expected to weigh: the database's last dump, or its size on
+its server. Local volumes have no part limit but use the same chunks.
 """
 
 import math
@@ -94,14 +94,17 @@ def plan_backup_parts(
     request: BackupRequested,
     database_size: int | None,
     *,
+    last_size: int | None = None,
     settings: DumperSettings,
     sealer: Sealer,
 ) -> PartPlan:
-    """The chunk size of one backup, from its last snapshot's size, else the database's.
+    """The chunk size of one backup, from its last dump's size, else the database's.
 
-    Only S3 destinations limit parts; a backup whose copies are all local has no limit.
+    The request's own `expected_size` comes first when it has one. Only S3 destinations
+    limit parts; a backup whose copies are all local has no limit.
     """
-    expected = request.expected_size or database_size
+    remembered = request.expected_size or last_size
+    expected = remembered or database_size
     volumes = [request.destination.volume, *(copy.volume for copy in request.copies)]
     limited = any(_limits_parts(sealer, sealed) for sealed in volumes)
     parts = plan_parts(
@@ -115,7 +118,7 @@ def plan_backup_parts(
         part_size=parts.part_size,
         max_parts=parts.max_parts,
         expected_size=expected,
-        estimate="last_snapshot" if request.expected_size else "server",
+        estimate="last_dump" if remembered else "server",
     )
     return parts
 

@@ -3,6 +3,7 @@
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol
+from uuid import UUID
 
 from services.dumper.checks import Check
 from services.dumper.pipeline import BlockSource
@@ -40,3 +41,11 @@ class Gateway(Protocol):
 
     async def test_connection(self, spec: ConnectionSpec, database: str | None) -> list[Check]:
         """Every connection check, in order (see services.dumper.checks)."""
+
+
+class SizeMemory(Protocol):
+    """Each database's last dump size, so its next backup sizes its parts by it."""
+
+    async def last(self, server_id: UUID, database: str) -> int | None: ...
+
+    async def remember(self, server_id: UUID, database: str, size: int) -> None: ...

@@ -50,8 +50,8 @@ class BackupRequested(Event):
     expected_size: int | None = Field(
         default=None,
         ge=0,
-        description="Compressed bytes of the database's last completed snapshot, so the dumper "
-        "sizes its parts; None when there is none (the dumper asks the server).",
+        description="Compressed bytes the backup is expected to weigh, when the requester "
+        "knows; None lets the dumper use the database's last dump, else its size on the server.",
         examples=[1073741824],
     )
 

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Iterator
 import asyncpg
 import pytest
 
+from services.dumper.part_sizing import plan_parts
 from tests.e2e.artifacts import assert_postgres_restores, assert_valid_archive
 from tests.e2e.sources import postgres_fingerprint
 from tests.e2e.test_s3 import assert_nothing_left_in_bucket, fetch_s3, s3_config
@@ -143,13 +144,19 @@ class TestGrowingParts:
         snapshot = await api.wait_terminal(second["id"], timeout=240)
 
         assert snapshot["status"] == "completed", snapshot.get("error")
-        events = await event_spy.once_seen(
-            lambda e: e.get("snapshot_id") == second["id"] and "connection" in e
+        # The dumper remembered the first dump's size and planned the second's parts by it,
+        # not by the database's size on the server (bigger: pages, TOAST, indexes).
+        by_last_dump = plan_parts(
+            last["size"],
+            min_part_size=SMALLEST_PART,
+            max_part_size=MAX_PART_SIZE,
+            max_parts=MAX_PARTS,
         )
-        [requested] = [
-            e for e in events if e.get("snapshot_id") == second["id"] and "connection" in e
-        ]
-        assert requested["expected_size"] == last["size"]
+        events = await event_spy.once_seen(
+            lambda e: e.get("snapshot_id") == second["id"] and "part_size" in e and "attempt" in e
+        )
+        [started] = [e for e in events if e.get("snapshot_id") == second["id"] and "attempt" in e]
+        assert started["part_size"] == by_last_dump.part_size
 
     async def test_a_dump_that_outgrows_its_plan_fails_mid_dump_leaving_nothing(
         self, api, s3_server, s3_bucket, growing_source, postgres_url, event_spy

@@ -22,7 +22,7 @@ from services.api.databases import DatabaseLists
 from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.keys import Keys
 from services.api.models import BackupRequest, Server, Volume
-from services.api.questions import check_database, last_snapshot_sizes, list_databases
+from services.api.questions import check_database, list_databases
 from services.api.quotas import OverQuotaHook, check_quotas, log_over_quota
 from services.api.schemas.backups import BackupCreate
 from services.api.workers.relay import OutboxRelay
@@ -151,7 +151,6 @@ async def plan_backup_order(order: BackupOrder, tools: BackupTools, *, now: date
         config_id=config_id,
         encrypted=order.encrypted,
         compression_level=order.compression_level,
-        expected_sizes=await last_snapshot_sizes(server.id, databases, tools.link),
         connection=connection,
     )
     # The request rows name their configuration too (snapshots_requested.config_id).

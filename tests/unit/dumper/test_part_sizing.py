@@ -145,3 +145,39 @@ class TestDumperPartPlan:
         outcome = await harness.dumper.dump(request, attempt=1)
         assert isinstance(outcome, DumpFinished)
         assert outcome.part_size == 16 * MIB
+
+    async def test_the_last_dumps_size_is_remembered_and_outweighs_the_servers_size(self, tmp_path):
+        sizes = RememberedSizes()
+        harness = Harness(tmp_path, SizedGateway(WRITE_6_MIB, size=3 * TIB))
+        harness.dumper._sizes = sizes
+        request = harness.request()
+        sizes.known[(request.server_id, request.database)] = 100 * GIB
+
+        outcome = await harness.dumper.dump(on_s3(harness, request), attempt=1)
+
+        assert isinstance(outcome, DumpFinished)
+        assert outcome.part_size == 16 * MIB  # 100 GiB x 1.5 / 10,000, not the server's 3 TiB
+        assert sizes.known[(request.server_id, request.database)] == outcome.size
+
+    async def test_a_failed_dump_leaves_the_remembered_size(self, tmp_path):
+        sizes = RememberedSizes()
+        harness = Harness(tmp_path, SizedGateway("import sys\nsys.exit(2)\n", size=None))
+        harness.dumper._sizes = sizes
+        request = harness.request()
+        sizes.known[(request.server_id, request.database)] = 5 * GIB
+
+        assert isinstance(await harness.dumper.dump(request, attempt=1), DumpFailed)
+        assert sizes.known == {(request.server_id, request.database): 5 * GIB}
+
+
+class RememberedSizes:
+    """The dumper's size memory, in a dict."""
+
+    def __init__(self) -> None:
+        self.known: dict[tuple[object, str], int] = {}
+
+    async def last(self, server_id, database: str) -> int | None:
+        return self.known.get((server_id, database))
+
+    async def remember(self, server_id, database: str, size: int) -> None:
+        self.known[(server_id, database)] = size
