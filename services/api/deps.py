@@ -1,6 +1,7 @@
 """What routes need, as `Annotated` dependency aliases (STYLE.md rule 11)."""
 
-from typing import Annotated
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -23,6 +24,23 @@ from services.api.settings import ApiSettings
 from services.api.tokens import token_hash
 from services.api.workers.relay import OutboxRelay
 from shared.service import Runtime
+
+T = TypeVar("T")
+
+
+def on_loop(getter: Callable[[Request], T]) -> Callable[[Request], Awaitable[T]]:
+    """`getter` as a dependency that runs on the event loop.
+
+    FastAPI runs a plain `def` dependency in a worker thread: a thread hop for each one of a
+    request's dependencies, which under a burst cost more than the request's own work. The
+    getters only read app.state, so they never block.
+    """
+
+    async def dependency(request: Request) -> T:
+        return getter(request)
+
+    dependency.__name__ = getter.__name__
+    return dependency
 
 
 def get_settings(request: Request) -> ApiSettings:
@@ -119,21 +137,21 @@ async def require_token(
 Authenticated = Depends(require_token)
 """Applied to every /api/v1 router."""
 
-Settings = Annotated[ApiSettings, Depends(get_settings)]
-Servers = Annotated[ServerRepository, Depends(get_servers)]
-Volumes = Annotated[VolumeRepository, Depends(get_volumes)]
-Requests = Annotated[BackupRequests, Depends(get_requests)]
-Restores = Annotated[RestoreRequests, Depends(get_restore_requests)]
-Link = Annotated[BrokerLink, Depends(get_link)]
-Relay = Annotated[OutboxRelay, Depends(get_relay)]
-SecretKeys = Annotated[Keys, Depends(get_keys)]
-OutboxTable = Annotated[Outbox, Depends(get_outbox)]
-Tokens = Annotated[TokenRepository, Depends(get_tokens)]
-Lists = Annotated[DatabaseLists, Depends(get_database_lists)]
-Locks = Annotated[SnapshotLocks, Depends(get_locks)]
-Configs = Annotated[BackupConfigRepository, Depends(get_configs)]
-RetentionConfigList = Annotated[RetentionConfigs, Depends(get_retention_configs)]
-Hooks = Annotated[HookCatalog, Depends(get_hooks)]
+Settings = Annotated[ApiSettings, Depends(on_loop(get_settings))]
+Servers = Annotated[ServerRepository, Depends(on_loop(get_servers))]
+Volumes = Annotated[VolumeRepository, Depends(on_loop(get_volumes))]
+Requests = Annotated[BackupRequests, Depends(on_loop(get_requests))]
+Restores = Annotated[RestoreRequests, Depends(on_loop(get_restore_requests))]
+Link = Annotated[BrokerLink, Depends(on_loop(get_link))]
+Relay = Annotated[OutboxRelay, Depends(on_loop(get_relay))]
+SecretKeys = Annotated[Keys, Depends(on_loop(get_keys))]
+OutboxTable = Annotated[Outbox, Depends(on_loop(get_outbox))]
+Tokens = Annotated[TokenRepository, Depends(on_loop(get_tokens))]
+Lists = Annotated[DatabaseLists, Depends(on_loop(get_database_lists))]
+Locks = Annotated[SnapshotLocks, Depends(on_loop(get_locks))]
+Configs = Annotated[BackupConfigRepository, Depends(on_loop(get_configs))]
+RetentionConfigList = Annotated[RetentionConfigs, Depends(on_loop(get_retention_configs))]
+Hooks = Annotated[HookCatalog, Depends(on_loop(get_hooks))]
 """The operator's hooks, read from API_HOOKS_FILE at start-up."""
-OverQuotaHooks = Annotated[QuotaHooks, Depends(get_quota_hooks)]
+OverQuotaHooks = Annotated[QuotaHooks, Depends(on_loop(get_quota_hooks))]
 """Over-quota hooks that notify the channels of the configurations writing to a volume."""

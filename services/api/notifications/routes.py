@@ -6,7 +6,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, Depends, Request, Response, status
 
 from services.api.adapters.channels import ChannelRepository
-from services.api.deps import Authenticated, SecretKeys, Settings, get_settings
+from services.api.deps import Authenticated, SecretKeys, Settings, get_settings, on_loop
 from services.api.notifications.schemas import (
     ChannelCreate,
     ChannelPublic,
@@ -36,8 +36,8 @@ def get_notification_settings(request: Request) -> NotificationSettings:
     return found
 
 
-Channels = Annotated[ChannelRepository, Depends(get_channels)]
-NotifySettings = Annotated[NotificationSettings, Depends(get_notification_settings)]
+Channels = Annotated[ChannelRepository, Depends(on_loop(get_channels))]
+NotifySettings = Annotated[NotificationSettings, Depends(on_loop(get_notification_settings))]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)

@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.api.adapters.dead_letters import DeadLetterQueues
-from services.api.deps import Authenticated
+from services.api.deps import Authenticated, on_loop
 from services.api.schemas.dead_letters import (
     ConsumingService,
     DeadLetterList,
@@ -30,7 +30,7 @@ def get_dead_letters(request: Request) -> DeadLetterQueues:
     )
 
 
-DeadLetters = Annotated[DeadLetterQueues, Depends(get_dead_letters)]
+DeadLetters = Annotated[DeadLetterQueues, Depends(on_loop(get_dead_letters))]
 
 
 @router.get("")

@@ -109,7 +109,7 @@ def api_parts(request: Request) -> ApiParts:
     )
 
 
-Parts = Annotated[ApiParts, Depends(api_parts)]
+Parts = Annotated[ApiParts, Depends(deps.on_loop(api_parts))]
 
 
 async def list_servers(api: ApiParts) -> list[ServerPublic]:
