@@ -24,6 +24,7 @@ from services.api.errors import (
     UnavailableError,
 )
 from services.api.keys import Keys
+from services.api.load_shedding import LoadShedding
 from services.api.notifications import hook_routes
 from services.api.notifications.hook_catalog import load_hooks
 from services.api.notifications.routes import overdue_router as overdue_routes
@@ -165,9 +166,18 @@ def build_app(settings: ApiSettings) -> FastAPI:
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     _add_probes(app, operations)
     _add_error_handlers(app)
+    _add_middleware(app, settings)
+    return app
+
+
+def _add_middleware(app: FastAPI, settings: ApiSettings) -> None:
+    """The last added runs first: shedding runs inside the body limit, which bounds what a
+    refusal reads."""
+    app.add_middleware(
+        LoadShedding, limit=settings.max_requests_in_flight, max_lag=settings.max_loop_lag
+    )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
-    return app
 
 
 def build_notifications(

@@ -39,6 +39,18 @@ class ApiSettings(CommonSettings):
         description="Comma-separated addresses or networks of the gateways whose "
         "X-Forwarded-For names the client (for sign-in limits and logs); `*` trusts any.",
     )
+    max_requests_in_flight: int = Field(
+        default=32,
+        gt=0,
+        description="Backup and restore requests one replica accepts at once; the next is "
+        "refused at once with 503 and Retry-After instead of waiting in a growing queue.",
+    )
+    max_loop_lag: float = Field(
+        default=0.2,
+        gt=0,
+        description="Seconds the event loop may run behind before backup and restore "
+        "requests are refused with 503 and Retry-After (they would wait longer still).",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         gt=0,

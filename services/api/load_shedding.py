@@ -1,0 +1,137 @@
+"""Refusing what a replica cannot take at once: 503 with Retry-After, before any work.
+
+Two signs say a replica is behind, and either refuses a request that asks for work (a
+backup or a restore) with 503, a sentence and Retry-After instead of letting it wait in a
+queue that only grows:
+- every one of `limit` slots is held by such a request still running;
+- the event loop runs late: a timer due every LAG_PROBE seconds fires more than `max_lag`
+  late. Then requests wait before any middleware sees them (in socket buffers, behind the
+  loop's backlog), where counting slots cannot see them; refusing is cheap, so the loop
+  catches up and the next answers come in time.
+An accepted request is stored before its 202; a refused one stored nothing, so nothing is lost
+by the refusal.
+"""
+
+import asyncio
+import contextlib
+import json
+import time
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+BUSY = 503
+SHED_PATHS = frozenset({"/api/v1/backups", "/api/v1/restores"})
+LOG_EVERY = 1.0
+"""Seconds between two log lines about refused requests (a burst would flood the log)."""
+LAG_PROBE = 0.05
+"""Seconds between two looks at how late the event loop runs."""
+
+
+def busy_sentence(why: str, retry_after: int) -> str:
+    return f"the api is busy: {why}; try again in {retry_after} s"
+
+
+class LoopLag:
+    """How late the event loop ran its last timer, measured in a task of its own."""
+
+    def __init__(self) -> None:
+        self.lag = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def watch(self) -> None:
+        """Start measuring (once), on the running loop."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._measure())
+
+    async def _measure(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            due = loop.time() + LAG_PROBE
+            await asyncio.sleep(LAG_PROBE)
+            self.lag = max(0.0, loop.time() - due)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+
+class LoadShedding:
+    """Pure ASGI: a refused request costs no parsing, no database and no broker."""
+
+    def __init__(self, app: ASGIApp, *, limit: int, max_lag: float, retry_after: int = 1) -> None:
+        self.app = app
+        self.limit = limit
+        self.max_lag = max_lag
+        self.retry_after = retry_after
+        self.in_flight = 0
+        self.shed = 0
+        self.loop = LoopLag()
+        self._logged_at = 0.0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not _asks_for_work(scope):
+            await self.app(scope, receive, send)
+            return
+        self.loop.watch()
+        why = self._behind()
+        if why is not None:
+            await self._refuse(why, receive, send)
+            return
+        self.in_flight += 1
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.in_flight -= 1
+
+    def _behind(self) -> str | None:
+        if self.in_flight >= self.limit:
+            return (
+                f"{self.limit} backup and restore requests are being accepted on this replica "
+                "(API_MAX_REQUESTS_IN_FLIGHT)"
+            )
+        if self.loop.lag > self.max_lag:
+            return (
+                f"this replica runs {self.loop.lag * 1000:.0f} ms behind "
+                f"(API_MAX_LOOP_LAG is {self.max_lag * 1000:.0f} ms)"
+            )
+        return None
+
+    async def _refuse(self, why: str, receive: Receive, send: Send) -> None:
+        self.shed += 1
+        now = time.monotonic()
+        if now - self._logged_at >= LOG_EVERY:
+            self._logged_at = now
+            log.warning("requests_shed", refused=self.shed, reason=why)
+        await _read_body(receive)
+        body = json.dumps({"detail": busy_sentence(why, self.retry_after)}).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": BUSY,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"retry-after", str(self.retry_after).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _asks_for_work(scope: Scope) -> bool:
+    return scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in SHED_PATHS
+
+
+async def _read_body(receive: Receive) -> None:
+    """Read the (small: BodyLimitMiddleware bounds it) body, so the client reads the answer
+    instead of a connection reset."""
+    while True:
+        message = await receive()
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return
