@@ -89,7 +89,7 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
         }
     ).encode()
     latencies: list[float] = []
-    connections = Connections(args.url, token)
+    replicas = [Connections(url, token) for url in args.url]
     try:
         total = int(args.rate * args.seconds)
         tasks = []
@@ -99,11 +99,13 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
             delay = planned - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
+            connections = replicas[i % len(replicas)]  # round robin, as a gateway would
             tasks.append(asyncio.create_task(one(connections, body, planned, latencies)))
         results = await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
     finally:
-        connections.close()
+        for connections in replicas:
+            connections.close()
     ms = sorted(x * 1000 for x in latencies)
 
     def pct(p: float) -> float:
@@ -115,6 +117,7 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
         "refused": results.count("refused"),
         "errors": results.count("error"),
         "rate": round(total / elapsed, 1),
+        "accepted_rate": round(results.count("accepted") / elapsed, 1),
         "p50_ms": round(statistics.median(ms), 1) if ms else None,
         "p90_ms": round(pct(0.90), 1),
         "p99_ms": round(pct(0.99), 1),
@@ -124,7 +127,9 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", required=True)
+    parser.add_argument(
+        "--url", required=True, action="append", help="an api replica (repeat for several)"
+    )
     parser.add_argument("--server-id", required=True)
     parser.add_argument("--volume-id", required=True)
     parser.add_argument("--database", required=True)

@@ -215,6 +215,10 @@ def build_vault(settings: ApiSettings) -> Vault:
     )
 
 
+UNAVAILABLE_RETRY_AFTER = "5"
+"""Seconds a client is told to wait after a 503 (a service or the broker away)."""
+
+
 def _add_error_handlers(app: FastAPI) -> None:
     statuses: dict[type[Exception], int] = {
         NotFoundError: 404,
@@ -227,7 +231,9 @@ def _add_error_handlers(app: FastAPI) -> None:
     for error, status in statuses.items():
 
         async def handler(_request: Request, exc: Exception, status: int = status) -> JSONResponse:
-            return JSONResponse({"detail": str(exc)}, status_code=status)
+            # A 503 is worth trying again: Retry-After says when.
+            headers = {"Retry-After": UNAVAILABLE_RETRY_AFTER} if status == 503 else None
+            return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
         app.add_exception_handler(error, handler)
     app.add_exception_handler(RequestValidationError, _invalid_body)

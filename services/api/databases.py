@@ -1,8 +1,13 @@
 """Servers' database lists, remembered briefly so checking a backup request's database
-does not make the dumper connect to the server on every request. Pure."""
+does not make the dumper connect to the server on every request.
 
+Requests that find no fresh list at the same moment share one question to the dumper: a burst
+asks once, not once per request (the api's questions are answered one at a time).
+"""
+
+import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 
@@ -13,6 +18,7 @@ class DatabaseLists:
         self._ttl = ttl
         self._clock = clock
         self._lists: dict[UUID, tuple[float, list[str]]] = {}
+        self._asking: dict[UUID, asyncio.Future[list[str]]] = {}
 
     def cached(self, server_id: UUID) -> list[str] | None:
         """The remembered list, or None when there is none or it is too old."""
@@ -21,9 +27,24 @@ class DatabaseLists:
             return None
         return entry[1]
 
+    def last_known(self, server_id: UUID) -> list[str] | None:
+        """The last list, however old (None after `forget`, or when none was ever fetched)."""
+        entry = self._lists.get(server_id)
+        return None if entry is None else entry[1]
+
+    async def shared(self, server_id: UUID, fetch: Callable[[], Awaitable[list[str]]]) -> list[str]:
+        """The list `fetch` returns; callers at the same moment share one fetch, its result
+        and its failure."""
+        asking = self._asking.get(server_id)
+        if asking is None:
+            asking = asyncio.ensure_future(fetch())
+            self._asking[server_id] = asking
+            asking.add_done_callback(lambda _: self._asking.pop(server_id, None))
+        # Shielded: one caller cancelled (its client went away) does not fail the others.
+        return list(await asyncio.shield(asking))
+
     def remember(self, server_id: UUID, databases: list[str]) -> None:
-        if self._ttl > 0:
-            self._lists[server_id] = (self._clock() + self._ttl, list(databases))
+        self._lists[server_id] = (self._clock() + self._ttl, list(databases))
 
     def forget(self, server_id: UUID) -> None:
         """After the server changed: its list may be another server's now."""

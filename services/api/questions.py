@@ -32,15 +32,18 @@ async def list_databases(
     server: Server, sealed_connection: str, link: BrokerLink, *, lists: DatabaseLists
 ) -> list[str]:
     """Every database of `server` as the dumper lists them, remembered for a while."""
-    try:
-        reply = await ask(link, ListDatabases(connection=sealed_connection))
-    except RefusedError as exc:
-        raise InvalidRequestError(
-            f"cannot list the databases of server {server.name!r}: {exc.reason}"
-        ) from None
-    databases = reply.databases
-    lists.remember(server.id, databases)
-    return databases
+
+    async def fetch() -> list[str]:
+        try:
+            reply = await ask(link, ListDatabases(connection=sealed_connection))
+        except RefusedError as exc:
+            raise InvalidRequestError(
+                f"cannot list the databases of server {server.name!r}: {exc.reason}"
+            ) from None
+        lists.remember(server.id, reply.databases)
+        return reply.databases
+
+    return await lists.shared(server.id, fetch)
 
 
 async def check_database(
@@ -49,8 +52,9 @@ async def check_database(
     """InvalidRequestError unless `database` is on `server`.
 
     A remembered list that lacks it is asked again: the database may be new. With the broker
-    unreachable nothing can be asked; the request is accepted into the outbox unchecked, and
-    the dumper reports a missing database as the snapshot's failure.
+    unreachable nothing can be asked, and with the dumper silent an older list is believed;
+    either way the request is accepted into the outbox, and the dumper reports a missing
+    database as the snapshot's failure.
     """
     if not link.ready.is_set():
         log.warning("database_not_checked", server_id=str(server.id), reason="broker_unreachable")
@@ -58,7 +62,17 @@ async def check_database(
     cached = lists.cached(server.id)
     if cached is not None and database in cached:
         return
-    if database not in await list_databases(server, sealed_connection, link, lists=lists):
+    try:
+        listed = await list_databases(server, sealed_connection, link, lists=lists)
+    except UnavailableError:
+        # The dumper does not answer (stopped, or busy): a database an older list names is
+        # accepted, and the dumper reports it as the snapshot's failure if it is gone.
+        known = lists.last_known(server.id)
+        if known is None or database not in known:
+            raise
+        log.warning("database_checked_against_older_list", server_id=str(server.id))
+        return
+    if database not in listed:
         raise InvalidRequestError(f"database {database!r} does not exist on server {server.name!r}")
 
 
