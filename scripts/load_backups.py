@@ -14,9 +14,11 @@ import json
 import os
 import statistics
 import time
+from collections import Counter
 from urllib.parse import urlsplit
 
 TIMEOUT = 30.0
+KEEP_ALIVE = 4.0
 
 
 class Connections:
@@ -33,13 +35,16 @@ class Connections:
         parts = urlsplit(url)
         self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
         self.token = token
-        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.idle: list[tuple[asyncio.StreamReader, asyncio.StreamWriter, float]] = []
         self.opened: list[asyncio.StreamWriter] = []
 
     async def post(self, path: str, body: bytes) -> tuple[int, dict[str, str]]:
         """The status and headers of one POST; the connection is kept for the next."""
+        # uvicorn closes a connection idle for 5 s; one idle longer is not reused.
+        while self.idle and self.idle[-1][2] < time.monotonic() - KEEP_ALIVE:
+            self.idle.pop()[1].close()
         if self.idle:
-            reader, writer = self.idle.pop()
+            reader, writer, _ = self.idle.pop()
         else:
             reader, writer = await asyncio.open_connection(self.host, self.port)
             self.opened.append(writer)
@@ -56,7 +61,7 @@ class Connections:
             headers[name.strip().lower()] = value.strip()
         await reader.readexactly(int(headers.get("content-length", "0")))
         if headers.get("connection", "").lower() != "close":
-            self.idle.append((reader, writer))
+            self.idle.append((reader, writer, time.monotonic()))
         return int(status_line.split()[1]), headers
 
     def close(self) -> None:
@@ -64,18 +69,22 @@ class Connections:
             writer.close()
 
 
-async def one(connections: Connections, body: bytes, planned: float, out: list[float]) -> str:
+async def one(
+    connections: Connections, body: bytes, planned: float, out: list[float], errors: Counter[str]
+) -> str:
     """ "accepted" (202), "refused" (503 with Retry-After: come back later) or "error"."""
     try:
         async with asyncio.timeout(TIMEOUT):
             status, headers = await connections.post("/api/v1/backups", body)
-    except (OSError, TimeoutError, ValueError, IndexError, asyncio.IncompleteReadError):
+    except (OSError, TimeoutError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
+        errors[type(exc).__name__] += 1
         return "error"
     out.append(time.perf_counter() - planned)
     if status == 202:
         return "accepted"
     if status == 503 and "retry-after" in headers:
         return "refused"
+    errors[f"HTTP {status}"] += 1
     return "error"
 
 
@@ -89,6 +98,7 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
         }
     ).encode()
     latencies: list[float] = []
+    errors: Counter[str] = Counter()
     replicas = [Connections(url, token) for url in args.url]
     try:
         total = int(args.rate * args.seconds)
@@ -100,7 +110,7 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
             if delay > 0:
                 await asyncio.sleep(delay)
             connections = replicas[i % len(replicas)]  # round robin, as a gateway would
-            tasks.append(asyncio.create_task(one(connections, body, planned, latencies)))
+            tasks.append(asyncio.create_task(one(connections, body, planned, latencies, errors)))
         results = await asyncio.gather(*tasks)
         elapsed = time.perf_counter() - start
     finally:
@@ -116,6 +126,7 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
         "accepted": results.count("accepted"),
         "refused": results.count("refused"),
         "errors": results.count("error"),
+        "error_kinds": dict(errors),
         "rate": round(total / elapsed, 1),
         "accepted_rate": round(results.count("accepted") / elapsed, 1),
         "p50_ms": round(statistics.median(ms), 1) if ms else None,

@@ -2,13 +2,18 @@
 does not make the dumper connect to the server on every request.
 
 Requests that find no fresh list at the same moment share one question to the dumper: a burst
-asks once, not once per request (the api's questions are answered one at a time).
+asks once, not once per request (the api's questions are answered one at a time). A list past
+its TTL still answers for the databases it names while a fresh one is fetched behind it.
 """
 
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from uuid import UUID
+
+from shared.logging import get_logger
+
+log = get_logger(__name__)
 
 
 class DatabaseLists:
@@ -19,6 +24,7 @@ class DatabaseLists:
         self._clock = clock
         self._lists: dict[UUID, tuple[float, list[str]]] = {}
         self._asking: dict[UUID, asyncio.Future[list[str]]] = {}
+        self._refreshing: set[asyncio.Future[None]] = set()
 
     def cached(self, server_id: UUID) -> list[str] | None:
         """The remembered list, or None when there is none or it is too old."""
@@ -42,6 +48,26 @@ class DatabaseLists:
             asking.add_done_callback(lambda _: self._asking.pop(server_id, None))
         # Shielded: one caller cancelled (its client went away) does not fail the others.
         return list(await asyncio.shield(asking))
+
+    def refresh_soon(self, server_id: UUID, fetch: Callable[[], Awaitable[list[str]]]) -> None:
+        """Fetch the list again in the background (sharing a fetch already under way).
+
+        When the fetch fails (the dumper does not answer), the last list is kept for another
+        TTL, so a silent dumper is not asked again by every request.
+        """
+
+        async def refresh() -> None:
+            known = self.last_known(server_id)
+            try:
+                await self.shared(server_id, fetch)
+            except Exception as exc:
+                if known is not None and self.last_known(server_id) == known:
+                    self.remember(server_id, known)
+                log.warning("database_list_not_refreshed", reason=str(exc))
+
+        task = asyncio.ensure_future(refresh())
+        self._refreshing.add(task)
+        task.add_done_callback(self._refreshing.discard)
 
     def remember(self, server_id: UUID, databases: list[str]) -> None:
         self._lists[server_id] = (self._clock() + self._ttl, list(databases))

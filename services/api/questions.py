@@ -4,7 +4,7 @@ The catalog knows snapshots, the dumper knows database servers, the uploader kno
 """
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from uuid import UUID
 
 from services.api.adapters.broker import BrokerLink
@@ -32,7 +32,12 @@ async def list_databases(
     server: Server, sealed_connection: str, link: BrokerLink, *, lists: DatabaseLists
 ) -> list[str]:
     """Every database of `server` as the dumper lists them, remembered for a while."""
+    return await lists.shared(server.id, _fetcher(server, sealed_connection, link, lists))
 
+
+def _fetcher(
+    server: Server, sealed_connection: str, link: BrokerLink, lists: DatabaseLists
+) -> Callable[[], Awaitable[list[str]]]:
     async def fetch() -> list[str]:
         try:
             reply = await ask(link, ListDatabases(connection=sealed_connection))
@@ -43,7 +48,7 @@ async def list_databases(
         lists.remember(server.id, reply.databases)
         return reply.databases
 
-    return await lists.shared(server.id, fetch)
+    return fetch
 
 
 async def check_database(
@@ -51,28 +56,21 @@ async def check_database(
 ) -> None:
     """InvalidRequestError unless `database` is on `server`.
 
-    A remembered list that lacks it is asked again: the database may be new. With the broker
-    unreachable nothing can be asked, and with the dumper silent an older list is believed;
-    either way the request is accepted into the outbox, and the dumper reports a missing
-    database as the snapshot's failure.
+    A database the last list names is accepted at once; when that list is past its TTL a fresh
+    one is fetched behind the request, so no request waits for the dumper while a list is
+    known. A database the list lacks is asked about now: it may be new. With the broker
+    unreachable nothing can be asked; the request is accepted into the outbox unchecked.
+    Either way the dumper reports a missing database as the snapshot's failure.
     """
     if not link.ready.is_set():
         log.warning("database_not_checked", server_id=str(server.id), reason="broker_unreachable")
         return
-    cached = lists.cached(server.id)
-    if cached is not None and database in cached:
+    known = lists.last_known(server.id)
+    if known is not None and database in known:
+        if lists.cached(server.id) is None:
+            lists.refresh_soon(server.id, _fetcher(server, sealed_connection, link, lists))
         return
-    try:
-        listed = await list_databases(server, sealed_connection, link, lists=lists)
-    except UnavailableError:
-        # The dumper does not answer (stopped, or busy): a database an older list names is
-        # accepted, and the dumper reports it as the snapshot's failure if it is gone.
-        known = lists.last_known(server.id)
-        if known is None or database not in known:
-            raise
-        log.warning("database_checked_against_older_list", server_id=str(server.id))
-        return
-    if database not in listed:
+    if database not in await list_databases(server, sealed_connection, link, lists=lists):
         raise InvalidRequestError(f"database {database!r} does not exist on server {server.name!r}")
 
 

@@ -87,8 +87,8 @@ class ApiSettings(CommonSettings):
     database_list_ttl: float = Field(
         default=30.0,
         ge=0,
-        description="Seconds a server's database list is reused to check backup requests "
-        "(an older one is believed only while the dumper does not answer).",
+        description="Seconds a server's database list is reused to check backup requests; an "
+        "older one still answers for the databases it names while a fresh one is fetched.",
     )
     outbox_interval: float = Field(
         default=0.5, gt=0, description="Seconds between outbox relay passes when idle."

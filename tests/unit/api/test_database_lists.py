@@ -58,14 +58,48 @@ class TestABurstAsksOnce:
         assert dumper.asked == 1
 
 
-class TestASilentDumper:
-    async def test_an_older_list_naming_the_database_is_believed(self):
+class TestAnOlderList:
+    async def test_names_its_databases_at_once_and_a_fresh_one_is_fetched_behind(self):
         vault, _ = keys()
-        prod, lists = server(vault), DatabaseLists(ttl=0)  # every list is old at once
+        now = [100.0]
+        prod, lists = server(vault), DatabaseLists(ttl=30, clock=lambda: now[0])
         lists.remember(prod.id, ["shop"])
-        dumper = SlowDumper([], silent=True)
+        now[0] += 60  # the list is old
+        dumper = SlowDumper(["shop", "blog"])
         await check_database(prod, "shop", "sealed", dumper, lists=lists)  # type: ignore[arg-type]
+        assert lists.cached(prod.id) is None  # answered before the dumper was
+        dumper.release.set()
+        async with asyncio.timeout(5):
+            while lists.cached(prod.id) is None:
+                await asyncio.sleep(0.01)
+        assert lists.cached(prod.id) == ["shop", "blog"]
         assert dumper.asked == 1
+
+    async def test_a_database_it_lacks_is_asked_about_now(self):
+        vault, _ = keys()
+        prod, lists = server(vault), DatabaseLists(ttl=30)
+        lists.remember(prod.id, ["shop"])
+        dumper = SlowDumper(["shop", "new_one"])
+        dumper.release.set()
+        await check_database(prod, "new_one", "sealed", dumper, lists=lists)  # type: ignore[arg-type]
+        with pytest.raises(InvalidRequestError, match="'gone' does not exist"):
+            await check_database(prod, "gone", "sealed", dumper, lists=lists)  # type: ignore[arg-type]
+        assert dumper.asked == 2
+
+
+class TestASilentDumper:
+    async def test_the_older_list_serves_for_another_ttl_and_is_not_asked_for_each_request(self):
+        vault, _ = keys()
+        now = [100.0]
+        prod, lists = server(vault), DatabaseLists(ttl=30, clock=lambda: now[0])
+        lists.remember(prod.id, ["shop"])
+        now[0] += 60
+        dumper = SlowDumper([], silent=True)
+        for _ in range(5):
+            await check_database(prod, "shop", "sealed", dumper, lists=lists)  # type: ignore[arg-type]
+            await asyncio.sleep(0.01)  # the refresh behind it runs, and fails
+        assert dumper.asked == 1
+        assert lists.cached(prod.id) == ["shop"]
 
     async def test_without_a_list_naming_it_the_request_is_unavailable(self):
         vault, _ = keys()
