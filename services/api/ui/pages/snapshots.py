@@ -19,20 +19,24 @@ router = APIRouter(prefix="/ui/snapshots", route_class=UiRoute, include_in_schem
 
 
 async def _estimates(api: ApiParts, snapshots: list[SnapshotPublic]) -> dict[UUID, float | None]:
-    """For each running dump, how far along it is against the last completed one."""
+    """For each running dump, how far along it is against the last completed one.
+
+    One question per database, however many of its dumps run (a burst of backups of one
+    database lists dozens of them on one page).
+    """
     running = [s for s in snapshots if s.status == "in_progress" and s.server_id and s.database]
+    databases = sorted({(s.server_id, s.database) for s in running}, key=str)
     pages = await asyncio.gather(
         *(
-            list_snapshots(
-                api, server_id=s.server_id, database=s.database, status="completed", limit=1
-            )
-            for s in running
+            list_snapshots(api, server_id=server_id, database=database, status="completed", limit=1)
+            for server_id, database in databases
         )
     )
-    return {
-        s.id: share(s.bytes_dumped, page.items[0].bytes_dumped if page.items else None)
-        for s, page in zip(running, pages, strict=True)
+    last_dumped = {
+        database: page.items[0].bytes_dumped if page.items else None
+        for database, page in zip(databases, pages, strict=True)
     }
+    return {s.id: share(s.bytes_dumped, last_dumped[(s.server_id, s.database)]) for s in running}
 
 
 async def _rows_context(api: ApiParts, filters: SnapshotFilters) -> dict[str, Any]:
