@@ -38,6 +38,9 @@ E2E_SETTINGS = {
     # No automatic retention pass in the shared stack: a test's dry run must stay one
     # (tests/e2e/test_retention.py starts its own replicas to test the pass).
     "API_RETENTION_INTERVAL": "0",
+    # Four test processes each run a stack of four services (and some a second): at the
+    # default 5 connections a process they would use up PostgreSQL's 100.
+    "DATABASE_POOL_MAX": "3",
 }
 
 SHARED_HOOKS = """

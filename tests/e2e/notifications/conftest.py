@@ -25,7 +25,8 @@ NOTIFY_SETTINGS = {
     "API_NOTIFY_HOOK_TIMEOUT": "20",
 }
 # What a hook saw, in files named after the event's snapshot. `-e` is a stat: unlike a glob
-# of /proc/$$/fd, it opens no descriptor of its own to find.
+# of /proc/$$/fd, it opens no descriptor of its own to find. `.parent` is written last and
+# appears whole (renamed): the tests wait for it, then read the rest.
 SEEN = """
 out={dir}/{prefix}$DATABASEMENT_SNAPSHOT_ID
 env >> "$out.env"
@@ -33,7 +34,8 @@ fds=""
 for fd in $(seq 0 64); do [ -e /proc/$$/fd/$fd ] && fds="$fds $fd"; done
 echo $fds > "$out.fds"
 id -u > "$out.uid"
-cat /proc/$PPID/environ > "$out.parent" 2>&1
+cat /proc/$PPID/environ > "$out.partial" 2>&1
+mv "$out.partial" "$out.parent"
 exit ${{HOOK_EXIT:-0}}
 """
 
