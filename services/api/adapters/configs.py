@@ -78,6 +78,7 @@ INSERT_FIRING = (
     "{schema}.backup_config_firings WHERE config_id = $1 AND scheduled_for > $2) "
     "ON CONFLICT (config_id, scheduled_for) DO NOTHING RETURNING config_id"
 )
+LOCK_CONFIG = "SELECT 1 FROM {schema}.backup_configs WHERE id = $1 FOR UPDATE"
 SETTLE_FIRING = (
     "UPDATE {schema}.backup_config_firings SET snapshots = $3, error = $4 "
     "WHERE config_id = $1 AND scheduled_for = $2 RETURNING config_id"
@@ -206,6 +207,10 @@ class BackupConfigRepository:
         deleted meanwhile.
         """
         async with self._pool.acquire() as conn, conn.transaction():
+            # The configuration's row first, as `claim` takes it: two replicas, one settling a
+            # slot while the other claims the next, otherwise each waited for the other's
+            # rows (a deadlock PostgreSQL broke by failing the settle, losing its requests).
+            await conn.execute(LOCK_CONFIG.format(schema=self._schema), config_id)
             settled = await conn.fetchval(
                 SETTLE_FIRING.format(schema=self._schema), config_id, slot, snapshots, error
             )
