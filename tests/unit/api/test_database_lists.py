@@ -8,6 +8,7 @@ import pytest
 
 from services.api.databases import DatabaseLists
 from services.api.errors import InvalidRequestError, UnavailableError
+from services.api.models import Server
 from services.api.questions import check_database
 from tests.unit.api.test_outbox_payload import keys, server
 
@@ -30,6 +31,16 @@ class SlowDumper:
             raise UnavailableError("the dumper did not answer within 5 s")
         await self.release.wait()
         return {"databases": self.databases}
+
+
+def with_an_old_list(databases: list[str]) -> tuple[Server, DatabaseLists]:
+    """A server whose list is remembered and a minute old (its TTL is 30 s)."""
+    vault, _ = keys()
+    now = [100.0]
+    prod, lists = server(vault), DatabaseLists(ttl=30, clock=lambda: now[0])
+    lists.remember(prod.id, databases)
+    now[0] += 60
+    return prod, lists
 
 
 class TestABurstAsksOnce:
@@ -60,11 +71,7 @@ class TestABurstAsksOnce:
 
 class TestAnOlderList:
     async def test_names_its_databases_at_once_and_a_fresh_one_is_fetched_behind(self):
-        vault, _ = keys()
-        now = [100.0]
-        prod, lists = server(vault), DatabaseLists(ttl=30, clock=lambda: now[0])
-        lists.remember(prod.id, ["shop"])
-        now[0] += 60  # the list is old
+        prod, lists = with_an_old_list(["shop"])
         dumper = SlowDumper(["shop", "blog"])
         await check_database(prod, "shop", "sealed", dumper, lists=lists)  # type: ignore[arg-type]
         assert lists.cached(prod.id) is None  # answered before the dumper was
@@ -89,11 +96,7 @@ class TestAnOlderList:
 
 class TestASilentDumper:
     async def test_the_older_list_serves_for_another_ttl_and_is_not_asked_for_each_request(self):
-        vault, _ = keys()
-        now = [100.0]
-        prod, lists = server(vault), DatabaseLists(ttl=30, clock=lambda: now[0])
-        lists.remember(prod.id, ["shop"])
-        now[0] += 60
+        prod, lists = with_an_old_list(["shop"])
         dumper = SlowDumper([], silent=True)
         for _ in range(5):
             await check_database(prod, "shop", "sealed", dumper, lists=lists)  # type: ignore[arg-type]
