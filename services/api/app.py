@@ -248,7 +248,7 @@ async def _database_unavailable(_request: Request, exc: Exception) -> JSONRespon
     return JSONResponse(
         {"detail": "the api's database is unavailable right now; try again in a few seconds"},
         status_code=503,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": UNAVAILABLE_RETRY_AFTER},
     )
 
 

@@ -18,7 +18,7 @@ log = get_logger(__name__)
 
 TOO_LARGE = 413
 DRAIN_FACTOR = 8
-"""A body up to this many times the limit is read and dropped before the 413 (see _drain)."""
+"""A body up to this many times the limit is read and dropped before the 413 (see drain_body)."""
 
 
 def too_large_sentence(limit: int) -> str:
@@ -47,7 +47,7 @@ class BodyLimitMiddleware:
         if declared is not None and declared > self.max_bytes:
             log.info("request_too_large", declared=declared, limit=self.max_bytes)
             if declared <= self.max_bytes * DRAIN_FACTOR and not _expects_continue(scope):
-                await _drain(receive)
+                await drain_body(receive)
             await _answer_too_large(send, self.max_bytes)
             return
         started = False
@@ -77,7 +77,7 @@ def _counting(receive: Receive, limit: int) -> Receive:
             if received > limit:
                 log.info("request_too_large", received=received, limit=limit)
                 if message.get("more_body", False):
-                    await _drain(receive, budget=limit * DRAIN_FACTOR - received)
+                    await drain_body(receive, budget=limit * DRAIN_FACTOR - received)
                 # An HTTPException: FastAPI's body parsing re-raises it as is, and the
                 # exception middleware turns it into the 413 below.
                 raise BodyTooLargeError(limit)
@@ -86,7 +86,7 @@ def _counting(receive: Receive, limit: int) -> Receive:
     return counted
 
 
-async def _drain(receive: Receive, *, budget: int | None = None) -> None:
+async def drain_body(receive: Receive, *, budget: int | None = None) -> None:
     """Read the rest of the body and drop it, so the client reads the 413 instead of a reset.
 
     A server that answers and closes while the client is still sending makes the kernel reset

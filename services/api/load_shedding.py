@@ -19,6 +19,7 @@ import time
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from services.api.body_limit import drain_body
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -108,7 +109,9 @@ class LoadShedding:
         if now - self._logged_at >= LOG_EVERY:
             self._logged_at = now
             log.warning("requests_shed", refused=self.shed, reason=why)
-        await _read_body(receive)
+        # The body is small (the body limit runs first); reading it lets the client read the
+        # answer instead of a connection reset.
+        await drain_body(receive)
         body = json.dumps({"detail": busy_sentence(why, self.retry_after)}).encode()
         await send(
             {
@@ -126,12 +129,3 @@ class LoadShedding:
 
 def _asks_for_work(scope: Scope) -> bool:
     return scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in SHED_PATHS
-
-
-async def _read_body(receive: Receive) -> None:
-    """Read the (small: BodyLimitMiddleware bounds it) body, so the client reads the answer
-    instead of a connection reset."""
-    while True:
-        message = await receive()
-        if message["type"] != "http.request" or not message.get("more_body", False):
-            return
