@@ -24,7 +24,7 @@ class DatabaseLists:
         self._clock = clock
         self._lists: dict[UUID, tuple[float, list[str]]] = {}
         self._asking: dict[UUID, asyncio.Future[list[str]]] = {}
-        self._refreshing: set[asyncio.Future[None]] = set()
+        self._refreshing: dict[UUID, asyncio.Future[None]] = {}
 
     def cached(self, server_id: UUID) -> list[str] | None:
         """The remembered list, or None when there is none or it is too old."""
@@ -50,11 +50,14 @@ class DatabaseLists:
         return list(await asyncio.shield(asking))
 
     def refresh_soon(self, server_id: UUID, fetch: Callable[[], Awaitable[list[str]]]) -> None:
-        """Fetch the list again in the background (sharing a fetch already under way).
+        """Fetch the list again in the background, unless a fetch is already under way (a
+        burst of requests past the TTL starts one, not one each).
 
         When the fetch fails (the dumper does not answer), the last list is kept for another
         TTL, so a silent dumper is not asked again by every request.
         """
+        if server_id in self._refreshing:
+            return
 
         async def refresh() -> None:
             known = self.last_known(server_id)
@@ -66,8 +69,8 @@ class DatabaseLists:
                 log.warning("database_list_not_refreshed", reason=str(exc))
 
         task = asyncio.ensure_future(refresh())
-        self._refreshing.add(task)
-        task.add_done_callback(self._refreshing.discard)
+        self._refreshing[server_id] = task
+        task.add_done_callback(lambda _: self._refreshing.pop(server_id, None))
 
     def remember(self, server_id: UUID, databases: list[str]) -> None:
         self._lists[server_id] = (self._clock() + self._ttl, list(databases))
