@@ -159,9 +159,9 @@ class Dumper:
                 raise
             await self._publish(event)
             seconds = round(time.monotonic() - began, 3)
-            if isinstance(event, DumpFinished) and self._sizes is not None:
-                await self._sizes.remember(request.server_id, request.database, event.size)
             if isinstance(event, DumpFinished):
+                if self._sizes is not None:
+                    await self._sizes.remember(request.server_id, request.database, event.size)
                 log.info(
                     "dump_finished",
                     chunks=event.chunk_count,
