@@ -26,6 +26,8 @@ from typing import Any
 import asyncpg
 import httpx
 
+from services.cli.render import size
+
 PORTS = {"api": 8000, "dumper": 8001, "uploader": 8002, "catalog": 8003}
 READY_TIMEOUT = 90.0
 BACKUP_TIMEOUT = 300.0
@@ -143,17 +145,6 @@ def back_up(api: httpx.Client) -> dict[str, Any]:
         time.sleep(0.5)
 
 
-def human_size(size: int | None) -> str:
-    if size is None:
-        return "unknown size"
-    value = float(size)
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if value < 1024 or unit == "GiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
-
-
 def summary(snapshot: dict[str, Any], *, url: str, token: str, password: str | None) -> list[str]:
     """The block `make run` ends with: where things are and what to type next."""
     if password is not None:
@@ -177,7 +168,7 @@ def summary(snapshot: dict[str, Any], *, url: str, token: str, password: str | N
     if snapshot["status"] == "completed":
         path = VOLUME_PATH / snapshot["path"]
         lines += [
-            f"  Sample     {SAMPLE_DB}: completed, {human_size(snapshot.get('size'))}",
+            f"  Sample     {SAMPLE_DB}: completed, {size(snapshot.get('size')) or 'unknown size'}",
             f"  File       {path}",
             f"  Restore    {CLI} restore {snapshot_id} --to {SERVER_NAME}",
             f"  Details    {CLI} snapshots show {snapshot_id} --json",
@@ -192,30 +183,26 @@ def summary(snapshot: dict[str, Any], *, url: str, token: str, password: str | N
     return lines
 
 
+def api_command(*args: str, what: str) -> str:
+    """Run `python -m services.api ARGS` on this host, as an operator does; its stdout."""
+    done = subprocess.run([*API_COMMAND, *args], capture_output=True, check=False, timeout=60)
+    if done.returncode != 0:
+        sys.exit(f"sample: could not {what}: {done.stderr.decode().strip()}")
+    return done.stdout.decode().strip()
+
+
 def create_token() -> str:
     """A token made on the api host, as an operator makes the first one (one per run)."""
-    done = subprocess.run(
-        [*API_COMMAND, "create-token", "--name", "make-run"],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
-    if done.returncode != 0:
-        sys.exit(f"sample: could not create an API token: {done.stderr.decode().strip()}")
-    return done.stdout.decode().strip()
+    return api_command("create-token", "--name", "make-run", what="create an API token")
 
 
 def create_admin() -> str | None:
     """The web UI's admin with a generated password, the first time; None if one exists."""
-    done = subprocess.run(
-        [*API_COMMAND, "create-admin", "--name", ADMIN, "--generate", "--if-absent"],
-        capture_output=True,
-        check=False,
-        timeout=60,
-    )
-    if done.returncode != 0:
-        sys.exit(f"sample: could not create the web UI's admin: {done.stderr.decode().strip()}")
-    return done.stdout.decode().strip() or None
+    printed = api_command(
+        "create-admin", "--name", ADMIN, "--generate", "--if-absent",
+        what="create the web UI's admin",
+    )  # fmt: skip
+    return printed or None
 
 
 def main() -> None:
