@@ -15,7 +15,6 @@ stack of its own. BENCH_LIST_RECORDS, BENCH_LOAD_RATE, BENCH_LOAD_SECONDS change
 import asyncio
 import json
 import os
-import secrets
 import signal
 import statistics
 import subprocess
@@ -32,6 +31,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from tests.e2e.client import signed_in_client
 from tests.support.env import free_port
 from tests.support.stack import Stack
 
@@ -161,7 +161,7 @@ def backup_load(stack: Stack, api: httpx.Client, database: str) -> None:
         running = run_load(
             stack, [stack.api_url], target, LOAD_RATE, "workers draining on the same cores"
         )
-        page.keep_going(DRAIN_SECONDS)
+        time.sleep(DRAIN_SECONDS)  # the workers drain the burst; the page is timed on
     answered = running["accepted"] + running["refused"]
     print(
         f"answered {answered} of {running['requests']} (accepted or refused with Retry-After),"
@@ -201,21 +201,14 @@ class PageTimer:
     """GET /ui/snapshots, signed in as the admin, every half second in a thread of its own."""
 
     def __init__(self, stack: Stack) -> None:
-        password = secrets.token_urlsafe(16)
-        subprocess.run(
-            [sys.executable, "-m", "services.api", "create-admin", "--password-stdin"],
+        password = subprocess.run(
+            [sys.executable, "-m", "services.api", "create-admin", "--generate"],
             env=stack.env,
-            input=f"{password}\n",
             text=True,
             capture_output=True,
             check=True,
-        )
-        self.http = httpx.Client(base_url=stack.api_url, timeout=30)
-        form = self.http.get("/ui/login").text
-        csrf = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        self.http.post(
-            "/ui/login", data={"csrf_token": csrf, "username": "admin", "password": password}
-        )
+        ).stdout.strip()
+        self.http = signed_in_client(stack, password)
         self.times: list[float] = []
         self.stopping = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
@@ -228,9 +221,6 @@ class PageTimer:
         self.stopping.set()
         self.thread.join(timeout=30)
         self.http.close()
-
-    def keep_going(self, seconds: float) -> None:
-        time.sleep(seconds)
 
     def _run(self) -> None:
         while not self.stopping.wait(0.5):
