@@ -10,6 +10,7 @@ from typing import Any
 from aiormq.exceptions import AMQPError, ChannelInvalidStateError
 from faststream.rabbit import RabbitBroker, RabbitQueue
 
+from services.api.adapters.replies import Questions, UnreadableReplyError
 from services.api.errors import UnavailableError
 from shared.events import (
     BackupRequested,
@@ -50,6 +51,7 @@ class BrokerLink:
         self.topology = topology
         self.query_timeout = query_timeout
         self.publishers = EventPublishers(broker, topology, PUBLISHES)
+        self.questions = Questions(broker)
         self.ready = asyncio.Event()
 
     async def connect(self) -> bool:
@@ -57,6 +59,7 @@ class BrokerLink:
         try:
             await self.broker.start()
             await declare_topology(self.broker, self.topology)
+            await self.questions.start()
         except Exception as exc:  # aio-pika raises several types for "not reachable"
             log.warning("broker_unreachable", error=type(exc).__name__)
             return False
@@ -89,8 +92,7 @@ class BrokerLink:
             )
         timeout = wait or self.query_timeout
         try:
-            response = await self.broker.request(body, queue=queue, timeout=timeout)
-            reply = await response.decode()
+            reply = await self.questions.ask(queue, body, within=timeout)
         except TimeoutError:
             raise UnavailableError(f"the {who} did not answer within {timeout:g} s") from None
         except BROKER_DROPPED:
@@ -100,6 +102,8 @@ class BrokerLink:
                 f"the message broker connection dropped, so the {who} cannot be asked;"
                 " try again in a few seconds"
             ) from None
+        except UnreadableReplyError:
+            reply = None
         if not isinstance(reply, dict):
             raise UnavailableError(f"the {who} gave an answer that is not understood")
         return reply

@@ -11,13 +11,13 @@ from shared.topology import Topology
 
 
 class DroppedBroker(RabbitBroker):
-    """A broker whose request/reply channel is closed under it."""
+    """A broker whose channel is closed under it: a question cannot be sent."""
 
     def __init__(self, error: Exception) -> None:
         super().__init__()
         self.error = error
 
-    async def request(self, *_args, **_kwargs):
+    async def publish(self, *_args, **_kwargs):
         raise self.error
 
 
