@@ -24,7 +24,7 @@ def build_app(settings: CatalogSettings) -> AsgiFastStream:
         schema=settings.schema_name,
         migrations=migrations_folder,
         register=lambda broker, topology, _runtime: broker.include_router(
-            handlers.build_router(topology)
+            handlers.build_router(topology, settings)
         ),
         publishes=handlers.PUBLISHES,
         after_startup=[start_sweeper(settings)],

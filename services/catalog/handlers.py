@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 
 from faststream import AckPolicy, Context
-from faststream.rabbit import RabbitMessage, RabbitRouter
+from faststream.rabbit import Channel, RabbitMessage, RabbitRouter
 
 from services.catalog.announcer import announce
 from services.catalog.deadletters import DeadLetter, dead_letter_reason
@@ -26,14 +26,27 @@ PUBLISHES: tuple[type[Event], ...] = (SnapshotStatusChanged,)
 Settings = Annotated[CatalogSettings, Context("settings")]
 
 
-def build_router(topology: Topology) -> RabbitRouter:
+QUERY_PREFETCH = 16
+"""Queries in hand at once, on a channel of their own."""
+
+
+def event_prefetch(pool_max: int) -> int:
+    """Events folded at once: one connection fewer than the pool has, so a query always finds
+    a free one. Without a bound the broker hands over the whole backlog (thousands of tasks
+    after a burst), and a query waited for a connection behind all of them."""
+    return max(1, pool_max - 1)
+
+
+def build_router(topology: Topology, settings: CatalogSettings) -> RabbitRouter:
     """The catalog's subscribers, on the queues of `topology`."""
     router = RabbitRouter()
+    folding = Channel(prefetch_count=event_prefetch(settings.database.pool_max))
 
     events = router.subscriber(
         topology.queue("catalog"),
         topology.events,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        channel=folding,
         title="catalog.events",
         description="Every event, folded into snapshot records.",
     )
@@ -45,6 +58,7 @@ def build_router(topology: Topology) -> RabbitRouter:
         topology.dead_letter_watch,
         topology.dead_letters,
         ack_policy=AckPolicy.NACK_ON_ERROR,
+        channel=Channel(prefetch_count=1),
         title="catalog.deadletters",
         description="Every dead letter: its snapshot fails with the reason it was given up.",
     )
@@ -78,6 +92,7 @@ def build_router(topology: Topology) -> RabbitRouter:
     @router.subscriber(
         topology.catalog_queries,
         ack_policy=AckPolicy.REJECT_ON_ERROR,
+        channel=Channel(prefetch_count=QUERY_PREFETCH),
         title="catalog.queries",
         description="get_snapshot / list_snapshots / get_restore / list_restores / ..., "
         "answered to the asker's reply queue.",

@@ -1,7 +1,7 @@
 """The api's notification consumer, wired by the composition root."""
 
 from faststream import AckPolicy
-from faststream.rabbit import RabbitBroker, RabbitRouter
+from faststream.rabbit import Channel, RabbitBroker, RabbitRouter
 from prometheus_client import CollectorRegistry
 
 from services.api.adapters.broker import BrokerLink
@@ -24,6 +24,9 @@ from shared.service import Runtime
 from shared.topology import NOTIFICATIONS, Topology
 
 log = get_logger(__name__)
+
+NOTIFICATION_PREFETCH = 2
+"""Status changes the api handles at once."""
 
 
 class Notifications:
@@ -67,6 +70,9 @@ class Notifications:
             topology.queue(NOTIFICATIONS),
             topology.events,
             ack_policy=AckPolicy.NACK_ON_ERROR,
+            # A few at a time: the burst of status changes after a fleet's backups must not
+            # take the pool's connections from the requests the api is answering.
+            channel=Channel(prefetch_count=NOTIFICATION_PREFETCH),
             title="api.notifications",
             description="Snapshot status changes and restore/verify ends: queue the "
             "configuration's notifications, start its hooks.",
