@@ -34,13 +34,13 @@ def merge_pending(
     recorded: Iterable[dict[str, Any]],
     requests: Iterable[BackupRequest],
     *,
-    server_names: dict[UUID, str],
+    server_names: dict[UUID, str] | None = None,
 ) -> list[SnapshotPublic]:
     """The catalog's snapshots plus the requests it has not recorded, newest first."""
     snapshots = [SnapshotPublic.model_validate(item) for item in recorded]
     known = {snapshot.id for snapshot in snapshots}
     snapshots += [
-        pending_snapshot(request, server_name=server_names.get(request.server_id))
+        pending_snapshot(request, server_name=(server_names or {}).get(request.server_id))
         for request in requests
         if request.id not in known
     ]

@@ -30,7 +30,7 @@ SELECT_REQUEST = "SELECT " + REQUEST_COLUMNS + " FROM {schema}.snapshots_request
 SELECT_RECENT = (
     "SELECT " + REQUEST_COLUMNS + " FROM {schema}.snapshots_requested "
     "WHERE requested_at >= $1 AND ($2::uuid IS NULL OR server_id = $2) "
-    "ORDER BY requested_at DESC"
+    "ORDER BY requested_at DESC, id DESC LIMIT $3"
 )
 CLAIM_UNSENT = """
 SELECT id, routing_key, payload FROM {schema}.outbox
@@ -99,9 +99,12 @@ class BackupRequests:
         row = await self._pool.fetchrow(SELECT_REQUEST.format(schema=self._schema), snapshot_id)
         return None if row is None else BackupRequest.model_validate(dict(row))
 
-    async def since(self, when: datetime, *, server_id: UUID | None) -> list[BackupRequest]:
-        """Requests accepted at or after `when`, newest first."""
-        rows = await self._pool.fetch(SELECT_RECENT.format(schema=self._schema), when, server_id)
+    async def since(
+        self, when: datetime, *, server_id: UUID | None, limit: int | None = None
+    ) -> list[BackupRequest]:
+        """Requests accepted at or after `when`, newest first (the newest `limit` of them)."""
+        query = SELECT_RECENT.format(schema=self._schema)
+        rows = await self._pool.fetch(query, when, server_id, limit)
         return [BackupRequest.model_validate(dict(row)) for row in rows]
 
 

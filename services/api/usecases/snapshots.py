@@ -19,6 +19,7 @@ from services.api.workers.relay import OutboxRelay
 from shared.events import SnapshotCancelRequested, SnapshotLockChanged, SnapshotStatus, utc_now
 from shared.logging import get_logger
 from shared.queries import GetSnapshot, ListSnapshots
+from shared.queries.cursors import encode_position
 
 log = get_logger(__name__)
 
@@ -59,7 +60,7 @@ async def list_snapshots(
     cursor: str | None = None,
 ) -> SnapshotPage:
     """One page of the catalog's snapshots; the first page of an unfiltered listing also
-    shows the requests the catalog has not recorded yet."""
+    shows the requests the catalog has not recorded yet, newest first, `limit` rows at most."""
     filters: dict[str, Any] = {
         "server_id": server_id,
         "database": database,
@@ -74,12 +75,19 @@ async def list_snapshots(
     if cursor is None and sort == DEFAULT_SORT and all(v is None for v in filters.values()):
         # Only the first page of an unfiltered listing shows requests the catalog has not
         # recorded yet (it may lag the outbox by a moment).
-        recent = await requests.since(utc_now() - CATALOG_LAG, server_id=None)
-    names = {server.id: server.name for server in await servers.list()} if recent else {}
-    return SnapshotPage(
-        items=merge_pending(reply.snapshots, recent, server_names=names),
-        next_cursor=reply.next_cursor,
-    )
+        recent = await requests.since(utc_now() - CATALOG_LAG, server_id=None, limit=limit)
+    if not recent:
+        return SnapshotPage(items=merge_pending(reply.snapshots, []), next_cursor=reply.next_cursor)
+    names = {server.id: server.name for server in await servers.list()}
+    merged = merge_pending(reply.snapshots, recent, server_names=names)
+    shown = merged[:limit]
+    recorded = {UUID(str(item["id"])) for item in reply.snapshots}
+    if len(recorded & {s.id for s in shown}) == len(recorded):
+        return SnapshotPage(items=shown, next_cursor=reply.next_cursor)
+    # Recorded rows were pushed off this page by newer requests: the next page starts right
+    # after the last row shown, so none of them is skipped.
+    last = shown[-1]
+    return SnapshotPage(items=shown, next_cursor=encode_position(sort, last.created_at, last.id))
 
 
 def _aware(value: datetime | None) -> datetime | None:

@@ -12,7 +12,6 @@ from services.catalog.snapshots.listing import (
     InvalidCursorError,
     Sort,
     decode_cursor,
-    encode_position,
 )
 from shared.queries import (
     INVALID_QUERY,
@@ -25,6 +24,7 @@ from shared.queries import (
     TargetActivity,
     TargetActivityReply,
 )
+from shared.queries.cursors import encode_position
 
 SNAPSHOT_RESTORES = 50
 """How many of a snapshot's restores its detail lists (newest first)."""

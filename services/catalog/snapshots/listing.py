@@ -1,8 +1,8 @@
 """Listing snapshots page by page: filters, sort orders and the opaque keyset cursor. Pure.
 
-A cursor is the last row's sort key and id, base64url-encoded JSON tagged with its sort, so a
-page starts exactly after the previous one however many records arrive meanwhile (keyset
-pagination: no duplicates, no gaps, no OFFSET scans).
+A cursor is the last row's sort key and id (shared/queries/cursors.py), so a page starts
+exactly after the previous one however many records arrive meanwhile (keyset pagination: no
+duplicates, no gaps, no OFFSET scans).
 """
 
 import base64
@@ -15,6 +15,7 @@ from uuid import UUID
 
 from services.catalog.snapshots.model import SnapshotRecord
 from shared.queries.catalog import SnapshotSort
+from shared.queries.cursors import encode_position
 
 Sort = SnapshotSort
 NO_SIZE = -1
@@ -50,13 +51,6 @@ def descending(sort: Sort) -> bool:
 def encode_cursor(record: SnapshotRecord, sort: Sort) -> str:
     """The opaque cursor of the page after `record`."""
     return encode_position(sort, sort_key(record, sort), record.id)
-
-
-def encode_position(sort: Sort, key: SortKey, row_id: UUID) -> str:
-    """The opaque cursor of the page after the row with this sort key and id."""
-    value = key.isoformat() if isinstance(key, datetime) else key
-    raw = json.dumps({"s": sort, "k": value, "i": str(row_id)}, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str, sort: Sort) -> Cursor:

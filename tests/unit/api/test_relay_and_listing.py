@@ -6,7 +6,9 @@ from uuid import uuid4
 
 from services.api.models import BackupRequest
 from services.api.snapshots import merge_pending
+from services.api.usecases.snapshots import list_snapshots
 from services.api.workers.relay import OutboxRelay
+from shared.queries.cursors import encode_position
 
 
 class FakeOutbox:
@@ -98,3 +100,78 @@ class TestMergePending:
             (unknown.id, "pending"),
             (known.id, "completed"),
         ]
+
+
+def recorded_row(req: BackupRequest) -> dict:
+    return {
+        "id": str(req.id), "status": "completed", "server_id": str(req.server_id),
+        "server_name": "prod", "database": "shop", "volume_id": str(req.volume_id),
+        "compression": "gzip", "created_at": req.requested_at.isoformat(),
+        "started_at": None, "finished_at": None, "bytes_dumped": 10, "size": 3,
+        "sha256": "00", "path": "p", "error": None,
+    }  # fmt: skip
+
+
+class FakeCatalog:
+    """Answers list_snapshots with the newest `limit` of its rows, like the catalog."""
+
+    def __init__(self, rows: list[BackupRequest]) -> None:
+        self.rows = sorted(rows, key=lambda r: (r.requested_at, str(r.id)), reverse=True)
+
+    async def ask_catalog(self, body, *, wait=None):  # noqa: ARG002
+        page = self.rows[: body["limit"]]
+        more = len(self.rows) > body["limit"]
+        return {
+            "ok": True,
+            "snapshots": [recorded_row(r) for r in page],
+            "next_cursor": "catalog-cursor" if more else None,
+        }
+
+
+class FakeRequests:
+    def __init__(self, rows: list[BackupRequest]) -> None:
+        self.rows = sorted(rows, key=lambda r: (r.requested_at, str(r.id)), reverse=True)
+
+    async def since(self, when, *, server_id, limit=None):  # noqa: ARG002
+        return [r for r in self.rows if r.requested_at >= when][:limit]
+
+
+class FakeServers:
+    async def list(self):
+        return []
+
+
+class TestFirstPageWithPendingRequests:
+    async def listing(self, recorded, accepted, limit):
+        return await list_snapshots(
+            link=FakeCatalog(recorded),  # type: ignore[arg-type]
+            requests=FakeRequests(accepted),  # type: ignore[arg-type]
+            servers=FakeServers(),  # type: ignore[arg-type]
+            limit=limit,
+        )
+
+    async def test_a_burst_of_unrecorded_requests_fills_one_page_and_no_more(self):
+        recorded = [request(10 + n) for n in range(60)]
+        burst = [request(n / 100) for n in range(300)]
+        page = await self.listing(recorded, recorded + burst, limit=50)
+        assert len(page.items) == 50
+        assert {s.status for s in page.items} == {"pending"}
+        last = page.items[-1]
+        # The next page starts after the last row shown: no recorded row is skipped.
+        assert page.next_cursor == encode_position("-created_at", last.created_at, last.id)
+
+    async def test_recorded_rows_pushed_off_the_page_start_the_next_one(self):
+        recorded = [request(10 + n) for n in range(50)]
+        newer = [request(n) for n in range(5)]
+        page = await self.listing(recorded, recorded + newer, limit=50)
+        assert [s.id for s in page.items[:5]] == [r.id for r in newer]
+        assert len(page.items) == 50
+        last = page.items[-1]
+        assert last.id == recorded[44].id
+        assert page.next_cursor == encode_position("-created_at", last.created_at, last.id)
+
+    async def test_the_catalog_cursor_stays_when_every_recorded_row_is_shown(self):
+        recorded = [request(10 + n) for n in range(80)]
+        page = await self.listing(recorded, recorded, limit=50)
+        assert len(page.items) == 50
+        assert page.next_cursor == "catalog-cursor"
