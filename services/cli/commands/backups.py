@@ -74,7 +74,7 @@ def wait_and_report_backups(
 ) -> None:
     """Wait for the snapshots unless told not to, print them, and exit 3 when one failed."""
     if not no_wait:
-        snapshots = wait_for(client, snapshots, timeout=timeout)
+        snapshots = wait_for(client, snapshots, timeout=timeout, as_json=as_json)
     if as_json:
         emit_json(snapshots)
     else:
