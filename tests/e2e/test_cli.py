@@ -222,6 +222,38 @@ class TestCliNewVolume:
         assert f"bucket: bucket {bucket} does not exist" in result.stderr
 
 
+class TestCliProgress:
+    async def test_a_second_backup_shows_percent_and_time_left_against_the_first(
+        self, cli, slow_pg, tmp_path
+    ):
+        """The --json progress lines carry the last completed dump's size as an estimate."""
+        server_name, volume_name = unique("cli-pg-"), unique("cli-vol-")
+        await add_pg_server(cli, server_name, port=slow_pg.port, database=slow_pg.database)
+        await add_local_volume(cli, volume_name, tmp_path / "volume")
+        backup = ("backup", server_name, "--database", slow_pg.database, "--volume", volume_name)
+        first = await cli.run(*backup, "--json")
+        assert first.returncode == 0, first.stderr
+        [done] = json.loads(first.stdout)
+        first_lines = [json.loads(line) for line in first.stderr.splitlines()]
+        assert {line["expected_bytes"] for line in first_lines} == {None}  # nothing to go by
+
+        slow_pg.slow_down()
+        second = await cli.run(*backup, "--json")
+
+        assert second.returncode == 0, second.stderr
+        [snapshot] = json.loads(second.stdout)
+        lines = [json.loads(line) for line in second.stderr.splitlines()]
+        assert {line["snapshot_id"] for line in lines} == {snapshot["id"]}
+        assert {line["expected_bytes"] for line in lines} == {done["bytes_dumped"]}
+        running = [line for line in lines if line["status"] == "in_progress"]
+        assert all(line["estimate"] and 0 <= line["percent"] < 100 for line in running), running
+        timed = [line for line in running if line["eta_seconds"] is not None]
+        assert timed, running
+        assert all(line["eta_seconds"] > 0 for line in timed), timed
+        assert (lines[-1]["status"], lines[-1]["percent"]) == ("completed", 100.0)
+        assert lines[-1]["estimate"] is False
+
+
 class TestCliTokens:
     async def test_created_token_works_until_revoked(self, cli, stack):
         name = unique("cli-token-")
