@@ -77,7 +77,9 @@ def last_dumped(client: Client, snapshot: dict[str, Any]) -> int | None:
         items = client.get("/api/v1/snapshots", params=params).get("items") or []
     except CliError:
         return None
-    return int(items[0]["bytes_dumped"]) or None if items else None
+    if not items:
+        return None
+    return int(items[0]["bytes_dumped"]) or None  # an empty dump gives no scale
 
 
 def about(seconds: float | None) -> str:

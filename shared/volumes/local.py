@@ -42,10 +42,10 @@ log = get_logger(__name__)
 class LocalVolume:
     """A directory on a filesystem the uploader can write."""
 
+    place = "directory"
+
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
-
-    place = "directory"
 
     @property
     def location(self) -> str:

@@ -51,6 +51,8 @@ _ABORTS_IN_RETRY: set[asyncio.Task[None]] = set()
 class S3Volume:
     """A bucket, optionally under a key prefix."""
 
+    place = "bucket"
+
     def __init__(
         self,
         config: S3VolumeConfig,
@@ -69,8 +71,6 @@ class S3Volume:
             region=config.region,
             outbound=outbound,
         )
-
-    place = "bucket"
 
     @property
     def location(self) -> str:
