@@ -1,84 +1,49 @@
-"""Waiting for snapshots to finish, with a live progress bar of bytes dumped and rate."""
+"""Waiting for snapshots and restores to finish, with live progress."""
 
 import time
 from typing import Any
 
 from rich.filesize import decimal
-from rich.progress import (
-    BarColumn,
-    Progress,
-    ProgressColumn,
-    SpinnerColumn,
-    Task,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from services.cli.backup_progress import TERMINAL, Bars, Display, JsonLines, RateColumn, Watch
 from services.cli.client import Client
 from services.cli.errors import CliError
 from services.cli.render import err
 
-TERMINAL = frozenset({"completed", "failed", "deleted"})
 POLL_SECONDS = 0.5
 
 
-class RateColumn(ProgressColumn):
-    """Bytes per second: the recent rate, or the average while there are too few samples."""
-
-    def render(self, task: Task) -> Text:
-        speed = task.speed
-        if speed is None and task.elapsed:
-            speed = task.completed / task.elapsed
-        return Text(f"{decimal(int(speed))}/s" if speed else "-", style="progress.data.speed")
-
-
-def bytes_dumped(snapshot: dict[str, Any]) -> int:
-    """Bytes the dump tool has produced so far, from either shape of the detail."""
-    progress = snapshot.get("progress") or {}
-    return int(progress.get("bytes_dumped") or snapshot.get("bytes_dumped") or 0)
-
-
 def wait_for(
-    client: Client, snapshots: list[dict[str, Any]], *, timeout: float | None = None
+    client: Client,
+    snapshots: list[dict[str, Any]],
+    *,
+    timeout: float | None = None,
+    as_json: bool = False,
 ) -> list[dict[str, Any]]:
-    """Poll every snapshot until each is terminal; the final details, in the same order."""
+    """Poll every snapshot until each is terminal; the final details, in the same order.
+
+    Progress goes to stderr: live bars, or with `as_json` a JSON line per change.
+    """
     deadline = None if timeout is None else time.monotonic() + timeout
     final: dict[str, dict[str, Any]] = {}
-    with Progress(
-        SpinnerColumn(),
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.fields[status]:<11} {task.fields[dumped]:>10}"),
-        RateColumn(),
-        TimeElapsedColumn(),
-        console=err,
-    ) as progress:
-        tasks: dict[str, TaskID] = {
-            s["id"]: progress.add_task(
-                str(s.get("database") or s["id"]), total=None, status="pending", dumped="0 B"
-            )
-            for s in snapshots
-        }
-        while len(final) < len(tasks):
-            for snapshot_id, task in tasks.items():
+    watches = {str(s["id"]): Watch() for s in snapshots}
+    display: Display = JsonLines() if as_json else Bars(snapshots)
+    with display:
+        while len(final) < len(watches):
+            for snapshot_id, watch in watches.items():
                 if snapshot_id in final:
                     continue
                 snapshot = client.get(f"/api/v1/snapshots/{snapshot_id}")
-                done = bytes_dumped(snapshot)
-                status = snapshot["status"]
-                progress.update(task, completed=done, status=status, dumped=decimal(done))
-                if status in TERMINAL:
+                display.show(watch.observe(client, snapshot))
+                if snapshot["status"] in TERMINAL:
                     final[snapshot_id] = snapshot
-                    progress.update(task, total=max(done, 1), completed=max(done, 1))
-                    progress.stop_task(task)
-            if len(final) < len(tasks):
+            if len(final) < len(watches):
                 if deadline is not None and time.monotonic() > deadline:
-                    waiting = [i for i in tasks if i not in final]
+                    waiting = [i for i in watches if i not in final]
                     raise CliError(f"still running after {timeout:g}s: {', '.join(waiting)}")
                 time.sleep(POLL_SECONDS)
-    return [final[s["id"]] for s in snapshots]
+    return [final[str(s["id"])] for s in snapshots]
 
 
 RESTORE_TERMINAL = frozenset({"completed", "failed"})

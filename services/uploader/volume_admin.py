@@ -1,4 +1,5 @@
-"""Deleting a snapshot's files, probing a volume, asking its free space.
+"""Deleting a snapshot's files, probing a volume (making a missing local directory), asking
+its free space.
 
 Failures a person can act on (a missing bucket, access denied, a full or read-only disk, an
 unreachable server, a seal that won't open) become sentences, never retries.
@@ -6,7 +7,7 @@ unreachable server, a seal that won't open) become sentences, never retries.
 
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 from uuid import uuid4
 
 from pydantic import ValidationError
@@ -31,8 +32,8 @@ log = get_logger(__name__)
 
 PROBE_PREFIX = ".databasement-probe-"
 PROBE_BYTES = b"databasement probe: safe to delete\n"
-ProbeStep = Literal["write", "read", "delete"]
-PROBE_STEPS: tuple[ProbeStep, ...] = ("write", "read", "delete")
+PROBE_STEPS = ("write", "read", "delete")
+"""The steps after the first, which is the volume's `place` (its directory or bucket)."""
 
 Publish = Callable[[Event], Awaitable[None]]
 
@@ -79,17 +80,20 @@ async def delete_snapshot(
 
 @dataclass(frozen=True)
 class ProbeCheck:
-    check: ProbeStep
+    check: str
     ok: bool
     detail: str
 
 
 async def probe(volume: Volume) -> list[ProbeCheck]:
-    """Write, read back and delete `.databasement-probe-<uuid>`; each step a check."""
+    """Prepare the directory or bucket (a missing local directory is made), then write, read
+    back and delete `.databasement-probe-<uuid>`; each step a check."""
     key = f"{PROBE_PREFIX}{uuid4()}"
     where = volume.location
+    steps = (volume.place, *PROBE_STEPS)
     checks: list[ProbeCheck] = []
     try:
+        checks.append(ProbeCheck(volume.place, ok=True, detail=await volume.prepare()))
         await volume.write(key, PROBE_BYTES)
         checks.append(ProbeCheck("write", ok=True, detail=f"wrote {key} to {where}"))
         data = await volume.read(key)
@@ -103,17 +107,16 @@ async def probe(volume: Volume) -> list[ProbeCheck]:
         else:
             checks.append(ProbeCheck("delete", ok=True, detail=f"deleted {key}"))
     except VolumeError as exc:
-        step = PROBE_STEPS[len(checks)]
-        checks.append(ProbeCheck(step, ok=False, detail=str(exc)))
-    return _not_checked(checks)
+        checks.append(ProbeCheck(steps[len(checks)], ok=False, detail=str(exc)))
+    return _not_checked(checks, steps)
 
 
-def _not_checked(checks: list[ProbeCheck]) -> list[ProbeCheck]:
+def _not_checked(checks: list[ProbeCheck], steps: tuple[str, ...]) -> list[ProbeCheck]:
     failed = next((c.check for c in checks if not c.ok), None)
     done = {c.check for c in checks}
     rest = [
         ProbeCheck(step, ok=False, detail=f"not checked: {failed} failed")
-        for step in PROBE_STEPS
+        for step in steps
         if step not in done
     ]
     return checks + rest

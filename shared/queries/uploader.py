@@ -22,7 +22,8 @@ class UploaderRequest(Query[ReplyT], Generic[ReplyT]):
 
 
 class TestVolume(UploaderRequest[ChecksReply]):
-    """Ask the uploader to write, read back and delete a probe object on a volume."""
+    """Ask the uploader to prepare a volume's directory or bucket (making a missing local
+    directory), then write, read back and delete a probe object on it."""
 
     __test__ = False  # a request, not a pytest class
 

@@ -95,6 +95,15 @@ class Volume(Protocol):
     def location(self) -> str:
         """Where the volume is, for messages: a path or `endpoint/bucket/prefix`."""
 
+    @property
+    def place(self) -> str:
+        """What a test's checks call the location: `directory` or `bucket`."""
+
+    async def prepare(self) -> str:
+        """Make sure the location is there: a local volume makes its missing directory, an
+        S3 volume checks that its bucket exists (it never creates one). A sentence of what
+        was found or done; VolumeError with the sentence why when it is not usable."""
+
     async def begin(self, *, snapshot_id: UUID, attempt_id: UUID, key: str) -> UploadTarget:
         """Start assembling the artifact `key` of one attempt."""
 

@@ -16,6 +16,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO, TypeVar
 from uuid import UUID, uuid4
 
+from shared.logging import get_logger
 from shared.volumes._base import (
     ArtifactMismatchError,
     ObjectMissingError,
@@ -29,15 +30,19 @@ from shared.volumes._base import (
     VolumeFullError,
     VolumeMissingError,
 )
+from shared.volumes._directory import DIRECTORY_MODE, ensure_directory
 from shared.volumes._temporaries import PARTS_DIR, TEMP_MARK, sweep_temporaries
 
 BLOCK = 1024 * 1024
 _FALLBACK_ERRNOS = {errno.EXDEV, errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP}
 T = TypeVar("T")
+log = get_logger(__name__)
 
 
 class LocalVolume:
     """A directory on a filesystem the uploader can write."""
+
+    place = "directory"
 
     def __init__(self, root: Path) -> None:
         self.root = root.absolute()
@@ -68,7 +73,7 @@ class LocalVolume:
         self.path_of(key)  # refuse a bad key before anything is written
 
         def make_parts_dir() -> None:
-            self._require_root()
+            self._ensure_root()
             self.parts_dir(target).mkdir(parents=True, exist_ok=True)
 
         await self._run(make_parts_dir)
@@ -96,11 +101,16 @@ class LocalVolume:
     async def abort(self, target: UploadTarget) -> None:
         await self._run(lambda: self._remove_parts(target))
 
+    async def prepare(self) -> str:
+        if await self._run(self._ensure_root):
+            return f"created {self.root} (mode {DIRECTORY_MODE:o}, owner uid {os.getuid()})"
+        return f"{self.root} exists"
+
     async def write(self, key: str, data: bytes) -> None:
         path = self.path_of(key)
 
         def write() -> None:
-            self._require_root()
+            self._ensure_root()
             _write_atomically(path, data)
 
         await self._run(write)
@@ -162,10 +172,13 @@ class LocalVolume:
         except ValueError as exc:  # a path the OS refuses outright, e.g. with a NUL byte
             raise VolumeError(f"the volume path is invalid: {exc}") from exc
 
-    def _require_root(self) -> None:
-        """Never create the volume's own directory: a missing one is a misconfiguration."""
-        if not self.root.is_dir():
-            raise VolumeMissingError(f"volume directory {self.root} does not exist")
+    def _ensure_root(self) -> bool:
+        """Make the volume's directory on first use (shared/volumes/_directory.py says how);
+        True when this call made it."""
+        made = ensure_directory(self.root)
+        if made:
+            log.info("volume_directory_created", path=str(self.root), mode=oct(DIRECTORY_MODE))
+        return made
 
     def _explain(self, exc: OSError) -> VolumeError:
         where = exc.filename or self.root
@@ -174,7 +187,10 @@ class LocalVolume:
         if exc.errno in {errno.EACCES, errno.EPERM, errno.EROFS}:
             return VolumeAccessDeniedError(f"permission denied writing {where}")
         if not self.root.is_dir():
-            return VolumeMissingError(f"volume directory {self.root} does not exist")
+            return VolumeMissingError(
+                f"volume directory {self.root} does not exist and cannot be made: "
+                f"{exc.strerror} ({where})"
+            )
         if exc.errno == errno.ENOENT:
             return VolumeMissingError(f"{where} does not exist on the volume")
         return VolumeError(f"cannot use the volume {self.root}: {exc.strerror} ({where})")

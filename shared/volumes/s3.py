@@ -36,6 +36,7 @@ from shared.volumes._base import (
     UploadTarget,
     Usage,
     VolumeError,
+    VolumeMissingError,
     VolumeUnreachableError,
 )
 from shared.volumes.s3client import bare_endpoint, build_client, read_object, s3_errors
@@ -49,6 +50,8 @@ _ABORTS_IN_RETRY: set[asyncio.Task[None]] = set()
 
 class S3Volume:
     """A bucket, optionally under a key prefix."""
+
+    place = "bucket"
 
     def __init__(
         self,
@@ -197,6 +200,15 @@ class S3Volume:
             except VolumeError:
                 return  # refused for another reason: retrying will not help
             return
+
+    async def prepare(self) -> str:
+        # A bucket carries region, policy and billing choices: the owner makes it, never us.
+        if not await self._run(lambda: self.client.bucket_exists(self.bucket)):
+            raise VolumeMissingError(
+                f"bucket {self.bucket} does not exist on {self.endpoint}; create it first "
+                "(Databasement never creates buckets)"
+            )
+        return f"bucket {self.bucket} exists on {self.endpoint}"
 
     async def write(self, key: str, data: bytes) -> None:
         name = self.object_name(key)

@@ -20,6 +20,7 @@ import pytest
 
 from shared.topology import Topology
 from tests.e2e.client import Api
+from tests.e2e.slow_source import SlowSource, slow_source
 from tests.e2e.sources import load_mariadb, load_postgres
 from tests.fixtures.resources import (
     MariaDB,
@@ -184,3 +185,10 @@ def maria_source(mariadb: MariaDB) -> AsyncIterator[str]:
     finally:
         with mariadb.connect() as conn, conn.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+
+
+@pytest.fixture
+async def slow_pg(postgres_url: str) -> AsyncIterator[SlowSource]:
+    """A database of its own behind a proxy the test may slow down (tests/e2e/slow_source.py)."""
+    async with slow_source(postgres_url) as source:
+        yield source

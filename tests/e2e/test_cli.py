@@ -6,6 +6,7 @@ the reason on stderr), a request the API refuses, a bad token and an unreachable
 """
 
 import json
+import stat
 import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -47,8 +48,10 @@ async def add_pg_server(
     return json.loads(result.stdout)
 
 
-async def add_local_volume(cli: Cli, name: str, path: Path) -> dict:
-    result = await cli.run("volumes", "add", name, "--type", "local", "--path", str(path), "--json")
+async def add_local_volume(cli: Cli, name: str, path: Path, *options: str) -> dict:
+    result = await cli.run(
+        "volumes", "add", name, "--type", "local", "--path", str(path), "--json", *options
+    )  # fmt: skip
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -130,7 +133,7 @@ class TestCliBackup:
         blocker.write_text("not a directory")
         server_name, volume_name = unique("cli-pg-"), unique("cli-vol-")
         await add_pg_server(cli, server_name)
-        await add_local_volume(cli, volume_name, blocker / "volume")
+        await add_local_volume(cli, volume_name, blocker / "volume", "--no-test")
 
         result = await cli.run(
             "backup", server_name, "--database", tiny_db, "--volume", volume_name
@@ -141,6 +144,114 @@ class TestCliBackup:
         [reason] = [line for line in result.stderr.splitlines() if "backup failed" in line]
         assert tiny_db in reason
         assert reason.split(":", 3)[-1].strip() != "no reason given"
+
+
+class TestCliNewVolume:
+    async def test_a_volume_on_a_path_that_does_not_exist_is_made_and_backed_up_to(
+        self, cli, tiny_db, tmp_path
+    ):
+        """`volumes add` tests the volume: the uploader makes the directory, mode 0750."""
+        new_dir = tmp_path / "new-dir"
+        server_name, volume_name = unique("cli-pg-"), unique("cli-vol-")
+        await add_pg_server(cli, server_name, database=tiny_db)
+
+        added = await add_local_volume(cli, volume_name, new_dir)
+
+        checks = {c["check"]: c for c in added["checks"]}
+        assert list(checks) == ["directory", "write", "read", "delete"]
+        assert all(c["ok"] for c in checks.values()), checks
+        assert checks["directory"]["detail"].startswith(f"created {new_dir} (mode 750")
+        assert new_dir.is_dir()
+        assert stat.S_IMODE(new_dir.stat().st_mode) == 0o750
+        backed_up = await cli.run(
+            "backup", server_name, "--database", tiny_db, "--volume", volume_name, "--json"
+        )
+        assert backed_up.returncode == 0, backed_up.stderr
+        [snapshot] = json.loads(backed_up.stdout)
+        assert snapshot["status"] == "completed", snapshot.get("error")
+        assert (new_dir / snapshot["path"]).stat().st_size == snapshot["size"]
+
+    async def test_a_first_backup_makes_the_directory_of_an_untested_volume(
+        self, cli, tiny_db, tmp_path
+    ):
+        new_dir = tmp_path / "never-tested"
+        server_name, volume_name = unique("cli-pg-"), unique("cli-vol-")
+        await add_pg_server(cli, server_name)
+        await add_local_volume(cli, volume_name, new_dir, "--no-test")
+        assert not new_dir.exists()
+
+        backed_up = await cli.run(
+            "backup", server_name, "--database", tiny_db, "--volume", volume_name, "--json"
+        )
+
+        assert backed_up.returncode == 0, backed_up.stderr
+        [snapshot] = json.loads(backed_up.stdout)
+        assert (new_dir / snapshot["path"]).is_file()
+        assert stat.S_IMODE(new_dir.stat().st_mode) == 0o750
+
+    async def test_a_missing_parent_is_named_when_added_and_exits_3(self, cli, tmp_path):
+        path = tmp_path / "unmounted" / "backups"
+        volume_name = unique("cli-vol-")
+
+        result = await cli.run(
+            "volumes", "add", volume_name, "--type", "local", "--path", str(path)
+        )
+
+        assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
+        [sentence] = [line for line in result.stderr.splitlines() if line.strip()]
+        assert sentence.startswith(f"databasement: volume {volume_name!r} was added, but its test")
+        assert f"nor its parent {path.parent}" in sentence
+        assert f"databasement volumes test {volume_name}" in sentence
+        assert not path.parent.exists()
+
+    async def test_a_missing_bucket_is_named_when_added(self, cli, s3_server):
+        bucket, volume_name = unique("dbm-missing-"), unique("cli-s3-")
+
+        result = await cli.run(
+            "volumes", "add", volume_name, "--type", "s3", "--endpoint", s3_server.endpoint,
+            "--bucket", bucket, "--access-key", s3_server.admin.access_key,
+            "--secret-key-stdin", "--insecure", "--json",
+            stdin=s3_server.admin.secret_key + "\n",
+        )  # fmt: skip
+
+        assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
+        checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
+        assert checks["bucket"]["detail"].startswith(
+            f"bucket {bucket} does not exist on {s3_server.endpoint}"
+        )
+        assert f"bucket: bucket {bucket} does not exist" in result.stderr
+
+
+class TestCliProgress:
+    async def test_a_second_backup_shows_percent_and_time_left_against_the_first(
+        self, cli, slow_pg, tmp_path
+    ):
+        """The --json progress lines carry the last completed dump's size as an estimate."""
+        server_name, volume_name = unique("cli-pg-"), unique("cli-vol-")
+        await add_pg_server(cli, server_name, port=slow_pg.port, database=slow_pg.database)
+        await add_local_volume(cli, volume_name, tmp_path / "volume")
+        backup = ("backup", server_name, "--database", slow_pg.database, "--volume", volume_name)
+        first = await cli.run(*backup, "--json")
+        assert first.returncode == 0, first.stderr
+        [done] = json.loads(first.stdout)
+        first_lines = [json.loads(line) for line in first.stderr.splitlines()]
+        assert {line["expected_bytes"] for line in first_lines} == {None}  # nothing to go by
+
+        slow_pg.slow_down()
+        second = await cli.run(*backup, "--json")
+
+        assert second.returncode == 0, second.stderr
+        [snapshot] = json.loads(second.stdout)
+        lines = [json.loads(line) for line in second.stderr.splitlines()]
+        assert {line["snapshot_id"] for line in lines} == {snapshot["id"]}
+        assert {line["expected_bytes"] for line in lines} == {done["bytes_dumped"]}
+        running = [line for line in lines if line["status"] == "in_progress"]
+        assert all(line["estimate"] and 0 <= line["percent"] < 100 for line in running), running
+        timed = [line for line in running if line["eta_seconds"] is not None]
+        assert timed, running
+        assert all(line["eta_seconds"] > 0 for line in timed), timed
+        assert (lines[-1]["status"], lines[-1]["percent"]) == ("completed", 100.0)
+        assert lines[-1]["estimate"] is False
 
 
 class TestCliTokens:

@@ -19,6 +19,9 @@ async def create_volume(
 ) -> VolumePublic:
     """Register a storage volume. An S3 secret key is stored encrypted and never returned.
 
+    Registering does not touch the location: `POST /{id}/test` does (the CLI and the web UI
+    run it right after adding), and a backup's first write makes a missing local directory.
+
     A local path must lie under one of the operator's roots (`API_LOCAL_VOLUME_ROOTS`) and
     clear of the staging area; an S3 endpoint must not be a link-local or cloud metadata
     address unless `OUTBOUND_ALLOW` allows it (422 otherwise).
@@ -79,8 +82,13 @@ async def delete_volume(
 async def test_volume_route(
     volume_id: UUID, volumes: Volumes, link: Link, keys: SecretKeys, settings: Settings
 ) -> CheckReport:
-    """Have the uploader write, read back and delete a probe object on the volume, and
-    report each step as a check. Answers 503 with a sentence when the uploader does not."""
+    """Have the uploader check the volume's place, then write, read back and delete a probe
+    object on it, and report each step as a check.
+
+    The first check is `directory` (a missing local directory is made, mode 0750, when its
+    parent exists) or `bucket` (a missing bucket is named; it is never created). Answers 503
+    with a sentence when the uploader does not answer.
+    """
     checks = await usecases.check_volume(
         volume_id, volumes=volumes, link=link, keys=keys, wait=settings.test_timeout
     )

@@ -35,7 +35,11 @@ QUOTA_ACTION: QuotaAction = Field(
 
 
 class LocalVolumeCreate(BaseModel):
-    """A directory the uploader writes to (it creates the directory if needed)."""
+    """A directory the uploader writes to.
+
+    The uploader makes it, mode 0750, on the volume's test or first write, when its parent
+    exists; a missing parent (often a share not mounted) is named instead.
+    """
 
     model_config = ConfigDict(extra="forbid")
 

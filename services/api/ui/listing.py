@@ -97,3 +97,25 @@ def share(done: int, estimate: int | None) -> float | None:
     if not estimate:
         return None
     return round(min(99.0, 100 * done / estimate), 1)
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A running dump against the last completed one of its database."""
+
+    percent: float
+    seconds_left: float | None
+
+
+def estimate(
+    done: int, last: int | None, started_at: datetime | None, *, now: datetime | None = None
+) -> Estimate | None:
+    """How far along and how long left, at the average rate since `started_at`; None
+    without a last size, and no time left once the dump is past it or has not moved."""
+    percent = share(done, last)
+    if percent is None or last is None:
+        return None
+    elapsed = ((now or datetime.now(UTC)) - started_at).total_seconds() if started_at else 0
+    if done <= 0 or elapsed <= 0 or done >= last:
+        return Estimate(percent, seconds_left=None)
+    return Estimate(percent, seconds_left=round((last - done) * elapsed / done, 1))

@@ -52,11 +52,22 @@ def rate(done: int | None, since: datetime | None, *, now: datetime | None = Non
     return f"{size(int(done / elapsed))}/s"
 
 
+def time_left(seconds: float | None) -> str:
+    """An estimate of the time left: `about 12 s left`; empty when not known."""
+    if seconds is None:
+        return ""
+    if seconds < 60:
+        return f"about {seconds:.0f} s left"
+    return f"about {duration(seconds)} left"
+
+
 def label(status: str) -> str:
     return status.replace("_", " ")
 
 
-templates.env.filters.update(size=size, when=when, duration=duration, label=label)
+templates.env.filters.update(
+    size=size, when=when, duration=duration, label=label, time_left=time_left
+)
 templates.env.globals.update(rate=rate)
 
 

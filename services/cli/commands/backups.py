@@ -47,6 +47,9 @@ def backup(
 ) -> None:
     """Back up SERVER to one or more volumes; waits until every snapshot is completed or failed.
 
+    The live bar shows about what share is done and how long is left, against the database's
+    last completed snapshot. With --json, stdout gets the final snapshots and stderr a
+    `backup_progress` JSON line per change (expected_bytes, percent, eta_seconds, estimate).
     Exit code 0 when every snapshot completed, 3 when one failed (its reason on stderr).
     """
     client = client_of(ctx)
@@ -74,7 +77,7 @@ def wait_and_report_backups(
 ) -> None:
     """Wait for the snapshots unless told not to, print them, and exit 3 when one failed."""
     if not no_wait:
-        snapshots = wait_for(client, snapshots, timeout=timeout)
+        snapshots = wait_for(client, snapshots, timeout=timeout, as_json=as_json)
     if as_json:
         emit_json(snapshots)
     else:

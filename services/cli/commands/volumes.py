@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 import typer
 
-from services.cli.checks import run_checks
+from services.cli.checks import run_checks, test_added
 from services.cli.client import resolve
 from services.cli.errors import CliError
 from services.cli.options import JsonFlag
@@ -64,9 +64,19 @@ def add(
     quota_action: Annotated[
         str, typer.Option(help="refuse or warn once the quota is reached.")
     ] = "refuse",
+    test: Annotated[
+        bool,
+        typer.Option(
+            "--test/--no-test",
+            help="Test it once added: a missing directory is made, a missing bucket named.",
+        ),
+    ] = True,
     as_json: JsonFlag = False,
 ) -> None:
-    """Register a volume; an S3 secret key is stored encrypted and never shown."""
+    """Register a volume, then test it; an S3 secret key is stored encrypted and never shown.
+
+    Exit code 3 when a check of the test fails (the volume stays registered).
+    """
     config: dict[str, Any]
     if type_ == "local":
         if path is None:
@@ -89,8 +99,12 @@ def add(
         raise CliError(f"a volume's type is local or s3, not {type_!r}")
     body: dict[str, Any] = {"name": name, "type": type_, "config": config}
     body |= {"quota_bytes": quota_bytes, "quota_action": quota_action}
-    volume = client_of(ctx).post("/api/v1/volumes", body)
-    output(volume, as_json=as_json, columns=_details())
+    client = client_of(ctx)
+    volume = client.post("/api/v1/volumes", body)
+    if test:
+        test_added(client, volume, as_json=as_json, columns=_details())
+    else:
+        output(volume, as_json=as_json, columns=_details())
 
 
 @app.command("list")

@@ -10,6 +10,7 @@ by a MutationObserver, and a marker on `window` proves the page never reloaded.
 """
 
 import asyncio
+import re
 import signal
 from collections.abc import AsyncIterator
 
@@ -165,6 +166,34 @@ class TestBackupFromTheDialog:
         await ours.locator("a").first.click()
         await expect_details(page, await api.snapshot(snapshot_id))
         await shots.take(page, "6_details", doc="snapshot-details")
+
+
+class TestProgressAgainstTheLastBackup:
+    async def test_a_second_backup_shows_its_share_in_the_row_and_time_left_in_the_details(
+        self, page, api, slow_pg, volume_dir
+    ):
+        """The source is slowed to about 6 s a dump, so the running state can be seen."""
+        server = await api.add_postgres_server(port=slow_pg.port)
+        volume = await api.add_local_volume(volume_dir)
+        [first] = await api.backup(server["id"], slow_pg.database, volume["id"])
+        assert (await api.wait_terminal(first["id"]))["status"] == "completed"
+        slow_pg.slow_down()
+
+        [second] = await api.backup(server["id"], slow_pg.database, volume["id"])
+        await page.goto(f"/ui/snapshots?server_id={server['id']}")
+        ours = page.locator(f"tr[data-snapshot-id='{second['id']}']")
+        await expect(ours).to_have_attribute("data-status", "in_progress", timeout=30_000)
+        estimate = ours.locator(".progress-text .estimate")
+        await expect(estimate).to_contain_text(re.compile(r"^about \d+ % of the last backup"))
+        await expect(ours.locator("[role=progressbar]")).to_have_attribute(
+            "aria-valuenow", re.compile(r"^\d+(\.\d)?$")
+        )
+
+        await ours.locator("a").first.click()  # the details say the same, with the time left
+        live = page.locator("#live .progress-text .estimate")
+        await expect(live).to_contain_text(re.compile(r"^about \d+ % of the last backup"))
+        await expect(live).to_contain_text(re.compile(r"about \d+ s left"), timeout=30_000)
+        await expect(page.locator("#snapshot-status")).to_have_text("completed", timeout=60_000)
 
 
 class TestRestoreFromTheDetails:

@@ -1,6 +1,7 @@
 """Adding a PostgreSQL server and testing its connection; adding a local volume."""
 
 import re
+import stat
 
 import pytest
 from playwright.async_api import expect
@@ -77,7 +78,7 @@ class TestVolumes:
         await expect(path_error).to_have_text("path must be absolute")
         await page.fill("input[name=path]", str(volume_dir))
         await page.click("button:has-text('Add volume')")
-        await expect(page.locator(".notice")).to_contain_text("Volume saved")
+        await expect(page.locator("#saved")).to_contain_text("Volume saved")
         await page.wait_for_load_state()
         await page.click("button:has-text('Test')")
         await expect(page.locator("#checks .notice")).to_have_text("All checks passed.")
@@ -88,3 +89,39 @@ class TestVolumes:
         await expect(row).to_contain_text("local directory")
         await expect(row.locator("td[data-label=Free]")).to_contain_text("B")
         await shots.take(page, "3_volumes_list")
+
+    async def test_a_new_directory_is_made_by_the_test_the_form_runs_and_takes_backups(
+        self, page, api, volume_dir, small_source
+    ):
+        """The form tests a volume once it is added: the uploader makes the directory."""
+        new_dir = volume_dir / "new-dir"
+        await page.goto("/ui/volumes/new")
+        await page.fill("input[name=name]", unique("ui-new-dir-"))
+        await page.fill("input[name=path]", str(new_dir))
+        await page.click("button:has-text('Add volume')")
+        await expect(page.locator("#saved")).to_contain_text("Volume saved")
+
+        directory = page.locator("#checks li[data-check=directory]")
+        await expect(directory).to_contain_text(f"created {new_dir} (mode 750")
+        await expect(page.locator("#checks .notice")).to_have_text("All checks passed.")
+        assert stat.S_IMODE(new_dir.stat().st_mode) == 0o750
+
+        volume_id = page.url.split("/ui/volumes/", 1)[1].split("/", 1)[0]
+        server = await api.add_postgres_server()
+        [accepted] = await api.backup(server["id"], small_source, volume_id)
+        snapshot = await api.wait_terminal(accepted["id"])
+        assert snapshot["status"] == "completed", snapshot.get("error")
+        assert (new_dir / snapshot["path"]).is_file()
+
+    async def test_a_missing_parent_is_named_by_the_test_the_form_runs(self, page, volume_dir):
+        path = volume_dir / "unmounted" / "backups"
+        await page.goto("/ui/volumes/new")
+        await page.fill("input[name=name]", unique("ui-no-parent-"))
+        await page.fill("input[name=path]", str(path))
+        await page.click("button:has-text('Add volume')")
+
+        directory = page.locator("#checks li[data-check=directory]")
+        await expect(directory).to_have_class(re.compile("bad"))
+        await expect(directory).to_contain_text(f"nor its parent {path.parent}")
+        await expect(page.locator("#checks .error")).to_contain_text("Some checks failed")
+        assert not path.parent.exists()

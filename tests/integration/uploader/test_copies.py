@@ -137,8 +137,9 @@ class TestOneCopyFails:
     async def test_the_primary_failing_leaves_the_copy_stored(
         self, uploader, s3_server, s3_bucket, tmp_path
     ):
-        """The primary is the broken one: the copy on a real S3 bucket still completes."""
-        missing = tmp_path / "never-created"
+        """The primary is the broken one (its directory's parent is missing, so it is not
+        made): the copy on a real S3 bucket still completes."""
+        missing = tmp_path / "unmounted" / "never-created"
         attempt = await attempt_with_copies(
             uploader,
             local_spec(missing),

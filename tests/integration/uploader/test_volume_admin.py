@@ -36,7 +36,8 @@ async def ask(uploader, query: Query[Any]) -> dict[str, Any]:
 async def probe_volume(uploader, spec) -> dict[str, dict[str, Any]]:
     reply = await ask(uploader, TestVolume(volume=uploader.sealer.seal(spec)))
     assert reply["ok"], reply
-    assert [c["check"] for c in reply["checks"]] == ["write", "read", "delete"]
+    place = "directory" if spec.type == "local" else "bucket"
+    assert [c["check"] for c in reply["checks"]] == [place, "write", "read", "delete"]
     return {c["check"]: c for c in reply["checks"]}
 
 
@@ -144,23 +145,36 @@ class TestProbe:
         assert all(c["ok"] for c in checks.values()), checks
         assert list(s3_server.client().list_objects(s3_bucket, recursive=True)) == []
 
-    async def test_a_missing_bucket_is_named(self, uploader, s3_server):
+    async def test_a_missing_bucket_is_named_and_not_created(self, uploader, s3_server):
         checks = await probe_volume(uploader, s3_spec(s3_server, "dbm-no-such-bucket"))
-        assert checks["write"] == {
-            "check": "write", "ok": False,
-            "detail": f"bucket dbm-no-such-bucket does not exist on {s3_server.endpoint}",
+        assert checks["bucket"] == {
+            "check": "bucket", "ok": False,
+            "detail": f"bucket dbm-no-such-bucket does not exist on {s3_server.endpoint}; "
+            "create it first (Databasement never creates buckets)",
         }  # fmt: skip
-        assert checks["read"]["detail"] == "not checked: write failed"
-        assert checks["delete"]["detail"] == "not checked: write failed"
+        assert checks["write"]["detail"] == "not checked: bucket failed"
+        assert checks["delete"]["detail"] == "not checked: bucket failed"
+        assert not s3_server.client().bucket_exists("dbm-no-such-bucket")
 
     async def test_a_read_only_directory_is_permission_denied(self, uploader, read_only_dir):
         checks = await probe_volume(uploader, local_spec(read_only_dir))
         assert not checks["write"]["ok"]
         assert checks["write"]["detail"].startswith("permission denied writing")
 
-    async def test_a_missing_directory_is_named(self, uploader, tmp_path):
-        checks = await probe_volume(uploader, local_spec(tmp_path / "nope"))
-        assert checks["write"]["detail"] == f"volume directory {tmp_path / 'nope'} does not exist"
+    async def test_a_missing_directory_is_made_and_passes(self, uploader, tmp_path):
+        checks = await probe_volume(uploader, local_spec(tmp_path / "new-dir"))
+        assert all(c["ok"] for c in checks.values()), checks
+        assert checks["directory"]["detail"].startswith(f"created {tmp_path / 'new-dir'} (mode 750")
+        assert (tmp_path / "new-dir").is_dir()
+        assert list((tmp_path / "new-dir").iterdir()) == []
+
+    async def test_a_missing_parent_is_named(self, uploader, tmp_path):
+        checks = await probe_volume(uploader, local_spec(tmp_path / "unmounted" / "backups"))
+        assert not checks["directory"]["ok"]
+        assert checks["directory"]["detail"].startswith(
+            f"volume directory {tmp_path / 'unmounted' / 'backups'} does not exist, nor its parent"
+        )
+        assert checks["write"]["detail"] == "not checked: directory failed"
 
     async def test_free_space_is_known_for_local_and_unknown_for_s3(
         self, uploader, tmp_path, s3_server, s3_bucket

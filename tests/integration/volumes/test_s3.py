@@ -122,6 +122,19 @@ class TestErrorSentences:
         )
         assert "wrong-secret" not in str(caught.value)
 
+    async def test_prepare_says_the_bucket_exists_and_creates_none(self, s3_server, s3_bucket):
+        assert await volume_for(s3_server, s3_bucket).prepare() == (
+            f"bucket {s3_bucket} exists on {s3_server.endpoint}"
+        )
+        with pytest.raises(VolumeMissingError, match="Databasement never creates buckets"):
+            await volume_for(s3_server, "no-such-bucket-dbm").prepare()
+        assert not s3_server.client().bucket_exists("no-such-bucket-dbm")
+
+    async def test_prepare_with_a_wrong_secret_is_access_denied(self, s3_server, s3_bucket):
+        creds = type(s3_server.admin)(s3_server.admin.access_key, "wrong-secret")
+        with pytest.raises(VolumeAccessDeniedError, match=f"access denied to bucket {s3_bucket}"):
+            await volume_for(s3_server, s3_bucket, credentials=creds).prepare()
+
     async def test_read_only_key_is_access_denied(self, s3_server, s3_bucket):
         if s3_server.reader is None:
             pytest.skip("the S3 server from TEST_S3_ENDPOINT has no known read-only key pair")

@@ -10,9 +10,9 @@ from pydantic import TypeAdapter, ValidationError
 from services.api.schemas import ServerCreate, VolumeCreate
 from services.api.ui.auth import safe_next, session_hash, tokens_match
 from services.api.ui.forms import field_errors, tags_of
-from services.api.ui.listing import SnapshotFilters, poll_every, share
+from services.api.ui.listing import Estimate, SnapshotFilters, estimate, poll_every, share
 from services.api.ui.passwords import hash_password, verify_password
-from services.api.ui.rendering import duration, rate, size
+from services.api.ui.rendering import duration, rate, size, time_left
 
 
 class TestPasswords:
@@ -99,6 +99,18 @@ class TestSnapshotFilters:
         assert share(500, 200) == 99.0
         assert share(50, None) is None
 
+    def test_time_left_is_the_rest_of_the_last_size_at_the_average_rate(self):
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        started = now - timedelta(seconds=10)
+        assert estimate(50, 200, started, now=now) == Estimate(25.0, seconds_left=30.0)
+
+    def test_no_time_left_past_the_last_size_or_before_bytes_move(self):
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        started = now - timedelta(seconds=10)
+        assert estimate(500, 200, started, now=now) == Estimate(99.0, seconds_left=None)
+        assert estimate(0, 200, started, now=now) == Estimate(0.0, seconds_left=None)
+        assert estimate(50, None, started, now=now) is None
+
 
 class TestNumbersInWords:
     @pytest.mark.parametrize(
@@ -113,6 +125,12 @@ class TestNumbersInWords:
     )
     def test_durations(self, seconds, text):
         assert duration(seconds) == text
+
+    @pytest.mark.parametrize(
+        ("seconds", "text"), [(None, ""), (12.4, "about 12 s left"), (75, "about 1 min 15 s left")]
+    )
+    def test_time_left_says_about(self, seconds, text):
+        assert time_left(seconds) == text
 
     def test_rate_is_the_average_since_start(self):
         now = datetime(2026, 1, 1, tzinfo=UTC)

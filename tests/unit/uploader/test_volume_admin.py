@@ -9,6 +9,7 @@ from shared.volumes import ObjectMissingError, VolumeAccessDeniedError
 
 class FakeVolume:
     location = "/fake"
+    place = "directory"
 
     def __init__(self, *, deny: str | None = None, lose_writes: bool = False) -> None:
         self.objects: dict[str, bytes] = {}
@@ -19,6 +20,10 @@ class FakeVolume:
     def _check(self, op: str) -> None:
         if self.deny == op:
             raise VolumeAccessDeniedError(f"permission denied on {op}")
+
+    async def prepare(self) -> str:
+        self._check("prepare")
+        return "/fake exists"
 
     async def write(self, key: str, data: bytes) -> None:
         self._check("write")
@@ -94,17 +99,28 @@ class TestProbe:
         volume = FakeVolume()
         checks = await probe(volume)  # type: ignore[arg-type]
         assert [(c.check, c.ok) for c in checks] == [
-            ("write", True), ("read", True), ("delete", True)
+            ("directory", True), ("write", True), ("read", True), ("delete", True)
         ]  # fmt: skip
         assert volume.objects == {}
 
     async def test_a_failed_read_leaves_delete_not_checked(self):
         checks = await probe(FakeVolume(lose_writes=True))  # type: ignore[arg-type]
         assert [(c.check, c.ok) for c in checks] == [
-            ("write", True), ("read", False), ("delete", False)
+            ("directory", True), ("write", True), ("read", False), ("delete", False)
         ]  # fmt: skip
-        assert checks[2].detail == "not checked: read failed"
+        assert checks[3].detail == "not checked: read failed"
 
     async def test_a_denied_delete_is_named(self):
         checks = await probe(FakeVolume(deny="delete"))  # type: ignore[arg-type]
-        assert (checks[2].ok, checks[2].detail) == (False, "permission denied on delete")
+        assert (checks[3].ok, checks[3].detail) == (False, "permission denied on delete")
+
+    async def test_an_unusable_place_is_the_first_failure_and_nothing_is_written(self):
+        volume = FakeVolume(deny="prepare")
+        checks = await probe(volume)  # type: ignore[arg-type]
+        assert [(c.check, c.ok, c.detail) for c in checks] == [
+            ("directory", False, "permission denied on prepare"),
+            ("write", False, "not checked: directory failed"),
+            ("read", False, "not checked: directory failed"),
+            ("delete", False, "not checked: directory failed"),
+        ]
+        assert volume.objects == {}

@@ -3,6 +3,7 @@
 import errno
 import hashlib
 import os
+import stat
 from pathlib import Path
 from uuid import uuid4
 
@@ -21,6 +22,7 @@ from shared.volumes import (
     VolumeMissingError,
 )
 from shared.volumes import local as local_module
+from shared.volumes._directory import DIRECTORY_MODE
 
 KEY = "srv/db/20261125T030000Z_x.sql.gz"
 
@@ -215,12 +217,57 @@ class TestObjects:
         assert 0 < usage.free_bytes <= usage.total_bytes
 
 
-class TestErrors:
-    async def test_missing_root_is_named(self, tmp_path):
-        volume = LocalVolume(tmp_path / "nope")
-        with pytest.raises(VolumeMissingError, match=r"volume directory .*nope does not exist"):
-            await begin(volume)
+class TestItsDirectory:
+    """The uploader makes a missing volume directory on first use, but only the last one."""
 
+    async def test_a_first_backup_makes_the_missing_directory_with_mode_0750(self, tmp_path):
+        volume = LocalVolume(tmp_path / "new-dir")
+        old_umask = os.umask(0o077)  # the documented mode, whatever the process's umask
+        try:
+            await begin(volume)
+        finally:
+            os.umask(old_umask)
+        assert volume.root.is_dir()
+        assert stat.S_IMODE(volume.root.stat().st_mode) == DIRECTORY_MODE == 0o750
+        assert volume.root.stat().st_uid == os.getuid()
+
+    async def test_prepare_says_it_made_the_directory_then_that_it_exists(self, tmp_path):
+        volume = LocalVolume(tmp_path / "new-dir")
+        assert await volume.prepare() == (
+            f"created {volume.root} (mode 750, owner uid {os.getuid()})"
+        )
+        assert await volume.prepare() == f"{volume.root} exists"
+
+    async def test_a_write_makes_the_directory_too(self, tmp_path):
+        volume = LocalVolume(tmp_path / "new-dir")
+        await volume.write("a.json", b"{}")
+        assert (volume.root / "a.json").read_bytes() == b"{}"
+
+    async def test_a_missing_parent_is_named_and_nothing_is_made(self, tmp_path):
+        volume = LocalVolume(tmp_path / "unmounted" / "backups")
+        with pytest.raises(VolumeMissingError) as caught:
+            await begin(volume)
+        parent = tmp_path / "unmounted"
+        assert str(caught.value).startswith(
+            f"volume directory {volume.root} does not exist, nor its parent {parent}"
+        )
+        assert not (tmp_path / "unmounted").exists()
+
+    async def test_a_parent_that_is_a_file_is_named(self, tmp_path):
+        (tmp_path / "a-file").write_text("not a directory")
+        volume = LocalVolume(tmp_path / "a-file" / "volume")
+        with pytest.raises(VolumeMissingError, match=r"cannot be made: Not a directory"):
+            await volume.prepare()
+
+    async def test_reading_never_makes_the_directory(self, tmp_path):
+        volume = LocalVolume(tmp_path / "new-dir")
+        with pytest.raises(VolumeError):
+            await volume.usage()
+        assert not await volume.exists("a.json")
+        assert not volume.root.exists()
+
+
+class TestErrors:
     def test_no_space_reads_volume_is_full(self, volume):
         error = volume._explain(OSError(errno.ENOSPC, "No space left on device", "/x/y"))
         assert isinstance(error, VolumeFullError)

@@ -10,7 +10,7 @@ from services.api.errors import ApiError
 from services.api.schemas import SnapshotPublic
 from services.api.ui.auth import SignedIn, UiRoute
 from services.api.ui.calls import ApiParts, Parts, list_servers, list_snapshots, volume_names
-from services.api.ui.listing import RUNNING, SnapshotFilters, poll_every, share
+from services.api.ui.listing import RUNNING, Estimate, SnapshotFilters, estimate, poll_every
 from services.api.ui.rendering import render
 from services.api.ui.restores import restores_of
 from services.api.usecases.snapshots import find_snapshot
@@ -18,7 +18,7 @@ from services.api.usecases.snapshots import find_snapshot
 router = APIRouter(prefix="/ui/snapshots", route_class=UiRoute, include_in_schema=False)
 
 
-async def _estimates(api: ApiParts, snapshots: list[SnapshotPublic]) -> dict[UUID, float | None]:
+async def _estimates(api: ApiParts, snapshots: list[SnapshotPublic]) -> dict[UUID, Estimate | None]:
     """For each running dump, how far along it is against the last completed one.
 
     One question per database, however many of its dumps run (a burst of backups of one
@@ -36,7 +36,10 @@ async def _estimates(api: ApiParts, snapshots: list[SnapshotPublic]) -> dict[UUI
         database: page.items[0].bytes_dumped if page.items else None
         for database, page in zip(databases, pages, strict=True)
     }
-    return {s.id: share(s.bytes_dumped, last_dumped[(s.server_id, s.database)]) for s in running}
+    return {
+        s.id: estimate(s.bytes_dumped, last_dumped[(s.server_id, s.database)], s.started_at)
+        for s in running
+    }
 
 
 async def _rows_context(api: ApiParts, filters: SnapshotFilters) -> dict[str, Any]:
