@@ -2,6 +2,7 @@
 
 import asyncio
 import functools
+import gc
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -102,6 +103,16 @@ def serve(
     # uvicorn traps SIGTERM/SIGINT itself and runs the lifespan shutdown, which stops the
     # broker: consumers are cancelled and the message in hand is finished or requeued.
     uvicorn.Server(config).run()
+
+
+def freeze_startup_objects() -> None:
+    """Put what start-up made (modules, the app, its schemas) beyond the garbage collector.
+
+    A full collection walked all of it: 90 to 180 ms with the api's event loop stopped, the
+    tail of its latency under load. Frozen, a collection walks only what requests make.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 class Runtime:

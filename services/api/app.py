@@ -54,7 +54,7 @@ from shared.health import ASGIApp, Readiness, broker_check, database_check, heal
 from shared.logging import get_logger
 from shared.messaging import build_broker
 from shared.sealing import Sealer
-from shared.service import Runtime, database_resources, migrate_only
+from shared.service import Runtime, database_resources, freeze_startup_objects, migrate_only
 from shared.settings import refuse_dev_secrets
 from shared.topology import Topology
 from shared.volumes import VolumeError
@@ -113,6 +113,7 @@ def build_app(settings: ApiSettings) -> FastAPI:
             )
             workers = build_workers(parts, relay)
             await workers.start()
+            freeze_startup_objects()
             readiness.started = True
             log.info("service_ready", service="api")
             try:
