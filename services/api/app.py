@@ -175,7 +175,10 @@ def _add_middleware(app: FastAPI, settings: ApiSettings) -> None:
     """The last added runs first: shedding runs inside the body limit, which bounds what a
     refusal reads."""
     app.add_middleware(
-        LoadShedding, limit=settings.max_requests_in_flight, max_lag=settings.max_loop_lag
+        LoadShedding,
+        limit=settings.max_requests_in_flight,
+        max_lag=settings.max_loop_lag,
+        max_wait=settings.max_accept_wait,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
@@ -233,7 +236,8 @@ def _add_error_handlers(app: FastAPI) -> None:
 
         async def handler(_request: Request, exc: Exception, status: int = status) -> JSONResponse:
             # A 503 is worth trying again: Retry-After says when.
-            headers = {"Retry-After": UNAVAILABLE_RETRY_AFTER} if status == 503 else None
+            retry_after = getattr(exc, "retry_after", UNAVAILABLE_RETRY_AFTER)
+            headers = {"Retry-After": retry_after} if status == 503 else None
             return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
 
         app.add_exception_handler(error, handler)

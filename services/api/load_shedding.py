@@ -8,6 +8,9 @@ queue that only grows:
   late. Then requests wait before any middleware sees them (in socket buffers, behind the
   loop's backlog), where counting slots cannot see them; refusing is cheap, so the loop
   catches up and the next answers come in time.
+A request let in still has a deadline: one not ready to be stored `max_wait` seconds after it
+arrived (the database or the loop slow under the workers' load) is refused the same way just
+before it would be stored (services/api/deadlines.py), so every answer comes in about a second.
 An accepted request is stored before its 202; a refused one stored nothing, so nothing is lost
 by the refusal.
 """
@@ -20,6 +23,7 @@ import time
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.body_limit import drain_body
+from services.api.deadlines import RETRY_AFTER, busy_sentence, store_by
 from shared.logging import get_logger
 
 log = get_logger(__name__)
@@ -30,10 +34,6 @@ LOG_EVERY = 1.0
 """Seconds between two log lines about refused requests (a burst would flood the log)."""
 LAG_PROBE = 0.05
 """Seconds between two looks at how late the event loop runs."""
-
-
-def busy_sentence(why: str, retry_after: int) -> str:
-    return f"the api is busy: {why}; try again in {retry_after} s"
 
 
 class LoopLag:
@@ -65,10 +65,19 @@ class LoopLag:
 class LoadShedding:
     """Pure ASGI: a refused request costs no parsing, no database and no broker."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, max_lag: float, retry_after: int = 1) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        max_lag: float,
+        max_wait: float,
+        retry_after: int = RETRY_AFTER,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.max_lag = max_lag
+        self.max_wait = max_wait
         self.retry_after = retry_after
         self.in_flight = 0
         self.shed = 0
@@ -86,7 +95,8 @@ class LoadShedding:
             return
         self.in_flight += 1
         try:
-            await self.app(scope, receive, send)
+            with store_by(asyncio.get_running_loop().time() + self.max_wait):
+                await self.app(scope, receive, send)
         finally:
             self.in_flight -= 1
 

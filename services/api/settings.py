@@ -51,6 +51,13 @@ class ApiSettings(CommonSettings):
         description="Seconds the event loop may run behind before backup and restore "
         "requests are refused with 503 and Retry-After (they would wait longer still).",
     )
+    max_accept_wait: float = Field(
+        default=0.5,
+        gt=0,
+        description="Seconds a backup or restore request may take before it is stored; one "
+        "later than this is refused with 503 and Retry-After, nothing stored, so every answer "
+        "comes in about a second.",
+    )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         gt=0,

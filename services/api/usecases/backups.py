@@ -19,6 +19,7 @@ from services.api.backups import plan_backups, sealed_connection, user_databases
 from services.api.configs.model import BackupConfig
 from services.api.configs.selection import needs_list, select_databases_off_loop
 from services.api.databases import DatabaseLists
+from services.api.deadlines import refuse_if_late
 from services.api.errors import InvalidRequestError, NotFoundError
 from services.api.keys import Keys
 from services.api.models import BackupRequest, Server, Volume
@@ -186,6 +187,7 @@ async def request_backups(
     """Plan the order, store the requests with their events in one transaction, and wake the
     relay so the events leave at once (or once the broker is back)."""
     planned = await plan_backup_order(order, tools, now=now)
+    refuse_if_late()
     await requests.accept(planned)
     relay.wake()
     accepted = [request for request, _ in planned]

@@ -16,6 +16,7 @@ from services.api.asking import ask
 from services.api.backups import sealed_connection
 from services.api.copies import readable_copy
 from services.api.databases import DatabaseLists
+from services.api.deadlines import refuse_if_late
 from services.api.errors import ConflictError, NotFoundError
 from services.api.keys import Keys
 from services.api.models import RestoreRequest, Server
@@ -137,6 +138,7 @@ async def _accept(
         compression=compression_of(snapshot.compression, copy.path),
         anchor=anchor,
     )
+    refuse_if_late()
     await restores.accept(request, event)
     relay.wake()
     log.info(
