@@ -70,7 +70,11 @@ class Connections:
 
 
 async def one(
-    connections: Connections, body: bytes, planned: float, out: list[float], errors: Counter[str]
+    connections: Connections,
+    body: bytes,
+    planned: float,
+    out: list[tuple[float, str]],
+    errors: Counter[str],
 ) -> str:
     """ "accepted" (202), "refused" (503 with Retry-After: come back later) or "error"."""
     try:
@@ -79,13 +83,15 @@ async def one(
     except (OSError, TimeoutError, ValueError, IndexError, asyncio.IncompleteReadError) as exc:
         errors[type(exc).__name__] += 1
         return "error"
-    out.append(time.perf_counter() - planned)
+    kind = "error"
     if status == 202:
-        return "accepted"
-    if status == 503 and "retry-after" in headers:
-        return "refused"
-    errors[f"HTTP {status}"] += 1
-    return "error"
+        kind = "accepted"
+    elif status == 503 and "retry-after" in headers:
+        kind = "refused"
+    else:
+        errors[f"HTTP {status}"] += 1
+    out.append((time.perf_counter() - planned, kind))
+    return kind
 
 
 async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
@@ -97,7 +103,7 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
             "compression": "gzip",
         }
     ).encode()
-    latencies: list[float] = []
+    latencies: list[tuple[float, str]] = []
     errors: Counter[str] = Counter()
     replicas = [Connections(url, token) for url in args.url]
     try:
@@ -116,7 +122,11 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
     finally:
         for connections in replicas:
             connections.close()
-    ms = sorted(x * 1000 for x in latencies)
+    ms = sorted(x * 1000 for x, _ in latencies)
+
+    def slowest(kind: str) -> float | None:
+        times = [x * 1000 for x, k in latencies if k == kind]
+        return round(max(times), 1) if times else None
 
     def pct(p: float) -> float:
         return ms[min(len(ms) - 1, int(p * len(ms)))] if ms else float("nan")
@@ -133,6 +143,8 @@ async def load(args: argparse.Namespace, token: str) -> dict[str, object]:
         "p90_ms": round(pct(0.90), 1),
         "p99_ms": round(pct(0.99), 1),
         "max_ms": round(ms[-1], 1) if ms else None,
+        "accepted_max_ms": slowest("accepted"),
+        "refused_max_ms": slowest("refused"),
     }
 
 
