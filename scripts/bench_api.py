@@ -302,7 +302,8 @@ def run_load(
     print(
         f"latency p50 {result['p50_ms']} ms, p90 {result['p90_ms']} ms, p99 {result['p99_ms']} ms,"
         f" max {result['max_ms']} ms (accepted {result['accepted_max_ms']} ms,"
-        f" refused {result['refused_max_ms']} ms)",
+        f" refused {result['refused_max_ms']} ms); the generator sent up to"
+        f" {result['sent_late_max_ms']} ms late",
         flush=True,
     )
     return result
