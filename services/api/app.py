@@ -167,11 +167,11 @@ def build_app(settings: ApiSettings) -> FastAPI:
     app.mount(ui.STATIC_PATH, ui.static_files(), name="ui-static")
     _add_probes(app, operations)
     _add_error_handlers(app)
-    _add_middleware(app, settings)
+    _add_middleware(app, settings, registry)
     return app
 
 
-def _add_middleware(app: FastAPI, settings: ApiSettings) -> None:
+def _add_middleware(app: FastAPI, settings: ApiSettings, registry: CollectorRegistry) -> None:
     """The last added runs first: shedding runs inside the body limit, which bounds what a
     refusal reads."""
     app.add_middleware(
@@ -179,6 +179,7 @@ def _add_middleware(app: FastAPI, settings: ApiSettings) -> None:
         limit=settings.max_requests_in_flight,
         max_lag=settings.max_loop_lag,
         max_wait=settings.max_accept_wait,
+        registry=registry,
     )
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)

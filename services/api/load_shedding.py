@@ -20,6 +20,7 @@ import contextlib
 import json
 import time
 
+from prometheus_client import CollectorRegistry, Counter
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from services.api.body_limit import drain_body
@@ -72,6 +73,7 @@ class LoadShedding:
         limit: int,
         max_lag: float,
         max_wait: float,
+        registry: CollectorRegistry | None = None,
         retry_after: int = RETRY_AFTER,
     ) -> None:
         self.app = app
@@ -83,14 +85,23 @@ class LoadShedding:
         self.shed = 0
         self.loop = LoopLag()
         self._logged_at = 0.0
+        self.refused = Counter(
+            "databasement_api_requests_shed",
+            "Backup and restore requests this replica refused with 503 at once, by why: "
+            "in_flight (API_MAX_REQUESTS_IN_FLIGHT) or loop_lag (API_MAX_LOOP_LAG).",
+            ["reason"],
+            registry=registry or CollectorRegistry(),
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if not _asks_for_work(scope):
             await self.app(scope, receive, send)
             return
         self.loop.watch()
-        why = self._behind()
-        if why is not None:
+        behind = self._behind()
+        if behind is not None:
+            reason, why = behind
+            self.refused.labels(reason=reason).inc()
             await self._refuse(why, receive, send)
             return
         self.in_flight += 1
@@ -100,14 +111,14 @@ class LoadShedding:
         finally:
             self.in_flight -= 1
 
-    def _behind(self) -> str | None:
+    def _behind(self) -> tuple[str, str] | None:
         if self.in_flight >= self.limit:
-            return (
+            return "in_flight", (
                 f"{self.limit} backup and restore requests are being accepted on this replica "
                 "(API_MAX_REQUESTS_IN_FLIGHT)"
             )
         if self.loop.lag > self.max_lag:
-            return (
+            return "loop_lag", (
                 f"this replica runs {self.loop.lag * 1000:.0f} ms behind "
                 f"(API_MAX_LOOP_LAG is {self.max_lag * 1000:.0f} ms)"
             )

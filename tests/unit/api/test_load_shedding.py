@@ -68,6 +68,7 @@ class TestInFlight:
         assert listed.status_code == 200  # only requests that ask for work are counted
         assert [r.status_code for r in accepted] == [202, 202]
         assert (shedding.in_flight, shedding.shed) == (0, 1)
+        assert shedding.refused.labels(reason="in_flight")._value.get() == 1
 
     async def test_a_slot_is_given_back_when_the_request_fails(self):
         async def broken(scope, receive, send):
