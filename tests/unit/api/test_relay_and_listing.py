@@ -88,14 +88,7 @@ def request(minutes_ago: float) -> BackupRequest:
 class TestMergePending:
     def test_requests_unknown_to_the_catalog_are_listed_pending_newest_first(self):
         known, unknown = request(5), request(1)
-        recorded = {
-            "id": str(known.id), "status": "completed", "server_id": str(known.server_id),
-            "server_name": "prod", "database": "shop", "volume_id": str(known.volume_id),
-            "compression": "gzip", "created_at": known.requested_at.isoformat(),
-            "started_at": None, "finished_at": None, "bytes_dumped": 10, "size": 3,
-            "sha256": "00", "path": "p", "error": None,
-        }  # fmt: skip
-        merged = merge_pending([recorded], [known, unknown], server_names={})
+        merged = merge_pending([recorded_row(known)], [known, unknown], server_names={})
         assert [(s.id, s.status) for s in merged] == [
             (unknown.id, "pending"),
             (known.id, "completed"),
