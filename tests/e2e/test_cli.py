@@ -48,6 +48,18 @@ async def add_pg_server(
     return json.loads(result.stdout)
 
 
+async def add_s3_volume(
+    cli: Cli, name: str, s3_server, bucket: str
+) -> subprocess.CompletedProcess[str]:
+    """`volumes add` of an S3 volume, the secret key given on stdin (never in argv)."""
+    return await cli.run(
+        "volumes", "add", name, "--type", "s3", "--endpoint", s3_server.endpoint,
+        "--bucket", bucket, "--access-key", s3_server.admin.access_key,
+        "--secret-key-stdin", "--insecure", "--json",
+        stdin=s3_server.admin.secret_key + "\n",
+    )  # fmt: skip
+
+
 async def add_local_volume(cli: Cli, name: str, path: Path, *options: str) -> dict:
     result = await cli.run(
         "volumes", "add", name, "--type", "local", "--path", str(path), "--json", *options
@@ -104,12 +116,7 @@ class TestCliBackup:
     ):
         server_name, volume_name = unique("cli-pg-"), unique("cli-s3-")
         await add_pg_server(cli, server_name)
-        added = await cli.run(
-            "volumes", "add", volume_name, "--type", "s3", "--endpoint", s3_server.endpoint,
-            "--bucket", s3_bucket, "--access-key", s3_server.admin.access_key,
-            "--secret-key-stdin", "--insecure", "--json",
-            stdin=s3_server.admin.secret_key + "\n",
-        )  # fmt: skip
+        added = await add_s3_volume(cli, volume_name, s3_server, s3_bucket)
         assert added.returncode == 0, added.stderr
         assert s3_server.admin.secret_key not in added.stdout
         backed_up = await cli.run(
@@ -207,12 +214,7 @@ class TestCliNewVolume:
     async def test_a_missing_bucket_is_named_when_added(self, cli, s3_server):
         bucket, volume_name = unique("dbm-missing-"), unique("cli-s3-")
 
-        result = await cli.run(
-            "volumes", "add", volume_name, "--type", "s3", "--endpoint", s3_server.endpoint,
-            "--bucket", bucket, "--access-key", s3_server.admin.access_key,
-            "--secret-key-stdin", "--insecure", "--json",
-            stdin=s3_server.admin.secret_key + "\n",
-        )  # fmt: skip
+        result = await add_s3_volume(cli, volume_name, s3_server, bucket)
 
         assert result.returncode == EXIT_FAILED, result.stdout + result.stderr
         checks = {c["check"]: c for c in json.loads(result.stdout)["checks"]}
