@@ -70,12 +70,12 @@ class PrivateMariaDB:
         return done.stdout.decode()
 
     def _try(self, statements: str) -> subprocess.CompletedProcess[bytes]:
+        """Statements go on stdin: a CREATE USER's password never sits in an argv."""
         if CLIENT is None:
             raise RuntimeError("the mariadb client is not installed")
         return subprocess.run(
-            [CLIENT, "--no-defaults", "-h127.0.0.1", f"-P{self.port}", "-uroot", "-N", "-B",
-             "-e", statements],
-            capture_output=True, check=False, timeout=TIMEOUT, stdin=subprocess.DEVNULL,
+            [CLIENT, "--no-defaults", "-h127.0.0.1", f"-P{self.port}", "-uroot", "-N", "-B"],
+            input=statements.encode(), capture_output=True, check=False, timeout=TIMEOUT,
         )  # fmt: skip
 
     def remove(self) -> None:

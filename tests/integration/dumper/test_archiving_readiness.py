@@ -55,8 +55,8 @@ def archiving_postgres() -> Iterator[PrivatePostgres]:
         server.start()
         psql = [str(BIN / "psql"), "-h", str(server.root), "-p", str(server.port)]
         subprocess.run(
-            [*psql, "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c", ROLES],
-            check=True, capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+            [*psql, "-U", "postgres", "-v", "ON_ERROR_STOP=1"],  # the passwords on stdin
+            input=ROLES.encode(), check=True, capture_output=True, timeout=30,
         )  # fmt: skip
         (server.data / "pg_hba.conf").write_text(HBA)
         server.reload()
