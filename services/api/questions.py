@@ -12,7 +12,7 @@ from services.api.asking import ask
 from services.api.databases import DatabaseLists
 from services.api.errors import InvalidRequestError, RefusedError, UnavailableError
 from services.api.models import Server
-from services.api.schemas.servers import Check
+from services.api.schemas.servers import ArchivingReport, Check, ServerCheckReport
 from services.api.schemas.volumes import VolumeUsage
 from shared.logging import get_logger
 from shared.queries import (
@@ -76,10 +76,21 @@ async def check_database(
 
 async def test_connection(
     server: Server, sealed_connection: str, link: BrokerLink, *, wait: float
-) -> list[Check]:
-    """The dumper's checks of `server`: reachable, authenticated, version, privileges, tool."""
+) -> ServerCheckReport:
+    """The dumper's checks of `server`: reachable, authenticated, version, privileges, tool;
+    and whether it is ready for continuous archiving."""
     request = TestConnection(connection=sealed_connection, database=server.database)
-    return await _checks(ask(link, request, wait=wait), what=f"server {server.name!r}")
+    try:
+        reply = await ask(link, request, wait=wait)
+    except RefusedError as exc:
+        raise UnavailableError(
+            f"the {exc.who} could not test server {server.name!r}: {exc.reason}"
+        ) from None
+    archiving = reply.archiving
+    return ServerCheckReport(
+        checks=[Check.model_validate(check.model_dump()) for check in reply.checks],
+        archiving=ArchivingReport.model_validate(archiving.model_dump()) if archiving else None,
+    )
 
 
 async def test_volume(

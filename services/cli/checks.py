@@ -3,23 +3,37 @@
 from collections.abc import Sequence
 from typing import Any
 
+from rich.markup import escape
+
 from services.cli.client import Client, resolve
 from services.cli.errors import EXIT_FAILED, CliError
-from services.cli.render import Column, details, emit_json, failure, field, output, table
+from services.cli.render import Column, details, emit_json, failure, field, out, output, table
 
 CHECK_COLUMNS: list[Column] = [
     ("CHECK", field("check")),
     ("OK", lambda c: "[green]yes[/]" if c["ok"] else "[red]no[/]"),
-    ("DETAIL", field("detail")),
+    # A detail is the server's words, which may hold brackets ("[mysqld]"): not markup.
+    ("DETAIL", lambda c: escape(c["detail"])),
 ]
 
 
 def run_checks(client: Client, resource: str, ref: str, *, as_json: bool) -> None:
-    """POST `/{resource}/{id}/test`, print the checks; exit code 3 when one fails."""
+    """POST `/{resource}/{id}/test`, print the checks; exit code 3 when one fails.
+
+    A server's answer also says whether it is ready for point-in-time recovery: shown under
+    the checks (in --json, the API's whole answer), and advice only: it sets no exit code.
+    """
     found = resolve(client, resource, ref)
-    checks = client.post(f"/api/v1/{resource}/{found['id']}/test")["checks"]
+    report = client.post(f"/api/v1/{resource}/{found['id']}/test")
+    checks = report["checks"]
     kind = resource.rstrip("s")
-    output(checks, as_json=as_json, columns=CHECK_COLUMNS, title=f"{kind} {found['name']}")
+    archiving = report.get("archiving") if resource == "servers" else None
+    if as_json:
+        emit_json(report if resource == "servers" else checks)
+    else:
+        table(checks, CHECK_COLUMNS, title=f"{kind} {found['name']}")
+        if archiving:
+            show_archiving(archiving)
     failed = [c["check"] for c in checks if not c["ok"]]
     if failed:
         raise CliError(
@@ -54,3 +68,11 @@ def test_added(
             f"{failed['detail']}; fix that, then run `databasement volumes test {name}`",
             exit_code=EXIT_FAILED,
         )
+
+
+def show_archiving(archiving: dict[str, Any]) -> None:
+    """The prerequisites of point-in-time recovery, then the verdict with its reasons."""
+    if archiving["checks"]:
+        table(archiving["checks"], CHECK_COLUMNS, title="point-in-time recovery (advice)")
+    colour = "green" if archiving["ready"] else "yellow"
+    out.print(f"[{colour}]{escape(archiving['summary'])}[/]", highlight=False)

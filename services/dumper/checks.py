@@ -153,6 +153,11 @@ def _held(grants: list[Grant], database: str | None) -> set[str]:
     return held
 
 
+def held_globally(grants: list[Grant]) -> set[str]:
+    """The privileges granted on *.*."""
+    return _held(grants, None)
+
+
 def mysql_missing(grants: list[Grant], databases: list[str]) -> list[str]:
     """Privileges a dump of `databases` needs and the grants do not give, in a fixed order."""
     global_held = _held(grants, None)

@@ -20,8 +20,8 @@ import structlog
 from pydantic import ValidationError
 
 from services.dumper.cancellation import Cancellations, complete
-from services.dumper.checks import Check
 from services.dumper.compression import CompressionOptions, block_compressor
+from services.dumper.connection_test import ConnectionReport
 from services.dumper.errors import DumpError, ToolFailedError
 from services.dumper.part_sizing import PartPlan, plan_backup_parts
 from services.dumper.pipeline import (
@@ -108,8 +108,9 @@ class Dumper:
         """User databases on the server `spec` reaches."""
         return await self._gateway.databases(spec)
 
-    async def test_connection(self, spec: ConnectionSpec, database: str | None) -> list[Check]:
-        """Reachable, authenticated, server version, privileges, dump tool: each a Check."""
+    async def test_connection(self, spec: ConnectionSpec, database: str | None) -> ConnectionReport:
+        """Reachable, authenticated, server version, privileges, dump tool, each a Check;
+        and whether the server is ready for continuous archiving."""
         return await self._gateway.test_connection(spec, database)
 
     async def refuse(self, request: BackupRequested, reason: str) -> DumpFailed:

@@ -5,7 +5,7 @@ from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 from uuid import UUID
 
-from services.dumper.checks import Check
+from services.dumper.connection_test import ConnectionReport
 from services.dumper.pipeline import BlockSource
 from services.dumper.stderr import StderrTail
 from services.dumper.tools import DumpPlan
@@ -39,8 +39,9 @@ class Gateway(Protocol):
     async def databases(self, spec: ConnectionSpec) -> list[str]:
         """User databases on the server."""
 
-    async def test_connection(self, spec: ConnectionSpec, database: str | None) -> list[Check]:
-        """Every connection check, in order (see services.dumper.checks)."""
+    async def test_connection(self, spec: ConnectionSpec, database: str | None) -> ConnectionReport:
+        """Every connection check in order (services.dumper.checks), and the archiving
+        verdict (services.dumper.readiness)."""
 
 
 class SizeMemory(Protocol):

@@ -8,8 +8,9 @@ from services.dumper.dumping import Dumper
 from services.dumper.errors import DumpError
 from shared.logging import get_logger
 from shared.queries import (
+    Archiving,
     Check,
-    ChecksReply,
+    ConnectionChecksReply,
     DatabasesReply,
     DumperQueries,
     ListDatabases,
@@ -21,7 +22,9 @@ from shared.queries import (
 log = get_logger(__name__)
 
 
-async def answer_query(dumper: Dumper, body: Any) -> DatabasesReply | ChecksReply | QueryRefused:
+async def answer_query(
+    dumper: Dumper, body: Any
+) -> DatabasesReply | ConnectionChecksReply | QueryRefused:
     """The reply to one request; one that cannot be understood or answered is refused."""
     try:
         query = DumperQueries.validate_python(body)
@@ -31,9 +34,16 @@ async def answer_query(dumper: Dumper, body: Any) -> DatabasesReply | ChecksRepl
         spec = dumper.unseal(query.connection)
         match query:
             case TestConnection():
-                checks = await dumper.test_connection(spec, query.database or None)
-                log.info("connection_tested", failed=[c.check for c in checks if not c.ok])
-                return ChecksReply(checks=[Check.model_validate(c.public()) for c in checks])
+                report = await dumper.test_connection(spec, query.database or None)
+                log.info(
+                    "connection_tested",
+                    failed=[c.check for c in report.checks if not c.ok],
+                    archiving_ready=report.archiving.ready,
+                )
+                return ConnectionChecksReply(
+                    checks=[Check.model_validate(c.public()) for c in report.checks],
+                    archiving=Archiving.model_validate(report.archiving.public()),
+                )
             case ListDatabases():
                 databases = await dumper.databases(spec)
     except DumpError as exc:

@@ -43,6 +43,8 @@ from shared.queries.catalog import (
     VolumeUsageReply,
 )
 from shared.queries.dumper import (
+    Archiving,
+    ConnectionChecksReply,
     DatabasesReply,
     DumperQueries,
     DumperQuery,
@@ -63,11 +65,13 @@ __all__ = [
     "INVALID_QUERY",
     "NOT_FOUND",
     "Answerer",
+    "Archiving",
     "CatalogQueries",
     "CatalogQuery",
     "CatalogRequest",
     "Check",
     "ChecksReply",
+    "ConnectionChecksReply",
     "DatabasesReply",
     "DumperQueries",
     "DumperQuery",

@@ -77,7 +77,9 @@ class TestCliBackup:
 
         tested = await cli.run("servers", "test", server_name, "--json")
         assert tested.returncode == 0, tested.stdout + tested.stderr
-        checks = {c["check"]: c for c in json.loads(tested.stdout)}
+        answer = json.loads(tested.stdout)
+        checks = {c["check"]: c for c in answer["checks"]}
+        assert answer["archiving"]["summary"].startswith("ready for point-in-time recovery: ")
         assert {"reachable", "authenticated", "dump_tool"} <= checks.keys()
         assert all(c["ok"] for c in checks.values())
 

@@ -70,6 +70,10 @@ class PrivatePostgres:
         if (self.data / "postmaster.pid").exists():
             self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop")
 
+    def reload(self) -> None:
+        """Re-read pg_hba.conf and postgresql.conf, as `pg_ctl reload` does."""
+        self._run(str(BIN / "pg_ctl"), "-D", str(self.data), "reload")
+
     def restart(self) -> None:
         self.stop()
         self.start()

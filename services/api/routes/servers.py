@@ -6,7 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from services.api.deps import Authenticated, Configs, Link, Lists, SecretKeys, Servers, Settings
 from services.api.schemas import ServerCreate, ServerPublic, ServerUpdate
-from services.api.schemas.servers import CheckReport, DatabaseList
+from services.api.schemas.servers import DatabaseList, ServerCheckReport
 from services.api.usecases import servers as usecases
 
 router = APIRouter(prefix="/api/v1/servers", tags=["servers"], dependencies=[Authenticated])
@@ -62,16 +62,17 @@ async def delete_server(
 @router.post("/{server_id}/test")
 async def test_server(
     server_id: UUID, servers: Servers, link: Link, keys: SecretKeys, settings: Settings
-) -> CheckReport:
+) -> ServerCheckReport:
     """Connect as the dumper would and report each check: reachable, authenticated,
     server_version, privileges (naming the missing ones) and dump_tool.
 
+    `archiving` says whether the server is ready for continuous archiving (point-in-time
+    recovery), each prerequisite with what to change; it is advice and fails no check.
     Answers 503 with a sentence when the dumper does not answer.
     """
-    checks = await usecases.test_server(
+    return await usecases.test_server(
         server_id, servers=servers, link=link, keys=keys, wait=settings.test_timeout
     )
-    return CheckReport(checks=checks)
 
 
 @router.get("/{server_id}/databases")

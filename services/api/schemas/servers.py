@@ -132,6 +132,35 @@ class CheckReport(BaseModel):
     checks: list[Check]
 
 
+class ArchivingReport(BaseModel):
+    """Whether the server is ready for continuous archiving (point-in-time recovery).
+
+    Advice: a server that is not ready still passes its connection test.
+    """
+
+    ready: bool
+    summary: str = Field(
+        examples=[
+            (
+                "ready for point-in-time recovery: no: role backup lacks REPLICATION: "
+                "ALTER ROLE backup REPLICATION"
+            )
+        ]
+    )
+    checks: list[Check] = Field(
+        description="Each prerequisite, with what to change when it is not met; empty when "
+        "the connection failed before they could be asked."
+    )
+
+
+class ServerCheckReport(CheckReport):
+    """The connection checks, and the archiving verdict beside them."""
+
+    archiving: ArchivingReport | None = Field(
+        default=None, description="Null when the dumper that answered predates the verdict."
+    )
+
+
 class DatabaseList(BaseModel):
     """The server's databases, without the system ones."""
 

@@ -13,7 +13,7 @@ from services.api.keys import Keys
 from services.api.models import Server
 from services.api.questions import list_databases, test_connection
 from services.api.schemas import ServerCreate, ServerUpdate
-from services.api.schemas.servers import Check
+from services.api.schemas.servers import ServerCheckReport
 from services.api.vault import Vault
 from shared.events import utc_now
 from shared.logging import get_logger
@@ -121,13 +121,18 @@ async def delete_server(
 
 async def test_server(
     server_id: UUID, *, servers: ServerRepository, link: BrokerLink, keys: Keys, wait: float
-) -> list[Check]:
-    """The dumper's checks of the server's connection."""
+) -> ServerCheckReport:
+    """The dumper's checks of the server's connection, and its archiving verdict."""
     server = await find_server(server_id, servers)
     connection = sealed_connection(server, vault=keys.vault, sealer=keys.sealer)
-    checks = await test_connection(server, connection, link, wait=wait)
-    log.info("server_tested", server_id=str(server_id), ok=all(c.ok for c in checks))
-    return checks
+    report = await test_connection(server, connection, link, wait=wait)
+    log.info(
+        "server_tested",
+        server_id=str(server_id),
+        ok=all(c.ok for c in report.checks),
+        archiving_ready=report.archiving.ready if report.archiving else None,
+    )
+    return report
 
 
 async def server_databases(

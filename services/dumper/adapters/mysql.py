@@ -38,6 +38,28 @@ async def query(
     within: float,
 ) -> list[str]:
     """The first column of every row `sql` returns."""
+    rows = await _rows(client, spec, sql, database=database, options=options, within=within)
+    return [columns[0] for columns in rows]
+
+
+async def row(
+    client: Path, spec: ConnectionSpec, sql: str, *, options: Path, within: float
+) -> list[str]:
+    """Every column of the first row `sql` returns; [] when it returns none."""
+    rows = await _rows(client, spec, sql, database=None, options=options, within=within)
+    return rows[0] if rows else []
+
+
+async def _rows(
+    client: Path,
+    spec: ConnectionSpec,
+    sql: str,
+    *,
+    database: str | None,
+    options: Path,
+    within: float,
+) -> list[list[str]]:
+    # Batch mode escapes a tab inside a value as `\t`, so a raw tab always separates columns.
     argv = mysql_query_argv(client, options_file=options, query=sql, database=database)
     code, out, err = await run_captured(argv, MYSQL_ENVIRONMENT, within=within)
     if code != 0:
@@ -46,7 +68,7 @@ async def query(
             f"cannot connect to {spec.type} at {spec.host}:{spec.port}: {detail}",
             exit_code=code,
         )
-    return [line.split("\t", 1)[0] for line in out.splitlines() if line]
+    return [line.split("\t") for line in out.splitlines() if line]
 
 
 async def server_version(

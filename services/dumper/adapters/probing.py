@@ -5,6 +5,7 @@ import socket
 
 from services.dumper.adapters import mysql, postgres
 from services.dumper.adapters.discovery import ToolFinder
+from services.dumper.adapters.readiness import mysql_ready, postgres_ready
 from services.dumper.checks import (
     Check,
     CheckList,
@@ -13,7 +14,9 @@ from services.dumper.checks import (
     parse_grants,
     pg_privileges_detail,
 )
+from services.dumper.connection_test import ConnectionReport
 from services.dumper.errors import DatabaseGoneError, DumpError, ToolNotFoundError
+from services.dumper.readiness import Readiness, not_checked
 from services.dumper.tools import MYSQL_CLIENTS, MYSQL_DUMPS, Tool, choose_pg_dump, major_version
 from shared.specs import ConnectionSpec
 
@@ -52,7 +55,7 @@ class ConnectionTester:
         self._finder = finder
         self._timeout = timeout
 
-    async def run(self, spec: ConnectionSpec, database: str | None) -> list[Check]:
+    async def run(self, spec: ConnectionSpec, database: str | None) -> ConnectionReport:
         checks = CheckList()
         ok, detail = await tcp_reachable(spec.host, spec.port, within=self._timeout)
         if checks.add("reachable", detail, ok=ok):
@@ -60,7 +63,27 @@ class ConnectionTester:
                 await self._postgres(spec, database, checks)
             else:
                 await self._mysql(spec, database, checks)
-        return checks.finish()
+        finished = checks.finish()
+        return ConnectionReport(finished, await self._archiving(spec, database, finished))
+
+    async def _archiving(
+        self, spec: ConnectionSpec, database: str | None, checks: list[Check]
+    ) -> Readiness:
+        """Asked only once logged in; missing privileges for a dump do not stop it."""
+        failed = next((c.check for c in checks[:2] if not c.ok), None)
+        if failed is not None:
+            return not_checked(f"{failed} failed")
+        within = self._timeout
+        try:
+            if spec.type == "postgresql":
+                return await postgres_ready(spec, database=database or "postgres", within=within)
+            client = await self._finder.first(MYSQL_CLIENTS[spec.type])
+            if client is None:  # authenticated passed, so a client was there a moment ago
+                return not_checked("no client is installed on the dumper")
+            with mysql.options_file(spec, connect_timeout=self._timeout) as options:
+                return await mysql_ready(client.path, spec, options=options, within=within)
+        except DumpError as exc:
+            return not_checked(exc.reason)
 
     async def _postgres(
         self, spec: ConnectionSpec, database: str | None, checks: CheckList

@@ -7,7 +7,7 @@ from services.dumper.adapters import mysql, postgres
 from services.dumper.adapters.discovery import ToolFinder
 from services.dumper.adapters.files import optional_file
 from services.dumper.adapters.probing import ConnectionTester
-from services.dumper.checks import Check
+from services.dumper.connection_test import ConnectionReport
 from services.dumper.errors import ToolNotFoundError
 from services.dumper.tools import (
     MYSQL_CLIENTS,
@@ -67,8 +67,8 @@ class ServerGateway:
                 client.path, spec, options=options, within=self._timeout
             )
 
-    async def test_connection(self, spec: ConnectionSpec, database: str | None) -> list[Check]:
-        """Reachable, authenticated, server version, privileges, dump tool."""
+    async def test_connection(self, spec: ConnectionSpec, database: str | None) -> ConnectionReport:
+        """Reachable, authenticated, server version, privileges, dump tool; archiving."""
         return await self._tester.run(spec, database)
 
     async def _require(self, names: tuple[str, ...]) -> Tool:

@@ -224,11 +224,30 @@ class TestConnectionTest:
         dumper.replies["test_connection"] = {"ok": True, "checks": CHECKS}
         response = await api.post(f"/api/v1/servers/{created['id']}/test")
         assert response.status_code == 200
-        assert response.json() == {"checks": CHECKS}
+        assert response.json() == {"checks": CHECKS, "archiving": None}
         asked = dumper.asked[-1]
         assert asked["op"] == "test_connection"
         assert unseal(asked["connection"]).host == "db.internal"
         assert "hunter2" not in str(asked)
+
+    async def test_the_archiving_verdict_is_returned_beside_the_checks(self, api, dumper):
+        created = await add_server(api)
+        archiving = {
+            "ready": False,
+            "summary": "ready for point-in-time recovery: no: role backup lacks REPLICATION: "
+            "ALTER ROLE backup REPLICATION",
+            "checks": [
+                {
+                    "check": "replication_role",
+                    "ok": False,
+                    "detail": "role backup lacks REPLICATION: ALTER ROLE backup REPLICATION",
+                }
+            ],
+        }
+        dumper.replies["test_connection"] = {"ok": True, "checks": CHECKS, "archiving": archiving}
+        response = await api.post(f"/api/v1/servers/{created['id']}/test")
+        assert response.status_code == 200
+        assert response.json() == {"checks": CHECKS, "archiving": archiving}
 
     async def test_a_dumper_error_is_503_with_a_sentence(self, api, dumper):
         created = await add_server(api)

@@ -12,7 +12,7 @@ from services.api.ui.auth import safe_next, session_hash, tokens_match
 from services.api.ui.forms import field_errors, tags_of
 from services.api.ui.listing import Estimate, SnapshotFilters, estimate, poll_every, share
 from services.api.ui.passwords import hash_password, verify_password
-from services.api.ui.rendering import duration, rate, size, time_left
+from services.api.ui.rendering import duration, rate, size, templates, time_left
 
 
 class TestPasswords:
@@ -206,3 +206,37 @@ class TestDashboard:
         assert buckets[-1] == {"completed": 1, "failed": 1}
         assert buckets[0] == {"completed": 1}
         assert sum(sum(b.values()) for b in buckets) == 3
+
+
+PASSED = [{"check": "reachable", "ok": True, "detail": "db:3306 accepts TCP connections"}]
+
+
+class TestServerTestResult:
+    """The connection test's page fragment shows the archiving verdict as advice."""
+
+    def render(self, archiving):
+        page = templates.env.get_template("_checks.html")
+        return page.render(checks=PASSED, archiving=archiving, error=None)
+
+    def test_a_server_not_ready_says_no_and_names_each_change(self):
+        html = self.render({
+            "ready": False,
+            "summary": "ready for point-in-time recovery: no: log_bin is OFF",
+            "checks": [{"check": "log_bin", "ok": False, "detail": "log_bin is OFF: set it"}],
+        })  # fmt: skip
+        assert "All checks passed." in html  # the verdict is advice, not a failed check
+        assert 'data-archiving-ready="no"' in html
+        assert "<strong>no</strong>" in html
+        assert "Binary log</strong>:" in html
+        assert "log_bin is OFF: set it" in html
+
+    def test_a_verdict_not_checked_says_why(self):
+        html = self.render({
+            "ready": False,
+            "summary": "ready for point-in-time recovery: not checked: authenticated failed",
+            "checks": [],
+        })  # fmt: skip
+        assert "(not checked: authenticated failed)" in html
+
+    def test_no_verdict_shows_no_section(self):
+        assert "point-in-time" not in self.render(None).lower()

@@ -132,7 +132,7 @@ async def delete_server(request: Request, server_id: UUID, _: Posted, api: Parts
 @router.post("/{server_id}/test")
 async def check_server(request: Request, server_id: UUID, _: Posted, api: Parts) -> Response:
     try:
-        checks = await server_usecases.test_server(
+        report = await server_usecases.test_server(
             server_id,
             servers=api.servers,
             link=api.link,
@@ -141,7 +141,8 @@ async def check_server(request: Request, server_id: UUID, _: Posted, api: Parts)
         )
     except SENTENCE_ERRORS as exc:
         return render(request, "_checks.html", {"checks": [], "error": str(exc)})
-    return render(request, "_checks.html", {"checks": checks, "error": None})
+    context = {"checks": report.checks, "archiving": report.archiving, "error": None}
+    return render(request, "_checks.html", context)
 
 
 @router.get("/{server_id}/backup")
