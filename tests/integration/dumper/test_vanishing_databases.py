@@ -28,7 +28,8 @@ class TestDatabasesDroppedWhileChecked:
             f"SELECT '{gone}' AS datname UNION ALL ({postgres.DATABASES})",
         )
 
-        checks = {c.check: c for c in await connection_tester().run(pg_spec(postgres_url), None)}
+        report = await connection_tester().run(pg_spec(postgres_url), None)
+        checks = {c.check: c for c in report.checks}
 
         assert checks["privileges"].ok, checks["privileges"].detail
         assert gone not in checks["privileges"].detail
@@ -39,7 +40,7 @@ class TestDatabasesDroppedWhileChecked:
     ):
         gone = unique("dbm_gone_")
 
-        checks = await connection_tester().run(pg_spec(postgres_url), gone)
+        checks = (await connection_tester().run(pg_spec(postgres_url), gone)).checks
 
         authenticated = next(c for c in checks if c.check == "authenticated")
         assert not authenticated.ok
