@@ -4,7 +4,7 @@ import socket
 import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Literal
+from typing import Any, Literal
 
 import asyncpg
 
@@ -53,22 +53,29 @@ def ssl_option(spec: ConnectionSpec) -> SslOption:
     return context
 
 
+def connect_options(
+    spec: ConnectionSpec, *, database: str, within: float, **settings: str
+) -> dict[str, Any]:
+    """asyncpg.connect's arguments for `spec`; `settings` are extra startup parameters."""
+    return {
+        "host": spec.host,
+        "port": spec.port,
+        "user": spec.username,
+        "password": spec.password.get_secret_value(),
+        "database": database,
+        "timeout": within,
+        "ssl": ssl_option(spec),
+        "server_settings": {"application_name": "databasement-dumper", **settings},
+    }
+
+
 @asynccontextmanager
 async def connected(
     spec: ConnectionSpec, *, database: str, within: float
 ) -> AsyncIterator[asyncpg.Connection]:
     where = f"PostgreSQL at {spec.host}:{spec.port}"
     try:
-        conn = await asyncpg.connect(
-            host=spec.host,
-            port=spec.port,
-            user=spec.username,
-            password=spec.password.get_secret_value(),
-            database=database,
-            timeout=within,
-            ssl=ssl_option(spec),
-            server_settings={"application_name": "databasement-dumper"},
-        )
+        conn = await asyncpg.connect(**connect_options(spec, database=database, within=within))
     except asyncpg.InvalidCatalogNameError as exc:
         raise DatabaseGoneError(f"{where}: {exc}") from None
     except (asyncpg.InvalidPasswordError, asyncpg.InvalidAuthorizationSpecificationError) as exc:

@@ -5,7 +5,7 @@ from pathlib import Path
 import asyncpg
 
 from services.dumper.adapters import mysql
-from services.dumper.adapters.postgres import connected, ssl_option
+from services.dumper.adapters.postgres import connect_options, connected
 from services.dumper.checks import parse_grants
 from services.dumper.readiness import (
     MysqlFacts,
@@ -60,16 +60,8 @@ async def replication_attempt(spec: ConnectionSpec, *, within: float) -> Replica
     lines; IDENTIFY_SYSTEM goes over the simple query protocol, the only one a walsender takes.
     """
     try:
-        conn = await asyncpg.connect(
-            host=spec.host,
-            port=spec.port,
-            user=spec.username,
-            password=spec.password.get_secret_value(),
-            database="postgres",
-            timeout=within,
-            ssl=ssl_option(spec),
-            server_settings={"replication": "true", "application_name": "databasement-dumper"},
-        )
+        options = connect_options(spec, database="postgres", within=within, replication="true")
+        conn = await asyncpg.connect(**options)
     except (asyncpg.PostgresError, TimeoutError, OSError) as exc:
         return _refusal(exc, within=within)
     try:
