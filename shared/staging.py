@@ -117,9 +117,12 @@ class LocalStaging:
         folder = self.local_path(prefix)
 
         def remove() -> int:
-            if not folder.is_dir():
-                return 0
-            removed = sum(1 for _ in folder.rglob("*.chunk"))
+            # Two messages of one attempt may release it at once: os.walk skips what the other
+            # removes meanwhile (rglob raised FileNotFoundError, and the UploadFailed due after
+            # the release was never published).
+            removed = sum(
+                name.endswith(".chunk") for _, _, names in os.walk(folder) for name in names
+            )
             shutil.rmtree(folder, ignore_errors=True)
             return removed
 
