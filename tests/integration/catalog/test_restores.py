@@ -40,7 +40,10 @@ async def restore(catalog, rid: UUID, ready=lambda _: True, timeout: float = 10)
 
 async def completed_snapshot(catalog) -> UUID:
     sid, attempt = uuid4(), uuid4()
-    await catalog.publish(backup_requested(sid), stored(sid, attempt, 9))
+    # Requested just now: a request of long ago is failed by the sweeper as never started
+    # when it sweeps between the two events.
+    request = backup_requested(sid).model_copy(update={"requested_at": utc_now()})
+    await catalog.publish(request, stored(sid, attempt, 9))
     await catalog.wait_for(sid, lambda s: s["status"] == "completed")
     return sid
 
